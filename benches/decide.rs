@@ -1,0 +1,2 @@
+//! Criterion bench placeholder (owned by the policy work).
+fn main() {}

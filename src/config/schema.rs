@@ -1,0 +1,320 @@
+//! The validated, typed node configuration every other module reads.
+//!
+//! Produced by [`super::load`]; fields are plain data so tests can build one directly.
+
+use crate::model::{CheckName, DomainId, NodeId, ServiceId, SiteId};
+use ipnet::IpNet;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A whole node's configuration after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// The file it was loaded from (relative paths inside resolve against its folder).
+    pub source: PathBuf,
+    /// This node.
+    pub node: NodeSection,
+    /// Where decisions and observations live.
+    pub store: StoreSection,
+    /// How probe nodes reach authorities and how votes are checked.
+    pub votes: VotesSection,
+    /// Logging.
+    pub log: LogSection,
+    /// The DNS authority (authority role).
+    pub dns: DnsSection,
+    /// The admin HTTP API.
+    pub admin: AdminSection,
+    /// Sites by id.
+    pub sites: BTreeMap<SiteId, Site>,
+    /// Services in file order.
+    pub services: Vec<Service>,
+    /// Alert sinks.
+    pub alerts: Vec<AlertSink>,
+}
+
+/// What this node does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Runs checks and publishes observations.
+    Probe,
+    /// Tallies, decides (when leader) and enacts.
+    Authority,
+}
+
+/// `[node]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeSection {
+    /// Unique node id.
+    pub id: NodeId,
+    /// The site this node stands in.
+    pub site: SiteId,
+    /// Failure domain (defaults to the site).
+    pub domain: DomainId,
+    /// Roles this node runs.
+    pub roles: Vec<Role>,
+    /// Durable state (decisions, audit log, DNS serials, alert spool).
+    pub state_dir: PathBuf,
+}
+
+/// `[store]`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StoreSection {
+    /// One authority, state on local disk.
+    Embedded,
+    /// Several authorities agreeing through etcd.
+    Etcd {
+        /// Client URLs of the etcd members.
+        endpoints: Vec<String>,
+        /// Key prefix for everything switchback writes.
+        prefix: String,
+        /// TTL of leases (leadership, observations).
+        lease_ttl: Duration,
+    },
+}
+
+/// `[votes]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VotesSection {
+    /// Admin URLs of authorities a probe pushes observations to (embedded mode).
+    pub authorities: Vec<String>,
+    /// Files holding the shared HMAC keys; the first signs, any verifies.
+    pub key_files: Vec<PathBuf>,
+    /// Observations older than this do not count.
+    pub stale_after: Duration,
+    /// The probe nodes whose votes count; anyone else's observation is dropped and counted.
+    pub voters: Vec<Voter>,
+}
+
+/// A probe node allowed to vote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Voter {
+    /// Its node id.
+    pub id: NodeId,
+    /// Its failure domain.
+    pub domain: DomainId,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogSection {
+    /// Text or JSON.
+    pub format: LogFormat,
+    /// An `EnvFilter` directive, e.g. `info,hickory_server=warn`.
+    pub level: String,
+}
+
+/// A TSIG key for zone transfers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TsigKey {
+    /// Key name as on the wire, e.g. `xfr.boss.example.`.
+    pub name: String,
+    /// e.g. `hmac-sha256`.
+    pub algorithm: String,
+    /// File holding the base64 secret.
+    pub secret_file: PathBuf,
+}
+
+/// `[dns]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DnsSection {
+    /// UDP and TCP listen addresses.
+    pub listen: Vec<SocketAddr>,
+    /// RFC 1035 zone files.
+    pub zones: Vec<PathBuf>,
+    /// Secondaries to NOTIFY on every change.
+    pub notify: Vec<SocketAddr>,
+    /// Who may AXFR/IXFR.
+    pub allow_transfer: Vec<IpNet>,
+    /// TSIG keys; when set, transfers must be signed with one of them.
+    pub tsig_keys: Vec<TsigKey>,
+    /// SO_REUSEPORT UDP sockets per listen address.
+    pub udp_sockets: usize,
+}
+
+/// `[admin]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdminSection {
+    /// Where the admin HTTP API listens.
+    pub listen: SocketAddr,
+    /// File with the bearer token needed for writes.
+    pub token_file: Option<PathBuf>,
+}
+
+/// A site's role in failover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SiteRole {
+    /// Where services live while all is well.
+    Primary,
+    /// Where they go when the primary fails.
+    Backup,
+    /// Holds an etcd member and probes; never serves.
+    Arbiter,
+}
+
+/// `[sites.<id>]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Site {
+    /// Its id.
+    pub id: SiteId,
+    /// Primary, backup or arbiter.
+    pub role: SiteRole,
+    /// Gateways/edges of the path to this site (link-layer checks).
+    pub gateways: Vec<IpAddr>,
+}
+
+/// The per-service VIP that the edge router moves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Vip {
+    /// The virtual prefix, e.g. `10.9.0.10/32`.
+    pub prefix: IpNet,
+    /// Next hop towards each site.
+    pub next_hop: BTreeMap<SiteId, IpAddr>,
+    /// Output interface, if the next hop needs one.
+    pub device: Option<String>,
+}
+
+/// Automatic, confirmed or manual switching.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Switch when the rules say so.
+    Auto,
+    /// Propose, page, wait for `approve`.
+    Confirm,
+    /// Only operators switch.
+    Manual,
+}
+
+/// What to do when a confirm-mode proposal is not approved in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfirmTimeout {
+    /// Drop the proposal (and page again).
+    Abort,
+    /// Switch anyway (and say so).
+    Proceed,
+}
+
+/// How to return to a recovered primary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failback {
+    /// Only an operator switches back.
+    Manual,
+    /// After the primary has been up for `failback_hold`.
+    Auto,
+}
+
+/// DNS answer when no site is up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllDown {
+    /// The last active site's addresses.
+    Keep,
+    /// Every site's addresses.
+    All,
+    /// NODATA.
+    None,
+}
+
+/// A service's decision rules.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    /// Auto, confirm or manual.
+    pub mode: Mode,
+    /// Counting probes that must agree.
+    pub quorum: usize,
+    /// Distinct failure domains among them.
+    pub min_domains: usize,
+    /// How long the quorum must hold before a switch.
+    pub hold_down: Duration,
+    /// Confirm mode: how long to wait for approval.
+    pub confirm_timeout: Duration,
+    /// Confirm mode: what happens when nobody approves in time.
+    pub on_confirm_timeout: ConfirmTimeout,
+    /// Manual or automatic failback.
+    pub failback: Failback,
+    /// Primary up for this long before automatic failback.
+    pub failback_hold: Duration,
+    /// Keep a recovered primary out until an operator re-admits it.
+    pub hold_out_recovered: bool,
+    /// Named checks on the target site that must be up before switching to it.
+    pub gates: Vec<CheckName>,
+    /// DNS answer when no site is up.
+    pub all_down: AllDown,
+}
+
+/// `[[service]]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Service {
+    /// Its id.
+    pub name: ServiceId,
+    /// Fully-qualified DNS names (lower case, trailing dot).
+    pub names: Vec<String>,
+    /// TTL while all is well.
+    pub ttl: Duration,
+    /// TTL while degraded or a switch is pending.
+    pub degraded_ttl: Duration,
+    /// Addresses per site (A and AAAA).
+    pub addresses: BTreeMap<SiteId, Vec<IpAddr>>,
+    /// Optional VIP moved by the edge router.
+    pub vip: Option<Vip>,
+    /// The probes file with this service's checks.
+    pub probes: PathBuf,
+    /// Decision rules.
+    pub policy: Policy,
+}
+
+/// Where alerts go.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AlertSink {
+    /// POST JSON to a URL.
+    Webhook {
+        /// Target URL.
+        url: String,
+    },
+    /// Alertmanager v2 API.
+    Alertmanager {
+        /// Base URL.
+        url: String,
+    },
+    /// PagerDuty Events v2.
+    Pagerduty {
+        /// File with the routing key.
+        routing_key_file: PathBuf,
+        /// Events API URL (overridable for tests).
+        url: String,
+    },
+    /// Run a program with the event as JSON on stdin.
+    Exec {
+        /// Program and arguments (no shell).
+        command: Vec<String>,
+    },
+}
+
+impl Config {
+    /// The service with this id.
+    pub fn service(&self, id: &ServiceId) -> Option<&Service> {
+        self.services.iter().find(|s| &s.name == id)
+    }
+
+    /// The primary site (validation guarantees exactly one).
+    pub fn primary(&self) -> Option<&SiteId> {
+        self.sites
+            .values()
+            .find(|s| s.role == SiteRole::Primary)
+            .map(|s| &s.id)
+    }
+
+    /// Whether this node runs a role.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.node.roles.contains(&role)
+    }
+}

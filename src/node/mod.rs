@@ -1,0 +1,1 @@
+//! Node wiring: starts the roles' tasks, shuts down on SIGTERM.

@@ -1,0 +1,1 @@
+//! Store: committed decisions, operator state and the audit log (embedded: local disk).

@@ -1,0 +1,1 @@
+//! Tally: the latest valid observation of each probe, staleness, abstention, quorum arithmetic. Pure.

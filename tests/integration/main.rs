@@ -1,0 +1,1 @@
+//! All integration suites in one test binary; each runs the real `switchback` binary or real peers.
