@@ -13,10 +13,12 @@
 //! - [`api`]: the admin HTTP API operators and the CLI use.
 //! - [`node`]: wiring of the roles' tasks, one shutdown path.
 //! - [`cli`]: the `switchback` command line.
+//! - [`demo`]: stand-in site endpoints for the loopback demo.
 
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod dns;
 pub mod model;
 pub mod node;
