@@ -84,6 +84,7 @@ pub struct Timestamp(pub u64);
 
 impl Timestamp {
     /// This instant plus a duration (saturating).
+    #[allow(clippy::should_implement_trait)] // a named method keeps the pure cores free of operator imports
     pub fn add(self, d: std::time::Duration) -> Self {
         Timestamp(self.0.saturating_add(d.as_millis() as u64))
     }
@@ -125,7 +126,9 @@ impl fmt::Display for Layer {
 }
 
 /// What a check, layer or site looks like from one vantage point.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Health {
     /// Passing (after `rise` successes).
