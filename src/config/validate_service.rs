@@ -19,13 +19,16 @@ pub(crate) fn sites(raw: &BTreeMap<String, RawSite>, ctx: &mut Ctx<'_>) -> BTree
         ctx.missing("sites");
         return out;
     }
+    // A missing or unknown role is reported once; the placeholder (backup) provokes no follow-ups.
+    let mut roles_ok = true;
     for (id, s) in raw {
         let key = format!("sites.{id}");
         ident(ctx, &key, Some(id));
         let role = match s.role.as_deref().map(str::trim) {
             None => {
                 ctx.missing(&format!("{key}.role"));
-                SiteRole::Arbiter
+                roles_ok = false;
+                SiteRole::Backup
             }
             Some("primary") => SiteRole::Primary,
             Some("backup") => SiteRole::Backup,
@@ -35,7 +38,8 @@ pub(crate) fn sites(raw: &BTreeMap<String, RawSite>, ctx: &mut Ctx<'_>) -> BTree
                     &format!("{key}.role"),
                     format!("unknown role {other:?}; known: primary, backup, arbiter"),
                 );
-                SiteRole::Arbiter
+                roles_ok = false;
+                SiteRole::Backup
             }
         };
         let mut gateways = Vec::new();
@@ -49,13 +53,10 @@ pub(crate) fn sites(raw: &BTreeMap<String, RawSite>, ctx: &mut Ctx<'_>) -> BTree
     }
     let primaries: Vec<&SiteId> = by_role(&out, SiteRole::Primary);
     let backups: Vec<&SiteId> = by_role(&out, SiteRole::Backup);
-    let roles_given = raw.values().all(|s| s.role.is_some());
     match primaries.as_slice() {
-        [] if roles_given => {
-            ctx.conflict("sites", "no site has role = \"primary\"; exactly one must")
-        }
+        [] if roles_ok => ctx.conflict("sites", "no site has role = \"primary\"; exactly one must"),
         [] => {}
-        [p] if backups.is_empty() && roles_given => ctx.conflict(
+        [p] if backups.is_empty() && roles_ok => ctx.conflict(
             &format!("sites.{p}.role"),
             format!("primary `{p}` has no backup: give another site role = \"backup\""),
         ),
