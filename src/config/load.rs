@@ -57,7 +57,7 @@ pub fn load(path: &Path, env: Option<HashMap<String, String>>) -> Result<Config,
 }
 
 /// The `SWITCHBACK__…` variables of this process (others are irrelevant; non-UTF-8 skipped).
-fn process_env() -> HashMap<String, String> {
+pub(crate) fn process_env() -> HashMap<String, String> {
     let prefix = env_prefix();
     std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
