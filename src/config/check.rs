@@ -8,7 +8,7 @@ use super::error::{ConfigError, Origin};
 use super::load::{load, process_env};
 use super::locate::Locator;
 use super::values::in_zone;
-use super::{Config, SiteRole};
+use super::{Config, Role, SiteRole};
 use crate::dns::zonefile::{self, ZoneFile};
 use crate::probe::defs::{self, ProbeFile};
 use std::collections::{BTreeMap, HashMap};
@@ -176,7 +176,7 @@ pub(crate) fn cross_check(
     gates(config, probes, ctx);
 }
 
-/// Every service name inside some zone, and none of them a static record there.
+/// On an authority: every service name inside some zone, and none a static record there.
 fn zone_coverage(config: &Config, zones: &[ZoneFile], ctx: &mut Ctx<'_>) {
     for z in zones.iter().filter(|z| z.origin.is_empty()) {
         ctx.other(ConfigError::InReferencedFile {
@@ -185,8 +185,9 @@ fn zone_coverage(config: &Config, zones: &[ZoneFile], ctx: &mut Ctx<'_>) {
             problem: "no origin: cannot tell which names this zone serves".into(),
         });
     }
-    // With zones missing or unreadable, their own errors say enough.
-    if config.dns.zones.len() != zones.len() {
+    // A probe-only node serves no names; with zones missing or unreadable, their own errors
+    // say enough.
+    if !config.has_role(Role::Authority) || config.dns.zones.len() != zones.len() {
         return;
     }
     let origins: Vec<&str> = zones.iter().map(|z| z.origin.as_str()).collect();

@@ -24,7 +24,7 @@ const TSIG_ALGORITHMS: &[&str] = &["hmac-sha256", "hmac-sha384", "hmac-sha512"];
 pub(crate) fn config(raw: RawConfig, ctx: &mut Ctx<'_>) -> Config {
     let sites = validate_service::sites(&raw.sites, ctx);
     let node = node(raw.node, ctx, &sites);
-    let votes = votes(raw.votes, ctx);
+    let votes = votes(raw.votes, ctx, &node);
     let services = validate_service::services(raw.service, ctx, &sites, &votes, &node);
     let alerts = validate_service::alerts(raw.alert, ctx);
     Config {
@@ -171,7 +171,7 @@ fn store(raw: RawStore, ctx: &mut Ctx<'_>) -> StoreSection {
     }
 }
 
-fn votes(raw: RawVotes, ctx: &mut Ctx<'_>) -> VotesSection {
+fn votes(raw: RawVotes, ctx: &mut Ctx<'_>, node: &NodeSection) -> VotesSection {
     let mut authorities = Vec::new();
     for (i, a) in raw.authorities.iter().enumerate() {
         if let Some(u) = ctx.parse(&format!("votes.authorities[{i}]"), values::url(a)) {
@@ -205,6 +205,13 @@ fn votes(raw: RawVotes, ctx: &mut Ctx<'_>) -> VotesSection {
             id: NodeId(id),
             domain: DomainId(domain),
         });
+    }
+    // Observations from other nodes travel over the network and must be signed.
+    if voters.iter().any(|v| v.id != node.id) && raw.key_files.is_empty() {
+        ctx.conflict(
+            "votes.key_files",
+            "other nodes vote, so observations are signed: give at least one key file",
+        );
     }
     VotesSection {
         authorities,

@@ -291,3 +291,28 @@ fn summary_fits_one_screen() {
         assert!(shown.contains(want), "missing {want:?} in:\n{shown}");
     }
 }
+
+#[test]
+fn an_authority_needs_zones_for_its_names() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("probes")).expect("mkdir");
+    std::fs::write(dir.path().join("probes/crm.toml"), "").expect("write");
+    let path = dir.path().join("switchback.toml");
+    std::fs::write(&path, MINIMAL).expect("write");
+    let errors = check_errors(&dir);
+    assert!(
+        matches!(&errors[..], [ConfigError::Conflict { key, problem, .. }]
+            if key == "service[0].names[0]" && problem.contains("dns.zones is empty")),
+        "{}",
+        CheckErrors(errors.clone())
+    );
+    // A probe-only node serves no DNS: no zones needed.
+    std::fs::write(
+        &path,
+        edit("site = \"bj\"", "site = \"bj\"\nroles = [\"probe\"]"),
+    )
+    .expect("write");
+    if let Err(e) = check(&path, Some(HashMap::new())) {
+        panic!("{e}");
+    }
+}

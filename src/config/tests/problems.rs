@@ -98,7 +98,7 @@ fn quorum_larger_than_the_probes_that_can_vote() {
     assert!(matches!(e, ConfigError::Conflict { .. }));
     assert!(e.to_string().contains("this node alone votes"), "{e}");
     let text = format!(
-        "{MINIMAL}policy = {{ quorum = 3, min_domains = 2 }}\n[votes]\nvoters = [{{ id = \"a\", domain = \"bj\" }}, {{ id = \"b\", domain = \"sh\" }}]\n"
+        "{MINIMAL}policy = {{ quorum = 3, min_domains = 2 }}\n[votes]\nkey_files = [\"k\"]\nvoters = [{{ id = \"a\", domain = \"bj\" }}, {{ id = \"b\", domain = \"sh\" }}]\n"
     );
     let e = one(&text, "service[0].policy.quorum");
     assert!(
@@ -111,7 +111,7 @@ fn quorum_larger_than_the_probes_that_can_vote() {
 #[test]
 fn min_domains_larger_than_the_voters_domains() {
     let text = format!(
-        "{MINIMAL}policy = {{ quorum = 2, min_domains = 2 }}\n[votes]\nvoters = [{{ id = \"a\", domain = \"bj\" }}, {{ id = \"b\", domain = \"bj\" }}]\n"
+        "{MINIMAL}policy = {{ quorum = 2, min_domains = 2 }}\n[votes]\nkey_files = [\"k\"]\nvoters = [{{ id = \"a\", domain = \"bj\" }}, {{ id = \"b\", domain = \"bj\" }}]\n"
     );
     let e = one(&text, "service[0].policy.min_domains");
     assert!(
@@ -124,7 +124,7 @@ fn min_domains_larger_than_the_voters_domains() {
 #[test]
 fn duplicate_voter() {
     let text = format!(
-        "{MINIMAL}\n[votes]\nvoters = [{{ id = \"a\", domain = \"bj\" }}, {{ id = \"a\", domain = \"sh\" }}]\n"
+        "{MINIMAL}\n[votes]\nkey_files = [\"k\"]\nvoters = [{{ id = \"a\", domain = \"bj\" }}, {{ id = \"a\", domain = \"sh\" }}]\n"
     );
     one(&text, "votes.voters[1].id");
 }
@@ -375,4 +375,16 @@ fn every_problem_is_reported_at_once() {
         assert!(place.contains("switchback.toml:"), "{l}");
         assert!(parts.next().is_some() && parts.next().is_some(), "{l}");
     }
+}
+
+#[test]
+fn other_voters_need_key_files() {
+    let text = format!(
+        "{MINIMAL}\n[votes]\nvoters = [{{ id = \"n1\", domain = \"bj\" }}, {{ id = \"n2\", domain = \"sh\" }}]\n"
+    );
+    let e = one(&text, "votes.key_files");
+    at_line(&e, line_of(&text, "[votes]"));
+    // This node alone needs no keys.
+    let text = format!("{MINIMAL}\n[votes]\nvoters = [{{ id = \"n1\", domain = \"bj\" }}]\n");
+    load_text(&text, &[]).1.unwrap_or_else(|e| panic!("{e}"));
 }
