@@ -15,6 +15,8 @@ mod raw;
 mod schema;
 mod summary;
 mod validate;
+mod validate_alert;
+mod validate_policy;
 mod validate_service;
 mod values;
 

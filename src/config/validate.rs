@@ -1,6 +1,7 @@
 //! The second pass: raw schema → typed [`Config`], collecting every problem with its key.
 //!
-//! Node-wide sections live here; sites, services and alerts in `validate_service`.
+//! Node-wide sections live here; sites and services in `validate_service`, policies in
+//! `validate_policy`, alert sinks in `validate_alert`.
 //! Invalid values are replaced by placeholders so checking can go on; the caller discards the
 //! result when any problem was recorded.
 
@@ -26,7 +27,7 @@ pub(crate) fn config(raw: RawConfig, ctx: &mut Ctx<'_>) -> Config {
     let node = node(raw.node, ctx, &sites);
     let votes = votes(raw.votes, ctx, &node);
     let services = validate_service::services(raw.service, ctx, &sites, &votes, &node);
-    let alerts = validate_service::alerts(raw.alert, ctx);
+    let alerts = super::validate_alert::alerts(raw.alert, ctx);
     Config {
         source: ctx.file.clone(),
         store: store(raw.store, ctx),
