@@ -312,10 +312,11 @@ fn dns(raw: RawDns, ctx: &mut Ctx<'_>, node: &NodeSection) -> DnsSection {
             secret_file,
         });
     }
-    if raw.udp_sockets == 0 || raw.udp_sockets > 64 {
+    let udp_sockets = raw.udp_sockets.0;
+    if udp_sockets == 0 || udp_sockets > 64 {
         ctx.bad(
             "dns.udp_sockets",
-            format!("{} is out of range 1..=64", raw.udp_sockets),
+            format!("{udp_sockets} is out of range 1..=64"),
         );
     }
     DnsSection {
@@ -324,7 +325,7 @@ fn dns(raw: RawDns, ctx: &mut Ctx<'_>, node: &NodeSection) -> DnsSection {
         notify,
         allow_transfer,
         tsig_keys,
-        udp_sockets: raw.udp_sockets.clamp(1, 64),
+        udp_sockets: udp_sockets.clamp(1, 64),
     }
 }
 

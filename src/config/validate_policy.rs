@@ -70,7 +70,7 @@ pub(crate) fn policy(
     } else {
         votes.voters.iter().map(|v| v.domain.as_str()).collect()
     };
-    let quorum = raw.quorum.unwrap_or(voters / 2 + 1);
+    let quorum = raw.quorum.map_or(voters / 2 + 1, |c| c.0);
     if quorum == 0 {
         ctx.bad(&k("quorum"), "must be at least 1");
     } else if quorum > voters {
@@ -86,7 +86,7 @@ pub(crate) fn policy(
             ),
         );
     }
-    let min_domains = raw.min_domains.unwrap_or(domains.len().min(2));
+    let min_domains = raw.min_domains.map_or(domains.len().min(2), |c| c.0);
     if min_domains == 0 {
         ctx.bad(&k("min_domains"), "must be at least 1");
     } else if min_domains > domains.len() {

@@ -388,3 +388,41 @@ fn other_voters_need_key_files() {
     let text = format!("{MINIMAL}\n[votes]\nvoters = [{{ id = \"n1\", domain = \"bj\" }}]\n");
     load_text(&text, &[]).1.unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[test]
+fn wrong_shapes_are_named_in_toml_words() {
+    for (text, key, want) in [
+        (
+            format!("{MINIMAL}\n[dns]\nudp_sockets = 1.5\n"),
+            "dns.udp_sockets",
+            "found floating point `1.5`, expected a whole number",
+        ),
+        (
+            format!("{MINIMAL}policy = {{ quorum = -1 }}\n"),
+            "service[0].policy.quorum",
+            "integer `-1`, expected a whole number",
+        ),
+        (
+            edit(
+                "names = [\"crm.boss.example.\"]",
+                "names = \"crm.boss.example.\"",
+            ),
+            "service[0].names",
+            "found string \"crm.boss.example.\", expected an array",
+        ),
+        (
+            format!("{MINIMAL}policy = 3\n"),
+            "service[0].policy",
+            "found integer `3`, expected a table",
+        ),
+        (
+            MINIMAL.replace("[[service]]", "[service]"),
+            "service",
+            "found a table, expected an array",
+        ),
+    ] {
+        let e = one(&text, key);
+        assert!(matches!(e, ConfigError::WrongType { .. }), "{e}");
+        assert!(e.to_string().contains(want), "want {want:?} in {e}");
+    }
+}
