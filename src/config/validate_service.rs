@@ -21,7 +21,17 @@ pub(crate) fn sites(raw: &BTreeMap<String, RawSite>, ctx: &mut Ctx<'_>) -> BTree
     let mut roles_ok = true;
     for (id, s) in raw {
         let key = format!("sites.{id}");
-        ident(ctx, &key, Some(id));
+        // Site ids appear in key paths and (lower-cased) in env variable names.
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
+            ctx.bad(
+                &key,
+                format!("site id {id:?}: use lower-case letters, digits, '-' and '_' only"),
+            );
+        }
         let role = match s.role.as_deref().map(str::trim) {
             None => {
                 ctx.missing(&format!("{key}.role"));

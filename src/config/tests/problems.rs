@@ -426,3 +426,10 @@ fn wrong_shapes_are_named_in_toml_words() {
         assert!(e.to_string().contains(want), "want {want:?} in {e}");
     }
 }
+
+#[test]
+fn site_ids_are_lower_case_words() {
+    let text = edit("[sites.sh]", "[sites.SH]").replace("sh = [", "SH = [");
+    let e = one(&text, "sites.SH");
+    at_line(&e, line_of(&text, "[sites.SH]"));
+}
