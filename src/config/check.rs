@@ -5,12 +5,13 @@
 
 use super::ctx::Ctx;
 use super::error::{ConfigError, Origin};
+use super::facts::{ProbesFacts, ZoneFacts};
 use super::load::{load, process_env};
 use super::locate::Locator;
 use super::values::in_zone;
 use super::{Config, Role, SiteRole};
-use crate::dns::zonefile::{self, ZoneFile};
-use crate::probe::defs::{self, ProbeFile};
+use crate::dns::zonefile;
+use crate::probe::defs;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,10 +21,10 @@ use std::path::{Path, PathBuf};
 pub struct CheckSummary {
     /// The validated config.
     pub config: Config,
-    /// Each service's probes file, parsed, by resolved path.
-    pub probes: BTreeMap<PathBuf, ProbeFile>,
-    /// The zone files, parsed, in config order.
-    pub zones: Vec<ZoneFile>,
+    /// Each service's probes file (what cross-references use), by resolved path.
+    pub probes: BTreeMap<PathBuf, ProbesFacts>,
+    /// The zone files (what cross-references use), in config order.
+    pub zones: Vec<ZoneFacts>,
 }
 
 /// Every problem found by `check`, printed one `file:line: key: problem` per line.
@@ -121,7 +122,7 @@ fn files_exist(config: &Config, ctx: &mut Ctx<'_>) {
     }
 }
 
-fn probe_files(config: &Config, ctx: &mut Ctx<'_>) -> BTreeMap<PathBuf, ProbeFile> {
+fn probe_files(config: &Config, ctx: &mut Ctx<'_>) -> BTreeMap<PathBuf, ProbesFacts> {
     let mut out = BTreeMap::new();
     for s in &config.services {
         if out.contains_key(&s.probes) || !s.probes.is_file() {
@@ -129,7 +130,7 @@ fn probe_files(config: &Config, ctx: &mut Ctx<'_>) -> BTreeMap<PathBuf, ProbeFil
         }
         match defs::load(&s.probes) {
             Ok(f) => {
-                out.insert(s.probes.clone(), f);
+                out.insert(s.probes.clone(), ProbesFacts::from(&f));
             }
             Err(errors) => {
                 for e in errors {
@@ -145,14 +146,14 @@ fn probe_files(config: &Config, ctx: &mut Ctx<'_>) -> BTreeMap<PathBuf, ProbeFil
     out
 }
 
-fn zone_files(config: &Config, ctx: &mut Ctx<'_>) -> Vec<ZoneFile> {
+fn zone_files(config: &Config, ctx: &mut Ctx<'_>) -> Vec<ZoneFacts> {
     let mut out = Vec::new();
     for z in &config.dns.zones {
         if !z.is_file() {
             continue;
         }
         match zonefile::load(z) {
-            Ok(f) => out.push(f),
+            Ok(f) => out.push(ZoneFacts::from(&f)),
             Err(e) => ctx.other(ConfigError::InReferencedFile {
                 at: Origin::file(&e.path, (e.line > 0).then_some(e.line)),
                 key: "(zone)".into(),
@@ -167,8 +168,8 @@ fn zone_files(config: &Config, ctx: &mut Ctx<'_>) -> Vec<ZoneFile> {
 /// data, so it is tested without the parsers.
 pub(crate) fn cross_check(
     config: &Config,
-    probes: &BTreeMap<PathBuf, ProbeFile>,
-    zones: &[ZoneFile],
+    probes: &BTreeMap<PathBuf, ProbesFacts>,
+    zones: &[ZoneFacts],
     ctx: &mut Ctx<'_>,
 ) {
     zone_coverage(config, zones, ctx);
@@ -177,7 +178,7 @@ pub(crate) fn cross_check(
 }
 
 /// On an authority: every service name inside some zone, and none a static record there.
-fn zone_coverage(config: &Config, zones: &[ZoneFile], ctx: &mut Ctx<'_>) {
+fn zone_coverage(config: &Config, zones: &[ZoneFacts], ctx: &mut Ctx<'_>) {
     for z in zones.iter().filter(|z| z.origin.is_empty()) {
         ctx.other(ConfigError::InReferencedFile {
             at: Origin::file(&z.path, None),
@@ -221,7 +222,7 @@ fn zone_coverage(config: &Config, zones: &[ZoneFile], ctx: &mut Ctx<'_>) {
 }
 
 /// Checks measure known sites; check names are unique across the node's probes files.
-fn probe_sites(config: &Config, probes: &BTreeMap<PathBuf, ProbeFile>, ctx: &mut Ctx<'_>) {
+fn probe_sites(config: &Config, probes: &BTreeMap<PathBuf, ProbesFacts>, ctx: &mut Ctx<'_>) {
     let mut seen: HashMap<(&str, Option<&str>), (&Path, usize)> = HashMap::new();
     for f in probes.values() {
         for (k, c) in f.checks.iter().enumerate() {
@@ -259,7 +260,7 @@ fn probe_sites(config: &Config, probes: &BTreeMap<PathBuf, ProbeFile>, ctx: &mut
 }
 
 /// Each gate is a check of the service's probes file for every backup site it can switch to.
-fn gates(config: &Config, probes: &BTreeMap<PathBuf, ProbeFile>, ctx: &mut Ctx<'_>) {
+fn gates(config: &Config, probes: &BTreeMap<PathBuf, ProbesFacts>, ctx: &mut Ctx<'_>) {
     for (i, s) in config.services.iter().enumerate() {
         let Some(file) = probes.get(&s.probes) else {
             continue;

@@ -9,6 +9,7 @@
 mod check;
 mod ctx;
 mod error;
+mod facts;
 mod load;
 pub mod locate;
 mod raw;
@@ -22,6 +23,7 @@ mod values;
 
 pub use check::{CheckErrors, CheckSummary, check};
 pub use error::{ConfigError, ConfigErrors, Origin};
+pub use facts::{CheckFacts, ProbesFacts, ZoneFacts};
 pub use load::load;
 pub use locate::{Locator, locate};
 pub use schema::*;

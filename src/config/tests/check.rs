@@ -6,15 +6,14 @@ use super::*;
 use crate::config::check::cross_check;
 use crate::config::ctx::Ctx;
 use crate::config::{CheckErrors, Locator, check};
-use crate::dns::zonefile::ZoneFile;
+use crate::config::{CheckFacts, ProbesFacts, ZoneFacts};
 use crate::model::{CheckName, Layer, SiteId};
-use crate::probe::defs::{CheckDef, ProbeFile};
 use std::collections::{BTreeMap, BTreeSet};
 
 const GATED: &str = "policy = { gates = [\"replication-lag\"] }\n";
 
-fn zone(origin: &str, owners: &[&str]) -> ZoneFile {
-    ZoneFile {
+fn zone(origin: &str, owners: &[&str]) -> ZoneFacts {
+    ZoneFacts {
         path: PathBuf::from("zones/boss.example.zone"),
         origin: origin.into(),
         owners: owners
@@ -24,8 +23,8 @@ fn zone(origin: &str, owners: &[&str]) -> ZoneFile {
     }
 }
 
-fn def(name: &str, site: Option<&str>, layer: Layer, line: usize) -> CheckDef {
-    CheckDef {
+fn def(name: &str, site: Option<&str>, layer: Layer, line: usize) -> CheckFacts {
+    CheckFacts {
         name: CheckName::from(name),
         site: site.map(SiteId::from),
         layer,
@@ -34,7 +33,7 @@ fn def(name: &str, site: Option<&str>, layer: Layer, line: usize) -> CheckDef {
 }
 
 /// Loads `text` (+ `[dns] zones`), then runs the cross-reference core on the given parsed files.
-fn cross(text: &str, checks: Vec<CheckDef>, zones: Vec<ZoneFile>) -> Vec<ConfigError> {
+fn cross(text: &str, checks: Vec<CheckFacts>, zones: Vec<ZoneFacts>) -> Vec<ConfigError> {
     let text = format!(
         "{text}\n[dns]\nzones = [\"{}\"]\n",
         "zones/boss.example.zone"
@@ -44,13 +43,13 @@ fn cross(text: &str, checks: Vec<CheckDef>, zones: Vec<ZoneFile>) -> Vec<ConfigE
     let path = dir.path().join("switchback.toml");
     let locator = Locator::new(&text).expect("valid toml");
     let mut ctx = Ctx::new(&path, &locator, &HashMap::new());
-    let probes: BTreeMap<PathBuf, ProbeFile> = config
+    let probes: BTreeMap<PathBuf, ProbesFacts> = config
         .services
         .iter()
         .map(|s| {
             (
                 s.probes.clone(),
-                ProbeFile {
+                ProbesFacts {
                     path: s.probes.clone(),
                     checks: checks.clone(),
                 },
@@ -61,7 +60,7 @@ fn cross(text: &str, checks: Vec<CheckDef>, zones: Vec<ZoneFile>) -> Vec<ConfigE
     ctx.errors
 }
 
-fn good_checks() -> Vec<CheckDef> {
+fn good_checks() -> Vec<CheckFacts> {
     vec![
         def("crm-http", Some("bj"), Layer::App, 1),
         def("crm-http", Some("sh"), Layer::App, 8),
@@ -258,7 +257,7 @@ fn summary_fits_one_screen() {
             ];
             (
                 s.probes.clone(),
-                ProbeFile {
+                ProbesFacts {
                     path: s.probes.clone(),
                     checks,
                 },
