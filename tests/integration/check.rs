@@ -15,7 +15,8 @@ fn repo() -> PathBuf {
 fn example_configs(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let p = e.expect("dir entry").path();
-        if p.is_dir() {
+        // Node configs only: probes files live in `probes/` folders.
+        if p.is_dir() && !p.ends_with("probes") {
             example_configs(&p, out);
         } else if p.extension().is_some_and(|x| x == "toml") {
             out.push(p);
