@@ -33,8 +33,11 @@ pub struct CheckErrors(pub Vec<ConfigError>);
 
 impl fmt::Display for CheckErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for e in &self.0 {
-            writeln!(f, "{e}")?;
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
         }
         Ok(())
     }
