@@ -52,7 +52,13 @@ pub fn load(path: &Path, env: Option<HashMap<String, String>>) -> Result<Config,
     if ctx.errors.is_empty() {
         Ok(config)
     } else {
-        Err(ConfigErrors(ctx.errors))
+        // Report in reading order: env overrides first, then the file top to bottom.
+        let mut errors = ctx.errors;
+        errors.sort_by_key(|e| match e.at() {
+            Origin::Env { .. } => (0, 0),
+            Origin::File { line, .. } => (1, line.unwrap_or(0)),
+        });
+        Err(ConfigErrors(errors))
     }
 }
 
