@@ -1,1 +1,2 @@
 //! All integration suites in one test binary; each runs the real `switchback` binary or real peers.
+mod check;
