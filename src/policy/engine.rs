@@ -26,6 +26,8 @@ pub struct Engine {
     audited_at: BTreeMap<NodeId, Timestamp>,
     /// Per node: its latest observation that was not audited, with the time it was handled.
     deferred: BTreeMap<NodeId, (Timestamp, Observation)>,
+    /// What was committed when built: the audit log's start record, so a replay redoes `new`.
+    started_with: BTreeMap<ServiceId, Committed>,
 }
 
 impl Engine {
@@ -37,6 +39,7 @@ impl Engine {
         committed: BTreeMap<ServiceId, Committed>,
         now: Timestamp,
     ) -> (Engine, Vec<Output>) {
+        let started_with = committed.clone();
         let mut committed = committed;
         let primary = cfg
             .primary()
@@ -68,6 +71,7 @@ impl Engine {
             audit_last: true,
             audited_at: BTreeMap::new(),
             deferred: BTreeMap::new(),
+            started_with,
         };
         (engine, out)
     }
@@ -189,14 +193,10 @@ impl Engine {
     }
 
     /// The record that starts an audit log: what was committed when this engine was built.
-    pub fn start_record(&self) -> AuditRecord {
-        AuditRecord::start(
-            self.now,
-            self.services
-                .iter()
-                .map(|s| (s.config.name.clone(), s.state.committed.clone()))
-                .collect(),
-        )
+    ///
+    /// Write it (at the `now` given to [`Engine::new`]) before the outputs of `new`; a replay redoes `new`.
+    pub fn start_record(&self, at: Timestamp) -> AuditRecord {
+        AuditRecord::start(at, self.started_with.clone())
     }
 
     /// When the node must send [`Input::Tick`] next (a hold-down, timeout, failback hold or stale vote).

@@ -25,7 +25,8 @@
 //!   `failback_hold` of the primary being up. An operator's switch persists (no automatic failback).
 //! - `hold_out_recovered`: the site failed away from stays out of automatic choice until `readmit`.
 //! - Every commit has the next epoch; operator-state changes (maintenance, readmit) are commits too,
-//!   keeping the active site and decision kind, so they persist across restarts.
+//!   of the same decision (site, kind, reason, time) under the next epoch, so they persist across restarts.
+//! - Quorum loss pages once; after a start, probes get `stale_after` to report before it does.
 //! - A restart resumes the committed decision; verdict histories restart, so a hold-down restarts too.
 
 pub mod audit;
@@ -47,3 +48,6 @@ pub use service::{Service, ServiceState};
 pub use status::{
     LayerVotes, NodeVote, Pending, PendingKind, ServiceStatus, SiteStatus, VotesView,
 };
+
+#[cfg(test)]
+mod tests;

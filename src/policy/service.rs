@@ -28,6 +28,8 @@ enum Blocked {
 /// Edge-trigger memory so each event fires once per episode.
 #[derive(Clone, Debug, Default)]
 struct Flags {
+    /// A quorum was possible at some point since start (before that, loss is reported after a grace).
+    quorum_seen: bool,
     quorum_lost: bool,
     down_reported: bool,
     /// A proposal for this down episode was rejected or timed out: do not propose again until recovery.
@@ -47,6 +49,8 @@ pub struct ServiceState {
     pub pending: Option<Pending>,
     pub(crate) tracks: BTreeMap<SiteId, Track>,
     flags: Flags,
+    /// When this state machine started (probes get `stale_after` to report before quorum loss pages).
+    started: Timestamp,
 }
 
 /// One service: its configuration and its state.
@@ -90,6 +94,7 @@ impl Service {
                 pending: None,
                 tracks: BTreeMap::new(),
                 flags: Flags::default(),
+                started: w.now,
             },
         };
         (svc, out)
@@ -173,10 +178,18 @@ impl Service {
             }));
             self.state.pending = None;
             self.state.flags = Flags {
+                quorum_seen: self.state.flags.quorum_seen,
                 quorum_lost: self.state.flags.quorum_lost,
                 ..Flags::default()
             };
         }
+    }
+
+    /// Persist a change of operator state: the same decision under the next epoch.
+    fn commit_operator_state(&mut self, out: &mut Vec<Output>) {
+        let d = &mut self.state.committed.decision;
+        d.epoch = d.epoch.next();
+        out.push(Output::Commit(self.state.committed.clone()));
     }
 
     /// An automatic (or confirmed) switch away from a failed site; may hold the failed site out.
@@ -231,17 +244,23 @@ impl Service {
         }
 
         let quorum = w.tally.quorum_possible(w.now, p.quorum, p.min_domains);
-        if !quorum && !self.state.flags.quorum_lost {
-            self.state.flags.quorum_lost = true;
+        let f = &mut self.state.flags;
+        if quorum {
+            f.quorum_seen = true;
+            if f.quorum_lost {
+                f.quorum_lost = false;
+                out.push(Output::Event(Event::QuorumRestored {
+                    service: name.clone(),
+                }));
+            }
+        } else if !f.quorum_lost
+            && (f.quorum_seen || w.now >= self.state.started.add(w.tally.stale_after()))
+        {
+            f.quorum_lost = true;
             out.push(Output::Event(Event::QuorumLost {
                 service: name.clone(),
                 counting: w.tally.counting(w.now).count(),
                 quorum: p.quorum,
-            }));
-        } else if quorum && self.state.flags.quorum_lost {
-            self.state.flags.quorum_lost = false;
-            out.push(Output::Event(Event::QuorumRestored {
-                service: name.clone(),
             }));
         }
 
@@ -593,11 +612,7 @@ impl Service {
                     }));
                 }
                 self.state.committed.operator.maintenance = on;
-                let active = self.active().clone();
-                let word = if on { "on" } else { "off" };
-                let kind = self.state.committed.decision.kind;
-                let reason = format!("maintenance {word} by {by}; {active} stays active");
-                self.commit(w, active, kind, reason, out);
+                self.commit_operator_state(out);
                 out.push(Output::Event(Event::MaintenanceChanged { service, on, by }));
             }
             Command::Readmit { site, by, .. } => {
@@ -605,10 +620,7 @@ impl Service {
                 if !self.state.committed.operator.held_out.remove(&site) {
                     return Ok(());
                 }
-                let active = self.active().clone();
-                let kind = self.state.committed.decision.kind;
-                let reason = format!("{site} re-admitted by {by}; {active} stays active");
-                self.commit(w, active, kind, reason, out);
+                self.commit_operator_state(out);
                 out.push(Output::Event(Event::Readmitted { service, site, by }));
             }
         }
@@ -637,6 +649,9 @@ impl Service {
     pub(crate) fn next_deadline(&self, w: &World<'_>) -> Option<Timestamp> {
         let p = &self.config.policy;
         let mut ds = Vec::with_capacity(4);
+        if !self.state.flags.quorum_seen && !self.state.flags.quorum_lost {
+            ds.push(self.state.started.add(w.tally.stale_after()));
+        }
         let at = self.track(self.active());
         if at.verdict == Health::Down {
             ds.push(at.since.add(p.hold_down));

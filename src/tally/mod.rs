@@ -12,3 +12,6 @@ mod verifier;
 pub use book::{Count, DomainSet, Recorded, Tally, VoteState};
 pub use signed::SignedObservation;
 pub use verifier::{Rejected, Verifier};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,6 @@
+//! Unit tests of the decision rules, driven through [`super::Engine`] with a small harness.
+
+mod audit;
+mod harness;
+mod modes;
+mod rules;
