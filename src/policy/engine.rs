@@ -302,7 +302,7 @@ fn service_status(w: &World<'_>, s: &Service) -> ServiceStatus {
     let d = &s.state.committed.decision;
     let op = &s.state.committed.operator;
     let mut sites = BTreeMap::new();
-    for site in s.serving(w) {
+    for site in s.serving() {
         let e = evaluate::eval_site(w, &s.config.name, site, p);
         let since = s.state.tracks.get(site).map(|t| t.since).unwrap_or(w.now);
         let layers = [("app", &e.app), ("host", &e.host), ("link", &e.link)]

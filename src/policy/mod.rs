@@ -51,3 +51,6 @@ pub use status::{
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod sim;

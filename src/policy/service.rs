@@ -60,6 +60,8 @@ pub struct Service {
     pub config: config::Service,
     /// As observed and decided.
     pub state: ServiceState,
+    /// Sites that can serve it (fixed by the config; computed once).
+    serving: Vec<SiteId>,
 }
 
 impl Service {
@@ -87,7 +89,21 @@ impl Service {
             ),
         };
         let out = fresh.then(|| Output::Commit(committed.clone()));
+        let serving = w
+            .sites
+            .values()
+            .filter(|s| {
+                s.role != SiteRole::Arbiter
+                    && (config.addresses.contains_key(&s.id)
+                        || config
+                            .vip
+                            .as_ref()
+                            .is_some_and(|v| v.next_hop.contains_key(&s.id)))
+            })
+            .map(|s| s.id.clone())
+            .collect();
         let svc = Service {
+            serving,
             config,
             state: ServiceState {
                 committed,
@@ -101,17 +117,8 @@ impl Service {
     }
 
     /// Sites that can serve this service: not arbiters, and with addresses or a VIP next hop there.
-    pub(crate) fn serving<'a>(&'a self, w: &'a World<'_>) -> impl Iterator<Item = &'a SiteId> + 'a {
-        w.sites.values().filter_map(move |s| {
-            let serves = s.role != SiteRole::Arbiter
-                && (self.config.addresses.contains_key(&s.id)
-                    || self
-                        .config
-                        .vip
-                        .as_ref()
-                        .is_some_and(|v| v.next_hop.contains_key(&s.id)));
-            serves.then_some(&s.id)
-        })
+    pub(crate) fn serving(&self) -> &[SiteId] {
+        &self.serving
     }
 
     fn active(&self) -> &SiteId {
@@ -223,29 +230,34 @@ impl Service {
 
     /// Re-evaluate at `w.now`; returns whether any tracked verdict changed (outputs go to `out`).
     pub(crate) fn evaluate(&mut self, w: &World<'_>, out: &mut Vec<Output>) -> bool {
-        let name = self.config.name.clone();
-        let p = self.config.policy.clone();
+        let name = &self.config.name;
+        let p = &self.config.policy;
         let mut changed = false;
 
-        let serving: Vec<SiteId> = self.serving(w).cloned().collect();
-        for site in &serving {
-            let verdict = self.eval(w, site).verdict;
-            let t = self.state.tracks.entry(site.clone()).or_insert(Track {
-                verdict: Health::Unknown,
+        for site in &self.serving {
+            let verdict = evaluate::eval_site(w, name, site, p).verdict;
+            let fresh = Track {
+                verdict,
                 since: w.now,
-            });
-            if t.verdict != verdict {
-                *t = Track {
-                    verdict,
-                    since: w.now,
-                };
-                changed = true;
+            };
+            match self.state.tracks.get_mut(site) {
+                Some(t) if t.verdict == verdict => {}
+                Some(t) => {
+                    *t = fresh;
+                    changed = true;
+                }
+                None => {
+                    self.state.tracks.insert(site.clone(), fresh);
+                    changed = true;
+                }
             }
         }
+        let name = name.clone();
+        let (quorum, min_domains, hold_down, mode) = (p.quorum, p.min_domains, p.hold_down, p.mode);
 
-        let quorum = w.tally.quorum_possible(w.now, p.quorum, p.min_domains);
+        let quorum_ok = w.tally.quorum_possible(w.now, quorum, min_domains);
         let f = &mut self.state.flags;
-        if quorum {
+        if quorum_ok {
             f.quorum_seen = true;
             if f.quorum_lost {
                 f.quorum_lost = false;
@@ -260,14 +272,14 @@ impl Service {
             out.push(Output::Event(Event::QuorumLost {
                 service: name.clone(),
                 counting: w.tally.counting(w.now).count(),
-                quorum: p.quorum,
+                quorum,
             }));
         }
 
         let active = self.active().clone();
         let at = self.track(&active);
         let active_down = at.verdict == Health::Down;
-        let down_held = active_down && w.now >= at.since.add(p.hold_down);
+        let down_held = active_down && w.now >= at.since.add(hold_down);
         if !active_down {
             if self.state.flags.down_reported {
                 out.push(Output::Event(Event::ActiveRecovered {
@@ -296,7 +308,7 @@ impl Service {
             out.push(Output::Event(Event::PrimaryDown {
                 service: name.clone(),
                 site: active.clone(),
-                reason: format!("{} for {:?}", evaluate::describe(&active, &e), p.hold_down),
+                reason: format!("{} for {:?}", evaluate::describe(&active, &e), hold_down),
             }));
         }
 
@@ -324,9 +336,9 @@ impl Service {
         if self.state.committed.operator.maintenance {
             return changed;
         }
-        if p.mode != Mode::Manual && self.state.pending.is_none() {
+        if mode != Mode::Manual && self.state.pending.is_none() {
             if down_held && !self.state.flags.episode_closed {
-                self.try_failover(w, &serving, out);
+                self.try_failover(w, out);
             } else if !active_down && active != *w.primary {
                 self.try_failback(w, out);
             }
@@ -371,9 +383,10 @@ impl Service {
     }
 
     /// The active site has been down for `hold_down`: switch to (or propose) the best ready site.
-    fn try_failover(&mut self, w: &World<'_>, serving: &[SiteId], out: &mut Vec<Output>) {
+    fn try_failover(&mut self, w: &World<'_>, out: &mut Vec<Output>) {
         let p = self.config.policy.clone();
         let active = self.active().clone();
+        let serving = self.serving.clone();
         let mut candidates: Vec<&SiteId> = serving
             .iter()
             .filter(|s| **s != active && !self.state.committed.operator.held_out.contains(*s))
@@ -636,7 +649,7 @@ impl Service {
                 site: site.clone(),
             });
         }
-        if !self.serving(w).any(|s| s == site) {
+        if !self.serving.contains(site) {
             return Err(CommandError::NotServing {
                 service,
                 site: site.clone(),

@@ -1,0 +1,588 @@
+//! Runs one schedule: the simulated world, probes, a lossy network, operators and the engine,
+//! checking S1–S4 and L1 after every engine step.
+
+use super::oracle::Oracle;
+use super::schedule::{Ev, HEALTHY_DELAY, PERIOD, S, Schedule};
+use crate::config::{Failback, Mode};
+use crate::model::{
+    CheckName, Committed, DecisionKind, Health, Observation, ServiceId, SiteId, SiteView, Timestamp,
+};
+use crate::policy::{Command, Engine, Event, Input, Output, PendingKind, TimeoutAction, fixture};
+use crate::tally::Verifier;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Virtual time starts here (ms since the Unix epoch, any value works).
+const T0: u64 = 1_000_000;
+const STALE: u64 = 1_000;
+
+/// A violated property, with where and why.
+#[derive(Clone, Debug)]
+pub(crate) struct Failure {
+    pub(crate) at: u64,
+    pub(crate) property: &'static str,
+    pub(crate) detail: String,
+}
+
+#[derive(Clone, Debug)]
+struct Probe {
+    alive: bool,
+    partition: [bool; 2],
+    uplink_ok: bool,
+    loss: u8,
+    delay: u64,
+    seq: u64,
+    /// The last messages sent (for replays).
+    sent: VecDeque<Rc<Observation>>,
+    /// Last time it was not healthy (for L1's "a quorum can see both").
+    last_bad: Option<u64>,
+}
+
+impl Probe {
+    fn healthy(&self) -> bool {
+        self.alive
+            && self.uplink_ok
+            && !self.partition[0]
+            && !self.partition[1]
+            && self.loss == 0
+            && self.delay <= HEALTHY_DELAY
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Truth {
+    app: bool,
+    host: bool,
+}
+
+enum Action {
+    Emit(usize),
+    Deliver(usize, Rc<Observation>),
+    World(usize),
+}
+
+/// A small deterministic hash for per-message noise (stable when events are removed by shrinking).
+fn noise(seed: u64, probe: usize, seq: u64, salt: u64) -> u64 {
+    let mut z = seed
+        ^ (probe as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ seq.wrapping_mul(0xBF58_476D_1CE4_E5B9)
+        ^ salt;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+struct Run<'a> {
+    s: &'a Schedule,
+    engine: Engine,
+    verifier: Verifier,
+    oracle: Oracle,
+    probes: Vec<Probe>,
+    domains: Vec<String>,
+    truth: [Truth; 2],
+    gate_up: bool,
+    queue: BTreeMap<(u64, u64), Action>,
+    order: u64,
+    steps: u64,
+    // What the checks remember.
+    epoch: u64,
+    active: SiteId,
+    committed: Option<Committed>,
+    last_switch: u64,
+    auto_switches: usize,
+    proposal: Option<(SiteId, PendingKind)>,
+    /// L1: since when its condition has held, and with which healthy probes.
+    window: Option<(u64, Vec<usize>)>,
+    /// No operator and nothing that can make the backup look down: S4's "at most one switch" applies.
+    quiet: bool,
+}
+
+fn site_id(s: S) -> SiteId {
+    SiteId::from(s.name())
+}
+
+fn h(b: bool) -> Health {
+    if b { Health::Up } else { Health::Down }
+}
+
+/// Run a schedule; `Ok(steps)` or the first violated property.
+pub(crate) fn run(s: &Schedule) -> Result<u64, Failure> {
+    let p = &s.params;
+    let mut policy = fixture::policy();
+    policy.mode = p.mode;
+    policy.quorum = p.quorum;
+    policy.min_domains = p.min_domains;
+    policy.hold_down = Duration::from_millis(p.hold_down);
+    policy.confirm_timeout = Duration::from_millis(p.confirm_timeout);
+    policy.on_confirm_timeout = p.on_timeout;
+    policy.failback = p.failback;
+    policy.failback_hold = Duration::from_millis(p.failback_hold);
+    policy.hold_out_recovered = p.hold_out;
+    let gate = p.gate.then(|| CheckName::from("replication-lag"));
+    policy.gates = gate.iter().cloned().collect();
+    let voters = fixture::voters(p.probes, p.domains);
+    let mut cfg = fixture::config(&["crm"], voters.clone(), policy);
+    cfg.votes.stale_after = Duration::from_millis(STALE);
+    let (engine, init) = Engine::new(&cfg, BTreeMap::new(), Timestamp(T0));
+    let mut run = Run {
+        s,
+        engine,
+        verifier: Verifier::new(Vec::new(), &voters, Duration::from_millis(STALE)),
+        oracle: Oracle::new(p.probes, STALE, p.quorum, p.min_domains, gate),
+        probes: vec![
+            Probe {
+                alive: true,
+                partition: [false; 2],
+                uplink_ok: true,
+                loss: 0,
+                delay: 0,
+                seq: 0,
+                sent: VecDeque::new(),
+                last_bad: None,
+            };
+            p.probes
+        ],
+        domains: voters.iter().map(|v| v.domain.0.clone()).collect(),
+        truth: [Truth {
+            app: true,
+            host: true,
+        }; 2],
+        gate_up: true,
+        queue: BTreeMap::new(),
+        order: 0,
+        steps: 0,
+        epoch: 0,
+        active: site_id(S::Bj),
+        committed: None,
+        last_switch: T0,
+        auto_switches: 0,
+        proposal: None,
+        window: None,
+        quiet: !s.events.iter().any(|(_, e)| {
+            e.is_command()
+                || matches!(
+                    e,
+                    Ev::Truth { site: S::Sh, .. }
+                        | Ev::Partition { site: S::Sh, .. }
+                        | Ev::Uplink { .. }
+                        | Ev::Gate { .. }
+                )
+        }),
+    };
+    run.check(T0, &init, None)?;
+    for i in 0..p.probes {
+        let phase = noise(s.seed, i, 0, 7) % PERIOD;
+        run.push(T0 + phase, Action::Emit(i));
+    }
+    for (i, (t, _)) in s.events.iter().enumerate() {
+        run.push(T0 + t, Action::World(i));
+    }
+    let end = T0 + p.horizon;
+    loop {
+        let next_q = run.queue.keys().next().map(|k| k.0).unwrap_or(u64::MAX);
+        let deadline = run.engine.next_deadline().map(|t| t.0).unwrap_or(u64::MAX);
+        let now = next_q.min(deadline);
+        if now > end {
+            break;
+        }
+        if deadline <= next_q {
+            run.step(now, Input::Tick, None)?;
+            continue;
+        }
+        let Some((_, action)) = run.queue.pop_first() else {
+            break;
+        };
+        match action {
+            Action::Emit(i) => run.emit(now, i),
+            Action::Deliver(i, o) => run.deliver(now, i, o)?,
+            Action::World(i) => run.world(now, i)?,
+        }
+    }
+    Ok(run.steps)
+}
+
+impl Run<'_> {
+    fn push(&mut self, at: u64, a: Action) {
+        self.order += 1;
+        self.queue.insert((at, self.order), a);
+    }
+
+    fn observe(&self, i: usize, now: u64) -> Observation {
+        let pr = &self.probes[i];
+        let mut sites = BTreeMap::new();
+        let mut app = BTreeMap::new();
+        let mut gates = BTreeMap::new();
+        for (k, s) in [S::Bj, S::Sh].into_iter().enumerate() {
+            let t = self.truth[k];
+            let cut = !pr.uplink_ok || pr.partition[k];
+            let view = if cut {
+                SiteView {
+                    app: Health::Down,
+                    host: Health::Down,
+                    link: Health::Down,
+                }
+            } else {
+                SiteView {
+                    app: h(t.app),
+                    host: h(t.host),
+                    link: Health::Up,
+                }
+            };
+            app.insert(site_id(s), view.app);
+            sites.insert(site_id(s), view);
+            let g = if cut {
+                Health::Unknown
+            } else if s == S::Sh {
+                h(self.gate_up)
+            } else {
+                h(t.app)
+            };
+            if !self.s.params.gate {
+                continue;
+            }
+            gates.insert(
+                site_id(s),
+                BTreeMap::from([(CheckName::from("replication-lag"), g)]),
+            );
+        }
+        Observation {
+            node: crate::model::NodeId(format!("p{i}")),
+            domain: crate::model::DomainId(self.domains[i].clone()),
+            seq: pr.seq,
+            at: Timestamp(now),
+            self_ok: pr.uplink_ok,
+            self_detail: (!pr.uplink_ok).then(|| "uplink down".to_owned()),
+            sites,
+            services: BTreeMap::from([(ServiceId::from("crm"), app)]),
+            gates,
+        }
+    }
+
+    fn emit(&mut self, now: u64, i: usize) {
+        self.push(now + PERIOD, Action::Emit(i));
+        if !self.probes[i].alive {
+            return;
+        }
+        self.probes[i].seq += 1;
+        let o = Rc::new(self.observe(i, now));
+        let (seed, seq) = (self.s.seed, o.seq);
+        let pr = &mut self.probes[i];
+        if pr.sent.len() == 20 {
+            pr.sent.pop_front();
+        }
+        pr.sent.push_back(Rc::clone(&o));
+        if noise(seed, i, seq, 1) % 100 < u64::from(pr.loss) {
+            return;
+        }
+        let delay = noise(seed, i, seq, 2) % (pr.delay + 1);
+        let dup = noise(seed, i, seq, 3) % 100 < 5;
+        let dup_delay = delay + noise(seed, i, seq, 4) % (pr.delay + 50);
+        if dup {
+            self.push(now + dup_delay, Action::Deliver(i, Rc::clone(&o)));
+        }
+        self.push(now + delay, Action::Deliver(i, o));
+    }
+
+    fn deliver(&mut self, now: u64, i: usize, o: Rc<Observation>) -> Result<(), Failure> {
+        if self.verifier.admit(&o, Timestamp(now)).is_err() {
+            return Ok(());
+        }
+        self.oracle.accept(i, i % self.s.params.domains, &o);
+        self.step(now, Input::Observation(Observation::clone(&o)), None)
+    }
+
+    fn world(&mut self, now: u64, i: usize) -> Result<(), Failure> {
+        let ev = self.s.events[i].1.clone();
+        let svc = ServiceId::from("crm");
+        let by = "sim".to_owned();
+        let cmd = match ev {
+            Ev::Truth { site, app, host } => {
+                self.truth[site as usize] = Truth { app, host };
+                None
+            }
+            Ev::Gate { up } => {
+                self.gate_up = up;
+                None
+            }
+            Ev::Alive { probe, on } => {
+                self.probes[probe].alive = on;
+                None
+            }
+            Ev::Partition { probe, site, on } => {
+                self.probes[probe].partition[site as usize] = on;
+                None
+            }
+            Ev::Uplink { probe, ok } => {
+                self.probes[probe].uplink_ok = ok;
+                None
+            }
+            Ev::Loss { probe, pct } => {
+                self.probes[probe].loss = pct;
+                None
+            }
+            Ev::Delay { probe, max_ms } => {
+                self.probes[probe].delay = max_ms;
+                None
+            }
+            Ev::Replay { probe, back } => {
+                let sent = &self.probes[probe].sent;
+                if let Some(o) = sent
+                    .len()
+                    .checked_sub(back)
+                    .and_then(|k| sent.get(k))
+                    .cloned()
+                {
+                    self.deliver(now, probe, o)?;
+                }
+                None
+            }
+            Ev::Switch { to, force } => Some(Command::Switch {
+                service: svc,
+                to: site_id(to),
+                reason: "sim".into(),
+                by,
+                force,
+            }),
+            Ev::Approve => Some(Command::Approve { service: svc, by }),
+            Ev::Reject => Some(Command::Reject { service: svc, by }),
+            Ev::Maintenance { on } => Some(Command::Maintenance {
+                service: svc,
+                on,
+                by,
+            }),
+            Ev::Readmit { site } => Some(Command::Readmit {
+                service: svc,
+                site: site_id(site),
+                by,
+            }),
+        };
+        match cmd {
+            Some(c) => {
+                self.window = None;
+                let forced = matches!(c, Command::Switch { force: true, .. });
+                let approve = matches!(c, Command::Approve { .. });
+                self.step(now, Input::Command(c), Some((forced, approve)))
+            }
+            None => self.l1(now),
+        }
+    }
+
+    fn step(&mut self, now: u64, input: Input, cmd: Option<(bool, bool)>) -> Result<(), Failure> {
+        self.steps += 1;
+        let out = self
+            .engine
+            .handle(input, Timestamp(now))
+            .unwrap_or_default();
+        self.oracle.step(now);
+        self.check(now, &out, cmd)?;
+        self.l1(now)
+    }
+
+    fn fail(&self, at: u64, property: &'static str, detail: String) -> Result<(), Failure> {
+        Err(Failure {
+            at: at - T0,
+            property,
+            detail,
+        })
+    }
+
+    /// S1–S4 over the outputs of one step.
+    fn check(
+        &mut self,
+        now: u64,
+        out: &[Output],
+        cmd: Option<(bool, bool)>,
+    ) -> Result<(), Failure> {
+        let p = &self.s.params;
+        for o in out {
+            match o {
+                Output::Commit(c) => {
+                    let d = &c.decision;
+                    if d.epoch.0 != self.epoch + 1 {
+                        return self.fail(
+                            now,
+                            "S3",
+                            format!("epoch {} after {}", d.epoch, self.epoch),
+                        );
+                    }
+                    self.epoch = d.epoch.0;
+                    self.committed = Some(c.clone());
+                    if d.active_site == self.active {
+                        continue;
+                    }
+                    let (to, from) = (d.active_site.clone(), self.active.clone());
+                    let forced = cmd.is_some_and(|(f, _)| f);
+                    let (tk, fk) = (self.oracle.index(&to), self.oracle.index(&from));
+                    if !forced && !(self.oracle.seen_up(tk, now) && self.oracle.gates_up(tk, now)) {
+                        return self.fail(
+                            now,
+                            "S1",
+                            format!(
+                                "{:?} to {to} not seen up (and ready) by a quorum: {}",
+                                d.kind, d.reason
+                            ),
+                        );
+                    }
+                    let held =
+                        |since: Option<u64>, hold: u64| since.is_some_and(|s| s + hold <= now);
+                    match d.kind {
+                        DecisionKind::Failover => {
+                            if !held(self.oracle.down_since[fk], p.hold_down) {
+                                return self.fail(now, "S2", format!("left {from} without a quorum seeing it down for hold_down: {}", d.reason));
+                            }
+                        }
+                        DecisionKind::Failback => {
+                            if now < self.last_switch + p.failback_hold
+                                || !held(self.oracle.up_since[0], p.failback_hold)
+                            {
+                                return self.fail(
+                                    now,
+                                    "S4",
+                                    format!("failback before failback_hold: {}", d.reason),
+                                );
+                            }
+                        }
+                        DecisionKind::Confirmed if cmd.is_none_or(|(_, approve)| !approve) => {
+                            if self.proposal.as_ref().is_none_or(|(t, _)| *t != to) {
+                                return self.fail(
+                                    now,
+                                    "S2",
+                                    format!("confirmed switch to {to} without a proposal"),
+                                );
+                            }
+                        }
+                        _ => {}
+                    }
+                    if matches!(
+                        d.kind,
+                        DecisionKind::Failover | DecisionKind::Failback | DecisionKind::Confirmed
+                    ) {
+                        self.auto_switches += 1;
+                    }
+                    self.active = to;
+                    self.last_switch = now;
+                    self.proposal = None;
+                }
+                Output::Event(Event::SwitchProposed { from, to, .. }) => {
+                    let kind = self.engine.status()[0].pending.as_ref().map(|p| p.kind);
+                    let (tk, fk) = (self.oracle.index(to), self.oracle.index(from));
+                    if !(self.oracle.seen_up(tk, now) && self.oracle.gates_up(tk, now)) {
+                        return self.fail(
+                            now,
+                            "S1",
+                            format!("proposed {to}, not seen up by a quorum"),
+                        );
+                    }
+                    let down = self.oracle.down_since[fk].is_some_and(|s| s + p.hold_down <= now);
+                    let up = self.oracle.up_since[0].is_some_and(|s| s + p.failback_hold <= now);
+                    match kind {
+                        Some(PendingKind::Failover) if !down => {
+                            return self.fail(
+                                now,
+                                "S2",
+                                format!("proposed leaving {from} not down for hold_down"),
+                            );
+                        }
+                        Some(PendingKind::Failback)
+                            if !up || now < self.last_switch + p.failback_hold =>
+                        {
+                            return self.fail(
+                                now,
+                                "S4",
+                                "failback proposed before failback_hold".into(),
+                            );
+                        }
+                        None => {
+                            return self.fail(
+                                now,
+                                "S3",
+                                "SwitchProposed without a pending proposal".into(),
+                            );
+                        }
+                        _ => {}
+                    }
+                    self.proposal = kind.map(|k| (to.clone(), k));
+                }
+                Output::Event(
+                    Event::ProposalWithdrawn { .. }
+                    | Event::ProposalRejected { .. }
+                    | Event::ConfirmTimedOut {
+                        action: TimeoutAction::Aborted | TimeoutAction::ProceedBlocked,
+                        ..
+                    },
+                ) => {
+                    self.proposal = None;
+                }
+                Output::Event(_) => {}
+            }
+        }
+        // S4: with manual failback, no operator, and a backup nobody can see down, at most one switch.
+        if self.quiet && p.failback == Failback::Manual && self.auto_switches > 1 {
+            return self.fail(
+                now,
+                "S4",
+                format!(
+                    "{} automatic switches under a steady backup",
+                    self.auto_switches
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// L1: primary down, backup up, a clean quorum sees both: the switch happens in time.
+    fn l1(&mut self, now: u64) -> Result<(), Failure> {
+        let p = &self.s.params;
+        for pr in &mut self.probes {
+            if !pr.healthy() {
+                pr.last_bad = Some(now);
+            }
+        }
+        let recent = STALE + 1_500;
+        let clean: Vec<usize> = (0..self.probes.len())
+            .filter(|i| {
+                let pr = &self.probes[*i];
+                pr.healthy() && pr.last_bad.is_none_or(|b| b + recent <= now)
+            })
+            .collect();
+        let healthy: Vec<usize> = (0..self.probes.len())
+            .filter(|i| self.probes[*i].healthy())
+            .collect();
+        let mut domains: Vec<&String> = healthy.iter().map(|i| &self.domains[*i]).collect();
+        domains.sort();
+        domains.dedup();
+        let op = self
+            .committed
+            .as_ref()
+            .map(|c| c.operator.clone())
+            .unwrap_or_default();
+        let cond = p.mode == Mode::Auto
+            && !op.maintenance
+            && !op.held_out.contains(&site_id(S::Sh))
+            && self.active == site_id(S::Bj)
+            && !self.truth[0].app
+            && self.truth[1].app
+            && self.truth[1].host
+            && (!p.gate || self.gate_up)
+            && healthy.len() >= p.quorum.max(1)
+            && domains.len() >= p.min_domains
+            && self.probes.len() - clean.len() < p.quorum.max(1);
+        if !cond {
+            self.window = None;
+            return Ok(());
+        }
+        if self.window.as_ref().is_none_or(|(_, set)| *set != healthy) {
+            self.window = Some((now, healthy));
+        }
+        let w = self.window.as_ref().map(|(w, _)| *w).unwrap_or(now);
+        if now > w + PERIOD + HEALTHY_DELAY + p.hold_down {
+            return self.fail(
+                now,
+                "L1",
+                format!("primary down and backup up since {}, no switch", w - T0),
+            );
+        }
+        Ok(())
+    }
+}
