@@ -54,3 +54,6 @@ mod tests;
 
 #[cfg(test)]
 mod sim;
+
+#[cfg(test)]
+mod golden;
