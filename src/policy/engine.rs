@@ -304,7 +304,7 @@ fn service_status(w: &World<'_>, s: &Service) -> ServiceStatus {
     let mut sites = BTreeMap::new();
     for site in s.serving() {
         let e = evaluate::eval_site(w, &s.config.name, site, p);
-        let since = s.state.tracks.get(site).map(|t| t.since).unwrap_or(w.now);
+        let since = s.track(site).since;
         let layers = [("app", &e.app), ("host", &e.host), ("link", &e.link)]
             .into_iter()
             .map(|(n, c)| (n.to_owned(), layer(c)))

@@ -9,7 +9,6 @@ use super::io::{Command, Output};
 use super::status::{Pending, PendingKind};
 use crate::config::{self, ConfirmTimeout, Failback, Mode, SiteRole};
 use crate::model::{Committed, Decision, DecisionKind, Epoch, Health, SiteId, Timestamp};
-use std::collections::BTreeMap;
 
 /// A verdict and since when it has held (as evaluated).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +46,8 @@ pub struct ServiceState {
     pub committed: Committed,
     /// A confirm-mode switch waiting for approval.
     pub pending: Option<Pending>,
-    pub(crate) tracks: BTreeMap<SiteId, Track>,
+    /// Per serving site (same order as `Service::serving`): its verdict and since when.
+    pub(crate) tracks: Vec<Option<Track>>,
     flags: Flags,
     /// When this state machine started (probes get `stale_after` to report before quorum loss pages).
     started: Timestamp,
@@ -102,17 +102,18 @@ impl Service {
             })
             .map(|s| s.id.clone())
             .collect();
-        let svc = Service {
+        let mut svc = Service {
             serving,
             config,
             state: ServiceState {
                 committed,
                 pending: None,
-                tracks: BTreeMap::new(),
+                tracks: Vec::new(),
                 flags: Flags::default(),
                 started: w.now,
             },
         };
+        svc.state.tracks = vec![None; svc.serving.len()];
         (svc, out)
     }
 
@@ -129,11 +130,16 @@ impl Service {
         evaluate::eval_site(w, &self.config.name, site, &self.config.policy)
     }
 
-    fn track(&self, site: &SiteId) -> Track {
-        self.state.tracks.get(site).copied().unwrap_or(Track {
-            verdict: Health::Unknown,
-            since: Timestamp(0),
-        })
+    /// A serving site's verdict and since when (Unknown for sites that do not serve).
+    pub(crate) fn track(&self, site: &SiteId) -> Track {
+        self.serving
+            .iter()
+            .position(|s| s == site)
+            .and_then(|i| self.state.tracks.get(i).copied().flatten())
+            .unwrap_or(Track {
+                verdict: Health::Unknown,
+                since: Timestamp(0),
+            })
     }
 
     /// Whether `site` may be switched to now: up by quorum and every gate up. `Err` says why not.
@@ -234,22 +240,14 @@ impl Service {
         let p = &self.config.policy;
         let mut changed = false;
 
-        for site in &self.serving {
-            let verdict = evaluate::eval_site(w, name, site, p).verdict;
-            let fresh = Track {
-                verdict,
-                since: w.now,
-            };
-            match self.state.tracks.get_mut(site) {
-                Some(t) if t.verdict == verdict => {}
-                Some(t) => {
-                    *t = fresh;
-                    changed = true;
-                }
-                None => {
-                    self.state.tracks.insert(site.clone(), fresh);
-                    changed = true;
-                }
+        for (site, t) in self.serving.iter().zip(self.state.tracks.iter_mut()) {
+            let verdict = evaluate::verdict(w, name, site, p);
+            if t.is_none_or(|t| t.verdict != verdict) {
+                *t = Some(Track {
+                    verdict,
+                    since: w.now,
+                });
+                changed = true;
             }
         }
         let name = name.clone();

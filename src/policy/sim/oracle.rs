@@ -4,7 +4,7 @@
 //! about the two sites, and recomputes with its own code whether a quorum of counting probes from
 //! enough domains sees a site down or up, and since when.
 
-use crate::model::{CheckName, Health, Observation, ServiceId, SiteId};
+use crate::model::{Health, SiteId};
 
 /// What one accepted observation says, per site index (0 = bj, 1 = sh).
 #[derive(Clone, Copy, Debug)]
@@ -27,9 +27,8 @@ pub(crate) struct Oracle {
     pub(crate) down_since: [Option<u64>; 2],
     /// Per site index: since when an up verdict has held continuously.
     pub(crate) up_since: [Option<u64>; 2],
-    service: ServiceId,
     sites: [SiteId; 2],
-    gate: Option<CheckName>,
+    gate: bool,
 }
 
 impl Oracle {
@@ -38,7 +37,7 @@ impl Oracle {
         stale_after: u64,
         quorum: usize,
         min_domains: usize,
-        gate: Option<CheckName>,
+        gate: bool,
     ) -> Self {
         Oracle {
             stale_after,
@@ -47,7 +46,6 @@ impl Oracle {
             latest: vec![None; probes],
             down_since: [None; 2],
             up_since: [None; 2],
-            service: ServiceId::from("crm"),
             sites: [SiteId::from("bj"), SiteId::from("sh")],
             gate,
         }
@@ -58,43 +56,35 @@ impl Oracle {
         usize::from(site == &self.sites[1])
     }
 
-    /// One probe's vote about a site: app verdict when known, else down if host or link is down.
-    fn says(&self, o: &Observation, site: &SiteId) -> Health {
-        let app = o
-            .services
-            .get(&self.service)
-            .and_then(|m| m.get(site))
-            .copied();
-        let view = o.sites.get(site);
-        match app {
-            Some(Health::Down) => Health::Down,
-            Some(Health::Up) => Health::Up,
-            _ if view.is_some_and(|v| v.host == Health::Down || v.link == Health::Down) => {
-                Health::Down
-            }
+    /// One probe's vote about a site from (app, host, link): app verdict when known, else down
+    /// if host or link is down.
+    fn says(view: [Health; 3]) -> Health {
+        match view {
+            [Health::Down, ..] => Health::Down,
+            [Health::Up, ..] => Health::Up,
+            [_, Health::Down, _] | [_, _, Health::Down] => Health::Down,
             _ => Health::Unknown,
         }
     }
 
-    /// An observation the verifier accepted, from probe `probe` in domain `domain`.
-    pub(crate) fn accept(&mut self, probe: usize, domain: usize, o: &Observation) {
-        let gate = |s: &SiteId| match &self.gate {
-            None => Health::Up,
-            Some(g) => o
-                .gates
-                .get(s)
-                .and_then(|m| m.get(g))
-                .copied()
-                .unwrap_or_default(),
-        };
-        let said = Said {
+    /// A message the verifier accepted, from probe `probe` in domain `domain`.
+    pub(crate) fn accept(
+        &mut self,
+        probe: usize,
+        domain: usize,
+        at: u64,
+        self_ok: bool,
+        views: [[Health; 3]; 2],
+        gates: [Health; 2],
+    ) {
+        let gate = |k: usize| if self.gate { gates[k] } else { Health::Up };
+        self.latest[probe] = Some(Said {
             domain,
-            at: o.at.0,
-            self_ok: o.self_ok,
-            site: [self.says(o, &self.sites[0]), self.says(o, &self.sites[1])],
-            gate: [gate(&self.sites[0]), gate(&self.sites[1])],
-        };
-        self.latest[probe] = Some(said);
+            at,
+            self_ok,
+            site: [Self::says(views[0]), Self::says(views[1])],
+            gate: [gate(0), gate(1)],
+        });
     }
 
     fn agree(&self, now: u64, f: impl Fn(&Said) -> bool) -> bool {

@@ -10,7 +10,6 @@ use crate::model::{
 use crate::policy::{Command, Engine, Event, Input, Output, PendingKind, TimeoutAction, fixture};
 use crate::tally::Verifier;
 use std::collections::{BTreeMap, VecDeque};
-use std::rc::Rc;
 use std::time::Duration;
 
 /// Virtual time starts here (ms since the Unix epoch, any value works).
@@ -34,7 +33,7 @@ struct Probe {
     delay: u64,
     seq: u64,
     /// The last messages sent (for replays).
-    sent: VecDeque<Rc<Observation>>,
+    sent: VecDeque<Msg>,
     /// Last time it was not healthy (for L1's "a quorum can see both").
     last_bad: Option<u64>,
 }
@@ -50,6 +49,17 @@ impl Probe {
     }
 }
 
+/// One message on the wire: what a probe measured, compactly (app, host, link per site).
+#[derive(Clone, Copy, Debug)]
+struct Msg {
+    probe: usize,
+    seq: u64,
+    at: u64,
+    self_ok: bool,
+    views: [[Health; 3]; 2],
+    gates: [Health; 2],
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Truth {
     app: bool,
@@ -58,7 +68,7 @@ struct Truth {
 
 enum Action {
     Emit(usize),
-    Deliver(usize, Rc<Observation>),
+    Deliver(Msg),
     World(usize),
 }
 
@@ -129,7 +139,7 @@ pub(crate) fn run(s: &Schedule) -> Result<u64, Failure> {
         s,
         engine,
         verifier: Verifier::new(Vec::new(), &voters, Duration::from_millis(STALE)),
-        oracle: Oracle::new(p.probes, STALE, p.quorum, p.min_domains, gate),
+        oracle: Oracle::new(p.probes, STALE, p.quorum, p.min_domains, p.gate),
         probes: vec![
             Probe {
                 alive: true,
@@ -179,24 +189,29 @@ pub(crate) fn run(s: &Schedule) -> Result<u64, Failure> {
         run.push(T0 + t, Action::World(i));
     }
     let end = T0 + p.horizon;
+    // The engine's deadline changes only when it handles an input.
+    let mut deadline = run.engine.next_deadline().map(|t| t.0).unwrap_or(u64::MAX);
     loop {
         let next_q = run.queue.keys().next().map(|k| k.0).unwrap_or(u64::MAX);
-        let deadline = run.engine.next_deadline().map(|t| t.0).unwrap_or(u64::MAX);
         let now = next_q.min(deadline);
         if now > end {
             break;
         }
+        let steps = run.steps;
         if deadline <= next_q {
             run.step(now, Input::Tick, None)?;
-            continue;
+        } else {
+            let Some((_, action)) = run.queue.pop_first() else {
+                break;
+            };
+            match action {
+                Action::Emit(i) => run.emit(now, i),
+                Action::Deliver(m) => run.deliver(now, m)?,
+                Action::World(i) => run.world(now, i)?,
+            }
         }
-        let Some((_, action)) = run.queue.pop_first() else {
-            break;
-        };
-        match action {
-            Action::Emit(i) => run.emit(now, i),
-            Action::Deliver(i, o) => run.deliver(now, i, o)?,
-            Action::World(i) => run.world(now, i)?,
+        if run.steps != steps {
+            deadline = run.engine.next_deadline().map(|t| t.0).unwrap_or(u64::MAX);
         }
     }
     Ok(run.steps)
@@ -208,53 +223,69 @@ impl Run<'_> {
         self.queue.insert((at, self.order), a);
     }
 
-    fn observe(&self, i: usize, now: u64) -> Observation {
+    /// What probe `i` measures now, compactly (turned into an [`Observation`] only on delivery).
+    fn observe(&self, i: usize, now: u64) -> Msg {
         let pr = &self.probes[i];
-        let mut sites = BTreeMap::new();
-        let mut app = BTreeMap::new();
-        let mut gates = BTreeMap::new();
-        for (k, s) in [S::Bj, S::Sh].into_iter().enumerate() {
+        let mut views = [[Health::Unknown; 3]; 2];
+        let mut gates = [Health::Unknown; 2];
+        for k in 0..2 {
             let t = self.truth[k];
             let cut = !pr.uplink_ok || pr.partition[k];
-            let view = if cut {
-                SiteView {
-                    app: Health::Down,
-                    host: Health::Down,
-                    link: Health::Down,
-                }
+            views[k] = if cut {
+                [Health::Down; 3]
             } else {
-                SiteView {
-                    app: h(t.app),
-                    host: h(t.host),
-                    link: Health::Up,
-                }
+                [h(t.app), h(t.host), Health::Up]
             };
-            app.insert(site_id(s), view.app);
-            sites.insert(site_id(s), view);
-            let g = if cut {
+            gates[k] = if cut {
                 Health::Unknown
-            } else if s == S::Sh {
+            } else if k == 1 {
                 h(self.gate_up)
             } else {
                 h(t.app)
             };
-            if !self.s.params.gate {
-                continue;
-            }
-            gates.insert(
-                site_id(s),
-                BTreeMap::from([(CheckName::from("replication-lag"), g)]),
-            );
         }
-        Observation {
-            node: crate::model::NodeId(format!("p{i}")),
-            domain: crate::model::DomainId(self.domains[i].clone()),
+        Msg {
+            probe: i,
             seq: pr.seq,
-            at: Timestamp(now),
+            at: now,
             self_ok: pr.uplink_ok,
-            self_detail: (!pr.uplink_ok).then(|| "uplink down".to_owned()),
-            sites,
-            services: BTreeMap::from([(ServiceId::from("crm"), app)]),
+            views,
+            gates,
+        }
+    }
+
+    /// The observation a message carries, as the engine receives it.
+    fn build(&self, m: &Msg) -> Observation {
+        let site = |k: usize| site_id(if k == 0 { S::Bj } else { S::Sh });
+        let view = |k: usize| SiteView {
+            app: m.views[k][0],
+            host: m.views[k][1],
+            link: m.views[k][2],
+        };
+        let gates = if self.s.params.gate {
+            (0..2)
+                .map(|k| {
+                    (
+                        site(k),
+                        BTreeMap::from([(CheckName::from("replication-lag"), m.gates[k])]),
+                    )
+                })
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        Observation {
+            node: crate::model::NodeId(format!("p{}", m.probe)),
+            domain: crate::model::DomainId(self.domains[m.probe].clone()),
+            seq: m.seq,
+            at: Timestamp(m.at),
+            self_ok: m.self_ok,
+            self_detail: (!m.self_ok).then(|| "uplink down".to_owned()),
+            sites: (0..2).map(|k| (site(k), view(k))).collect(),
+            services: BTreeMap::from([(
+                ServiceId::from("crm"),
+                (0..2).map(|k| (site(k), m.views[k][0])).collect(),
+            )]),
             gates,
         }
     }
@@ -265,13 +296,13 @@ impl Run<'_> {
             return;
         }
         self.probes[i].seq += 1;
-        let o = Rc::new(self.observe(i, now));
-        let (seed, seq) = (self.s.seed, o.seq);
+        let m = self.observe(i, now);
+        let (seed, seq) = (self.s.seed, m.seq);
         let pr = &mut self.probes[i];
         if pr.sent.len() == 20 {
             pr.sent.pop_front();
         }
-        pr.sent.push_back(Rc::clone(&o));
+        pr.sent.push_back(m);
         if noise(seed, i, seq, 1) % 100 < u64::from(pr.loss) {
             return;
         }
@@ -279,17 +310,25 @@ impl Run<'_> {
         let dup = noise(seed, i, seq, 3) % 100 < 5;
         let dup_delay = delay + noise(seed, i, seq, 4) % (pr.delay + 50);
         if dup {
-            self.push(now + dup_delay, Action::Deliver(i, Rc::clone(&o)));
+            self.push(now + dup_delay, Action::Deliver(m));
         }
-        self.push(now + delay, Action::Deliver(i, o));
+        self.push(now + delay, Action::Deliver(m));
     }
 
-    fn deliver(&mut self, now: u64, i: usize, o: Rc<Observation>) -> Result<(), Failure> {
+    fn deliver(&mut self, now: u64, m: Msg) -> Result<(), Failure> {
+        let o = self.build(&m);
         if self.verifier.admit(&o, Timestamp(now)).is_err() {
             return Ok(());
         }
-        self.oracle.accept(i, i % self.s.params.domains, &o);
-        self.step(now, Input::Observation(Observation::clone(&o)), None)
+        self.oracle.accept(
+            m.probe,
+            m.probe % self.s.params.domains,
+            m.at,
+            m.self_ok,
+            m.views,
+            m.gates,
+        );
+        self.step(now, Input::Observation(o), None)
     }
 
     fn world(&mut self, now: u64, i: usize) -> Result<(), Failure> {
@@ -333,7 +372,7 @@ impl Run<'_> {
                     .and_then(|k| sent.get(k))
                     .cloned()
                 {
-                    self.deliver(now, probe, o)?;
+                    self.deliver(now, o)?;
                 }
                 None
             }
