@@ -453,45 +453,44 @@ impl Run<'_> {
                     let (to, from) = (d.active_site.clone(), self.active.clone());
                     let forced = cmd.is_some_and(|(f, _)| f);
                     let (tk, fk) = (self.oracle.index(&to), self.oracle.index(&from));
-                    if !forced && !(self.oracle.seen_up(tk, now) && self.oracle.gates_up(tk, now)) {
-                        return self.fail(
-                            now,
-                            "S1",
-                            format!(
-                                "{:?} to {to} not seen up (and ready) by a quorum: {}",
-                                d.kind, d.reason
-                            ),
-                        );
-                    }
+                    let ready = self.oracle.seen_up(tk, now) && self.oracle.gates_up(tk, now);
                     let held =
                         |since: Option<u64>, hold: u64| since.is_some_and(|s| s + hold <= now);
-                    match d.kind {
-                        DecisionKind::Failover => {
-                            if !held(self.oracle.down_since[fk], p.hold_down) {
-                                return self.fail(now, "S2", format!("left {from} without a quorum seeing it down for hold_down: {}", d.reason));
-                            }
-                        }
-                        DecisionKind::Failback => {
-                            if now < self.last_switch + p.failback_hold
-                                || !held(self.oracle.up_since[0], p.failback_hold)
+                    let approved = cmd.is_some_and(|(_, approve)| approve);
+                    let violation = if !forced && !ready {
+                        Some((
+                            "S1",
+                            format!("{:?} to {to} not seen up (and ready) by a quorum", d.kind),
+                        ))
+                    } else {
+                        match d.kind {
+                            DecisionKind::Failover
+                                if !held(self.oracle.down_since[fk], p.hold_down) =>
                             {
-                                return self.fail(
-                                    now,
-                                    "S4",
-                                    format!("failback before failback_hold: {}", d.reason),
-                                );
-                            }
-                        }
-                        DecisionKind::Confirmed if cmd.is_none_or(|(_, approve)| !approve) => {
-                            if self.proposal.as_ref().is_none_or(|(t, _)| *t != to) {
-                                return self.fail(
-                                    now,
+                                Some((
                                     "S2",
-                                    format!("confirmed switch to {to} without a proposal"),
-                                );
+                                    format!(
+                                        "left {from} without a quorum seeing it down for hold_down"
+                                    ),
+                                ))
                             }
+                            DecisionKind::Failback
+                                if now < self.last_switch + p.failback_hold
+                                    || !held(self.oracle.up_since[0], p.failback_hold) =>
+                            {
+                                Some(("S4", "failback before failback_hold".to_owned()))
+                            }
+                            DecisionKind::Confirmed
+                                if !approved
+                                    && self.proposal.as_ref().is_none_or(|(t, _)| *t != to) =>
+                            {
+                                Some(("S2", format!("confirmed switch to {to} without a proposal")))
+                            }
+                            _ => None,
                         }
-                        _ => {}
+                    };
+                    if let Some((property, what)) = violation {
+                        return self.fail(now, property, format!("{what}: {}", d.reason));
                     }
                     if matches!(
                         d.kind,
