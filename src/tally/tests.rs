@@ -138,7 +138,11 @@ fn quorum_needs_votes_and_domains_and_down_wins_a_tie() {
     assert_eq!(c.verdict(2, 1), Health::Down);
     c.add(Health::Up, 1);
     c.add(Health::Up, 2);
-    assert_eq!(c.verdict(2, 2), Health::Up, "the down votes lack domains; the up votes have them");
+    assert_eq!(
+        c.verdict(2, 2),
+        Health::Up,
+        "the down votes lack domains; the up votes have them"
+    );
     c.add(Health::Down, 1);
     assert_eq!(
         c.verdict(2, 2),
