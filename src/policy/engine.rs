@@ -166,7 +166,8 @@ impl Engine {
     /// a verdict. Skipped observations are kept per node and written just before the next audited
     /// record, so a replay sees the same fresh votes at every point where anything happened.
     pub fn audit(&mut self, input: &Input, now: Timestamp, outputs: &[Output]) -> Vec<AuditRecord> {
-        let now = now.max(Timestamp(0));
+        // The time `handle` used (it clamps a clock that stepped back).
+        let now = now.max(self.now);
         if !self.audit_last {
             if let Input::Observation(o) = input {
                 self.deferred.insert(o.node.clone(), (now, o.clone()));

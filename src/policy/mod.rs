@@ -39,7 +39,7 @@ pub mod io;
 pub mod service;
 pub mod status;
 
-pub use audit::{AuditEntry, AuditRecord, ReplayError, replay};
+pub use audit::{AuditEntry, AuditRecord, ReplayError, replay, worth_auditing};
 pub use engine::Engine;
 pub use error::CommandError;
 pub use event::{Event, TimeoutAction};

@@ -4,3 +4,4 @@ mod audit;
 mod harness;
 mod modes;
 mod rules;
+mod views;
