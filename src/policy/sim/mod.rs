@@ -25,7 +25,7 @@ mod schedule;
 mod world;
 
 use schedule::Schedule;
-use world::{Failure, run};
+use world::{Failure, Stats, run};
 
 /// Remove events one at a time while the schedule still fails.
 fn shrink(s: &Schedule, fails: impl Fn(&Schedule) -> bool) -> Schedule {
@@ -46,13 +46,44 @@ fn shrink(s: &Schedule, fails: impl Fn(&Schedule) -> bool) -> Schedule {
     }
 }
 
+/// Totals over many runs.
+#[derive(Clone, Copy, Debug, Default)]
+struct Totals {
+    schedules: u64,
+    steps: u64,
+    switches: u64,
+    l1_met: u64,
+}
+
+impl Totals {
+    fn add(self, o: Totals) -> Totals {
+        Totals {
+            schedules: self.schedules + o.schedules,
+            steps: self.steps + o.steps,
+            switches: self.switches + o.switches,
+            l1_met: self.l1_met + o.l1_met,
+        }
+    }
+}
+
 /// Run seeds `from..to`; on the first failure, panic with the seed and a shrunk schedule.
-fn run_range(from: u64, to: u64) -> (u64, u64) {
-    let mut steps = 0;
+fn run_range(from: u64, to: u64) -> Totals {
+    let mut t = Totals::default();
     for seed in from..to {
         let s = Schedule::generate(seed);
         match run(&s) {
-            Ok(n) => steps += n,
+            Ok(Stats {
+                steps,
+                switches,
+                l1_met,
+            }) => {
+                t = t.add(Totals {
+                    schedules: 1,
+                    steps,
+                    switches,
+                    l1_met,
+                });
+            }
             Err(Failure {
                 at,
                 property,
@@ -69,17 +100,17 @@ fn run_range(from: u64, to: u64) -> (u64, u64) {
             }
         }
     }
-    (to - from, steps)
+    t
 }
 
-/// Run `n` schedules from `first` on two threads; returns (schedules, steps).
-fn run_many(first: u64, n: u64) -> (u64, u64) {
+/// Run `n` schedules from `first` on two threads.
+fn run_many(first: u64, n: u64) -> Totals {
     let half = first + n / 2;
     std::thread::scope(|sc| {
         let a = sc.spawn(|| run_range(first, half));
         let b = run_range(half, first + n);
         let a = a.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-        (a.0 + b.0, a.1 + b.1)
+        a.add(b)
     })
 }
 
@@ -90,20 +121,34 @@ fn env_u64(name: &str) -> Option<u64> {
 #[test]
 fn ten_thousand_schedules_keep_s1_to_s4_and_l1() {
     let started = tokio::time::Instant::now();
-    let (schedules, steps) = match env_u64("SIM_SEED") {
+    let one = env_u64("SIM_SEED");
+    let t = match one {
         Some(seed) => run_range(seed, seed + 1),
         None => run_many(0, env_u64("SIM_COUNT").unwrap_or(10_000)),
     };
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "simulator: {schedules} schedules, {steps} engine steps in {secs:.2}s = {:.0} schedules/s, {:.0} steps/s",
-        schedules as f64 / secs,
-        steps as f64 / secs
+        "simulator: {} schedules, {} engine steps, {} automatic switches, {} L1 windows met, in {secs:.2}s = {:.0} schedules/s",
+        t.schedules,
+        t.steps,
+        t.switches,
+        t.l1_met,
+        t.schedules as f64 / secs,
     );
-    assert!(
-        steps > schedules * 50,
-        "schedules too short to mean anything: {steps} steps"
-    );
+    if one.is_none() {
+        assert!(
+            t.steps > t.schedules * 40,
+            "schedules too short to mean anything: {t:?}"
+        );
+        assert!(
+            t.switches > t.schedules / 10,
+            "too few switches exercised: {t:?}"
+        );
+        assert!(
+            t.l1_met > t.schedules / 20,
+            "too few L1 windows exercised: {t:?}"
+        );
+    }
 }
 
 #[test]
@@ -113,11 +158,11 @@ fn soak() {
         return;
     };
     let started = tokio::time::Instant::now();
-    let (schedules, steps) = run_many(1_000_000, n);
+    let t = run_many(1_000_000, n);
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "soak: {schedules} schedules, {steps} steps in {secs:.1}s = {:.0} schedules/s",
-        schedules as f64 / secs
+        "soak: {t:?} in {secs:.1}s = {:.0} schedules/s",
+        t.schedules as f64 / secs
     );
 }
 
@@ -144,6 +189,10 @@ fn shrinking_keeps_only_what_fails() {
 fn the_same_seed_gives_the_same_run() {
     for seed in [1, 42, 4242] {
         let s = Schedule::generate(seed);
-        assert_eq!(run(&s).ok(), run(&Schedule::generate(seed)).ok());
+        assert_eq!(
+            run(&s).ok(),
+            run(&Schedule::generate(seed)).ok(),
+            "seed {seed}"
+        );
     }
 }

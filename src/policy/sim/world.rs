@@ -16,6 +16,17 @@ use std::time::Duration;
 const T0: u64 = 1_000_000;
 const STALE: u64 = 1_000;
 
+/// What one run exercised.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Stats {
+    /// Engine inputs handled.
+    pub(crate) steps: u64,
+    /// Automatic (or confirmed) switches.
+    pub(crate) switches: u64,
+    /// L1 windows (primary down, backup up, clean quorum) that ended in the required switch.
+    pub(crate) l1_met: u64,
+}
+
 /// A violated property, with where and why.
 #[derive(Clone, Debug)]
 pub(crate) struct Failure {
@@ -95,6 +106,7 @@ struct Run<'a> {
     queue: BTreeMap<(u64, u64), Action>,
     order: u64,
     steps: u64,
+    l1_met: u64,
     // What the checks remember.
     epoch: u64,
     active: SiteId,
@@ -116,8 +128,8 @@ fn h(b: bool) -> Health {
     if b { Health::Up } else { Health::Down }
 }
 
-/// Run a schedule; `Ok(steps)` or the first violated property.
-pub(crate) fn run(s: &Schedule) -> Result<u64, Failure> {
+/// Run a schedule; what it exercised, or the first violated property.
+pub(crate) fn run(s: &Schedule) -> Result<Stats, Failure> {
     let p = &s.params;
     let mut policy = fixture::policy();
     policy.mode = p.mode;
@@ -162,6 +174,7 @@ pub(crate) fn run(s: &Schedule) -> Result<u64, Failure> {
         queue: BTreeMap::new(),
         order: 0,
         steps: 0,
+        l1_met: 0,
         epoch: 0,
         active: site_id(S::Bj),
         committed: None,
@@ -214,7 +227,11 @@ pub(crate) fn run(s: &Schedule) -> Result<u64, Failure> {
             deadline = run.engine.next_deadline().map(|t| t.0).unwrap_or(u64::MAX);
         }
     }
-    Ok(run.steps)
+    Ok(Stats {
+        steps: run.steps,
+        switches: run.auto_switches as u64,
+        l1_met: run.l1_met,
+    })
 }
 
 impl Run<'_> {
@@ -607,7 +624,9 @@ impl Run<'_> {
             && domains.len() >= p.min_domains
             && self.probes.len() - clean.len() < p.quorum.max(1);
         if !cond {
-            self.window = None;
+            if self.window.take().is_some() && self.active != site_id(S::Bj) {
+                self.l1_met += 1;
+            }
             return Ok(());
         }
         if self.window.as_ref().is_none_or(|(_, set)| *set != healthy) {
