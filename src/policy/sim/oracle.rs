@@ -56,6 +56,13 @@ impl Oracle {
         usize::from(site == &self.sites[1])
     }
 
+    /// Forget everything, as a restarted authority does (its tally and verdict history start empty).
+    pub(crate) fn reset(&mut self) {
+        self.latest.iter_mut().for_each(|l| *l = None);
+        self.down_since = [None; 2];
+        self.up_since = [None; 2];
+    }
+
     /// One probe's vote about a site from (app, host, link): app verdict when known, else down
     /// if host or link is down.
     fn says(view: [Health; 3]) -> Health {

@@ -84,6 +84,8 @@ pub(crate) enum Ev {
         probe: usize,
         back: usize,
     },
+    /// The authority restarts: a new engine from what was committed, a new verifier.
+    Restart,
     /// Operator commands.
     Switch {
         to: S,
@@ -235,7 +237,8 @@ impl Schedule {
         for _ in 0..faults {
             let probe = r.random_range(0..probes);
             let site = if r.random_bool(0.5) { S::Bj } else { S::Sh };
-            let e = match r.random_range(0..16) {
+            let e = match r.random_range(0..17) {
+                16 => Ev::Restart,
                 0 => Ev::Truth {
                     site: S::Sh,
                     app: false,

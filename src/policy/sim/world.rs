@@ -96,6 +96,7 @@ fn noise(seed: u64, probe: usize, seq: u64, salt: u64) -> u64 {
 
 struct Run<'a> {
     s: &'a Schedule,
+    cfg: crate::config::Config,
     engine: Engine,
     verifier: Verifier,
     oracle: Oracle,
@@ -149,6 +150,7 @@ pub(crate) fn run(s: &Schedule) -> Result<Stats, Failure> {
     let (engine, init) = Engine::new(&cfg, BTreeMap::new(), Timestamp(T0));
     let mut run = Run {
         s,
+        cfg,
         engine,
         verifier: Verifier::new(Vec::new(), &voters, Duration::from_millis(STALE)),
         oracle: Oracle::new(p.probes, STALE, p.quorum, p.min_domains, p.gate),
@@ -412,6 +414,7 @@ impl Run<'_> {
                 site: site_id(site),
                 by,
             }),
+            Ev::Restart => return self.restart(now),
         };
         match cmd {
             Some(c) => {
@@ -422,6 +425,30 @@ impl Run<'_> {
             }
             None => self.l1(now),
         }
+    }
+
+    /// A restarted authority resumes the committed decision exactly: no commit, same epoch and site.
+    fn restart(&mut self, now: u64) -> Result<(), Failure> {
+        let committed = self.engine.committed();
+        let (engine, out) = Engine::new(&self.cfg, committed, Timestamp(now));
+        self.engine = engine;
+        let voters = self.cfg.votes.voters.clone();
+        self.verifier = Verifier::new(Vec::new(), &voters, Duration::from_millis(STALE));
+        self.oracle.reset();
+        self.window = None;
+        self.steps += 1;
+        let st = &self.engine.status()[0];
+        if !out.is_empty() || st.epoch.0 != self.epoch || st.active_site != self.active {
+            return self.fail(
+                now,
+                "S3",
+                format!(
+                    "restart changed the decision: {out:?}, {} at {}",
+                    st.active_site, st.epoch
+                ),
+            );
+        }
+        Ok(())
     }
 
     fn step(&mut self, now: u64, input: Input, cmd: Option<(bool, bool)>) -> Result<(), Failure> {
