@@ -116,7 +116,7 @@ struct Run<'a> {
     auto_switches: usize,
     proposal: Option<(SiteId, PendingKind)>,
     /// L1: since when its condition has held, and with which healthy probes.
-    window: Option<(u64, Vec<usize>)>,
+    window: Option<(u64, u32)>,
     /// No operator and nothing that can make the backup look down: S4's "at most one switch" applies.
     quiet: bool,
 }
@@ -621,45 +621,45 @@ impl Run<'_> {
                 pr.last_bad = Some(now);
             }
         }
+        // Bit sets over probe indexes (at most 5 probes) and domain indexes.
         let recent = STALE + 1_500;
-        let clean: Vec<usize> = (0..self.probes.len())
-            .filter(|i| {
-                let pr = &self.probes[*i];
-                pr.healthy() && pr.last_bad.is_none_or(|b| b + recent <= now)
-            })
-            .collect();
-        let healthy: Vec<usize> = (0..self.probes.len())
-            .filter(|i| self.probes[*i].healthy())
-            .collect();
-        let mut domains: Vec<&String> = healthy.iter().map(|i| &self.domains[*i]).collect();
-        domains.sort();
-        domains.dedup();
-        let op = self
-            .committed
-            .as_ref()
-            .map(|c| c.operator.clone())
-            .unwrap_or_default();
+        let (mut healthy, mut clean, mut domains) = (0u32, 0u32, 0u32);
+        for (i, pr) in self.probes.iter().enumerate() {
+            if pr.healthy() {
+                healthy |= 1 << i;
+                domains |= 1 << (i % p.domains);
+                if pr.last_bad.is_none_or(|b| b + recent <= now) {
+                    clean |= 1 << i;
+                }
+            }
+        }
+        let (maintenance, sh_held) = self.committed.as_ref().map_or((false, false), |c| {
+            (
+                c.operator.maintenance,
+                c.operator.held_out.iter().any(|s| s.as_str() == "sh"),
+            )
+        });
         let cond = p.mode == Mode::Auto
-            && !op.maintenance
-            && !op.held_out.contains(&site_id(S::Sh))
-            && self.active == site_id(S::Bj)
+            && !maintenance
+            && !sh_held
+            && self.active.as_str() == "bj"
             && !self.truth[0].app
             && self.truth[1].app
             && self.truth[1].host
             && (!p.gate || self.gate_up)
-            && healthy.len() >= p.quorum.max(1)
-            && domains.len() >= p.min_domains
-            && self.probes.len() - clean.len() < p.quorum.max(1);
+            && healthy.count_ones() as usize >= p.quorum.max(1)
+            && domains.count_ones() as usize >= p.min_domains
+            && self.probes.len() - (clean.count_ones() as usize) < p.quorum.max(1);
         if !cond {
-            if self.window.take().is_some() && self.active != site_id(S::Bj) {
+            if self.window.take().is_some() && self.active.as_str() != "bj" {
                 self.l1_met += 1;
             }
             return Ok(());
         }
-        if self.window.as_ref().is_none_or(|(_, set)| *set != healthy) {
+        if self.window.is_none_or(|(_, set)| set != healthy) {
             self.window = Some((now, healthy));
         }
-        let w = self.window.as_ref().map(|(w, _)| *w).unwrap_or(now);
+        let w = self.window.map_or(now, |(w, _)| w);
         if now > w + PERIOD + HEALTHY_DELAY + p.hold_down {
             return self.fail(
                 now,
