@@ -344,3 +344,36 @@ fn commands_name_what_is_wrong() {
     );
     assert_eq!(h.epoch(), 1);
 }
+
+#[test]
+fn a_lossy_primary_causes_at_most_one_switch() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let mut switched = 0;
+    for seed in 0..3 {
+        let mut h = auto_failback(false);
+        let mut r = StdRng::seed_from_u64(seed);
+        let voters = h.voters();
+        // 10 minutes; each probe independently sees bj's app fail 30% of the time.
+        for _ in 0..6_000 {
+            for v in &voters {
+                h.seq += 1;
+                let bj = if r.random_bool(0.3) { Down } else { Up };
+                let o = obs(v, h.seq, h.now, bj, Up);
+                let _ = h.input(crate::policy::Input::Observation(o));
+            }
+            h.now += 100;
+        }
+        let switches: Vec<_> = commits(&h.log)
+            .iter()
+            .skip(1)
+            .map(|c| (c.decision.kind, c.decision.active_site.clone()))
+            .collect();
+        assert!(switches.len() <= 1, "seed {seed}: {switches:?}");
+        switched += switches.len();
+    }
+    assert!(
+        switched > 0,
+        "30% loss never tripped hold-down: the test would prove nothing"
+    );
+}
