@@ -24,6 +24,9 @@ pub struct Engine {
     audit_last: bool,
     /// Per node: when its last observation went into the audit log.
     audited_at: BTreeMap<NodeId, Timestamp>,
+    /// The earliest deadline as of the last evaluation; a heartbeat before it that changes no
+    /// count needs no evaluation.
+    due: Timestamp,
     /// Per node: its latest observation that was not audited, with the time it was handled.
     deferred: BTreeMap<NodeId, (Timestamp, Observation)>,
     /// What was committed when built: the audit log's start record, so a replay redoes `new`.
@@ -62,7 +65,9 @@ impl Engine {
                 services.push(svc);
             }
         }
+        let due = Self::due(&services, &tally, &cfg.sites, &primary, now);
         let engine = Engine {
+            due,
             services,
             tally,
             sites: cfg.sites.clone(),
@@ -94,10 +99,23 @@ impl Engine {
                 let node = obs.node.clone();
                 let detail = obs.self_detail.clone();
                 let at = obs.at;
+                let was_counting = tally
+                    .latest(&node)
+                    .is_some_and(|o| tally.state_of(o, now) == VoteState::Counting);
+                let recorded = tally.record(obs);
+                // A heartbeat that changes no count cannot change any verdict; unless a deadline
+                // is due, evaluating would change nothing either, so skip it (the hot path).
+                let same_counts = match recorded {
+                    Recorded::Ignored => true,
+                    Recorded::Stored {
+                        view_changed,
+                        self_ok_changed,
+                    } => was_counting && !view_changed && self_ok_changed.is_none(),
+                };
                 if let Recorded::Stored {
                     view_changed,
                     self_ok_changed,
-                } = tally.record(obs)
+                } = recorded
                 {
                     let refresh_due = self
                         .audited_at
@@ -110,14 +128,17 @@ impl Engine {
                         None => {}
                     }
                 }
-                let w = World {
-                    tally,
-                    now,
-                    sites,
-                    primary,
-                };
-                for s in services.iter_mut() {
-                    audit |= s.evaluate(&w, &mut out);
+                if !(same_counts && now < self.due) {
+                    let w = World {
+                        tally,
+                        now,
+                        sites,
+                        primary,
+                    };
+                    for s in services.iter_mut() {
+                        audit |= s.evaluate(&w, &mut out);
+                    }
+                    self.due = Self::due(services, tally, sites, primary, now);
                 }
             }
             Input::Command(cmd) => {
@@ -137,6 +158,7 @@ impl Engine {
                 };
                 s.command(&w, cmd, &mut out)?;
                 audit = true;
+                self.due = Self::due(services, tally, sites, primary, now);
             }
             Input::Tick => {
                 let w = World {
@@ -148,6 +170,7 @@ impl Engine {
                 for s in services.iter_mut() {
                     audit |= s.evaluate(&w, &mut out);
                 }
+                self.due = Self::due(services, tally, sites, primary, now);
             }
         }
         self.audit_last = audit || !out.is_empty();
@@ -202,14 +225,36 @@ impl Engine {
 
     /// When the node must send [`Input::Tick`] next (a hold-down, timeout, failback hold or stale vote).
     pub fn next_deadline(&self) -> Option<Timestamp> {
-        let w = self.world();
-        let svc = self
-            .services
-            .iter()
-            .filter_map(|s| s.next_deadline(&w))
-            .min();
-        let expiry = self.tally.next_expiry(self.now);
-        svc.into_iter().chain(expiry).min()
+        Some(Self::due(
+            &self.services,
+            &self.tally,
+            &self.sites,
+            &self.primary,
+            self.now,
+        ))
+        .filter(|t| *t != Timestamp(u64::MAX))
+    }
+
+    /// The earliest deadline after `now` (`u64::MAX` when none); heartbeats only move it later.
+    fn due(
+        services: &[Service],
+        tally: &Tally,
+        sites: &BTreeMap<SiteId, config::Site>,
+        primary: &SiteId,
+        now: Timestamp,
+    ) -> Timestamp {
+        let w = World {
+            tally,
+            now,
+            sites,
+            primary,
+        };
+        let svc = services.iter().filter_map(|s| s.next_deadline(&w)).min();
+        let expiry = tally.next_expiry(now);
+        svc.into_iter()
+            .chain(expiry)
+            .min()
+            .unwrap_or(Timestamp(u64::MAX))
     }
 
     /// The committed state of every service.
