@@ -224,15 +224,11 @@ impl Engine {
     }
 
     /// When the node must send [`Input::Tick`] next (a hold-down, timeout, failback hold or stale vote).
+    ///
+    /// Computed at the last evaluation; heartbeats since may have moved the true one later, so a
+    /// tick here can find nothing to do (never the reverse: it is never late).
     pub fn next_deadline(&self) -> Option<Timestamp> {
-        Some(Self::due(
-            &self.services,
-            &self.tally,
-            &self.sites,
-            &self.primary,
-            self.now,
-        ))
-        .filter(|t| *t != Timestamp(u64::MAX))
+        Some(self.due).filter(|t| *t != Timestamp(u64::MAX))
     }
 
     /// The earliest deadline after `now` (`u64::MAX` when none); heartbeats only move it later.
