@@ -7,8 +7,9 @@
 //! # Layout
 //! - [`io`]: [`Input`], [`Command`], [`Output`].
 //! - `evaluate`: per-site quorum verdicts from the tally, which layers count, reason text.
-//! - [`service`]: one service's state machine, `Service { config, state }`.
-//! - [`engine`]: all services over one tally; status and votes views.
+//! - [`service`]: one service's state machine, `Service { config, state }`; its `switching`
+//!   (failover, failback, proposals) and `commands` (operator commands) in their own files.
+//! - [`engine`]: all services over one tally; status and votes views (`engine/views.rs`).
 //! - [`event`], [`status`], [`error`]: what operators see.
 //! - [`audit`]: the JSONL audit format and [`replay`].
 //! - [`fixture`]: small in-memory configs for tests, benches and scenarios.
