@@ -1,0 +1,122 @@
+//! Small in-memory configs for tests, benches, the simulator and golden scenarios.
+//!
+//! Sites `bj` (primary) and `sh` (backup), loopback addresses, one policy shared by every service.
+
+use crate::config::{
+    AdminSection, AllDown, Config, ConfirmTimeout, DnsSection, Failback, LogFormat, LogSection,
+    Mode, NodeSection, Policy, Role, Service, Site, SiteRole, StoreSection, Voter, VotesSection,
+};
+use crate::model::{DomainId, NodeId, ServiceId, SiteId};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The default test policy: auto, quorum 2 of 2 domains, hold-down 300 ms, manual failback after 10 min.
+pub fn policy() -> Policy {
+    Policy {
+        mode: Mode::Auto,
+        quorum: 2,
+        min_domains: 2,
+        hold_down: Duration::from_millis(300),
+        confirm_timeout: Duration::from_secs(60),
+        on_confirm_timeout: ConfirmTimeout::Abort,
+        failback: Failback::Manual,
+        failback_hold: Duration::from_secs(600),
+        hold_out_recovered: false,
+        gates: Vec::new(),
+        all_down: AllDown::Keep,
+    }
+}
+
+/// `n` voters `p0..` spread round-robin over `domains` domains `d0..`.
+pub fn voters(n: usize, domains: usize) -> Vec<Voter> {
+    (0..n)
+        .map(|i| Voter {
+            id: NodeId(format!("p{i}")),
+            domain: DomainId(format!("d{}", i % domains.max(1))),
+        })
+        .collect()
+}
+
+/// A config with sites `bj` (primary) and `sh` (backup), these services (one policy) and voters.
+pub fn config(services: &[&str], voters: Vec<Voter>, policy: Policy) -> Config {
+    let names: Vec<String> = services.iter().map(|s| (*s).to_owned()).collect();
+    config_owned(&names, voters, policy)
+}
+
+/// Like [`config`] with owned service names (benches build hundreds).
+pub fn config_owned(services: &[String], voters: Vec<Voter>, policy: Policy) -> Config {
+    let site = |id: &str, role| Site {
+        id: SiteId::from(id),
+        role,
+        gateways: Vec::new(),
+    };
+    let sites: BTreeMap<SiteId, Site> =
+        [site("bj", SiteRole::Primary), site("sh", SiteRole::Backup)]
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect();
+    let services = services
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let octet = (i % 250) as u8 + 1;
+            Service {
+                name: ServiceId(name.clone()),
+                names: vec![format!("{name}.boss.example.")],
+                ttl: Duration::from_secs(30),
+                degraded_ttl: Duration::from_secs(5),
+                addresses: BTreeMap::from([
+                    (
+                        SiteId::from("bj"),
+                        vec![IpAddr::V4(Ipv4Addr::new(127, 1, 0, octet))],
+                    ),
+                    (
+                        SiteId::from("sh"),
+                        vec![IpAddr::V4(Ipv4Addr::new(127, 2, 0, octet))],
+                    ),
+                ]),
+                vip: None,
+                probes: PathBuf::from(format!("probes/{name}.toml")),
+                policy: policy.clone(),
+            }
+        })
+        .collect();
+    Config {
+        source: PathBuf::from("fixture.toml"),
+        node: NodeSection {
+            id: NodeId::from("auth-1"),
+            site: SiteId::from("bj"),
+            domain: DomainId::from("bj"),
+            roles: vec![Role::Authority],
+            state_dir: PathBuf::from("/nonexistent/state"),
+        },
+        store: StoreSection::Embedded,
+        votes: VotesSection {
+            authorities: Vec::new(),
+            key_files: Vec::new(),
+            stale_after: Duration::from_secs(1),
+            voters,
+        },
+        log: LogSection {
+            format: LogFormat::Text,
+            level: "info".to_owned(),
+        },
+        dns: DnsSection {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 5353))],
+            zones: Vec::new(),
+            notify: Vec::new(),
+            allow_transfer: Vec::new(),
+            tsig_keys: Vec::new(),
+            udp_sockets: 1,
+        },
+        admin: AdminSection {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9530)),
+            token_file: None,
+        },
+        sites,
+        services,
+        alerts: Vec::new(),
+    }
+}
