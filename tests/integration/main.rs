@@ -1,1 +1,5 @@
 //! All integration suites in one test binary; each runs the real `switchback` binary or real peers.
+
+mod cli;
+mod harness;
+mod restart;
