@@ -16,6 +16,14 @@ pub enum StoreError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// Another process holds the state directory (two authorities on one store: refused).
+    #[error("{path}: locked by another switchback process: {source}")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// The flock error.
+        source: nix::errno::Errno,
+    },
     /// A committed decision file does not parse or does not match its name; never reset silently.
     #[error("{path}: corrupt decision file: {detail}")]
     CorruptDecision {

@@ -3,7 +3,7 @@
 //! Layout: `state_dir/decisions/<service>.json` (current [`Committed`] per service, replaced
 //! atomically, see `files`) and `state_dir/audit.jsonl` (append-only, see `audit`). Blocking
 //! file I/O runs on tokio's blocking pool; one mutex serialises writers so the CAS check and
-//! the write are one step.
+//! the write are one step. An exclusive `flock` on `state_dir/lock` keeps a second process out.
 
 mod audit;
 mod files;
@@ -12,7 +12,9 @@ use super::{HistoryQuery, Store, StoreError, may_replace};
 use crate::model::{Committed, ServiceId};
 use async_trait::async_trait;
 use audit::AuditLog;
+use nix::fcntl::{Flock, FlockArg};
 use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -58,6 +60,24 @@ impl std::fmt::Display for Recovery {
     }
 }
 
+/// Take the state directory's exclusive lock, without waiting.
+fn lock(path: &Path) -> Result<Flock<File>, StoreError> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|source| StoreError::Io {
+            path: path.to_path_buf(),
+            op: "open lock file",
+            source,
+        })?;
+    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, source)| StoreError::Locked {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 #[derive(Debug)]
 struct State {
     decisions: BTreeMap<ServiceId, Committed>,
@@ -68,6 +88,9 @@ struct State {
 struct Inner {
     dir: PathBuf,
     state: Mutex<State>,
+    /// Held for the store's life: a second process on the same state_dir is refused. The
+    /// kernel drops it when the process dies, so kill -9 never leaves a stale lock.
+    _lock: Flock<File>,
 }
 
 impl Inner {
@@ -96,6 +119,7 @@ impl EmbeddedStore {
             source,
         })?;
         files::sync_dir(state_dir)?;
+        let lock = lock(&state_dir.join("lock"))?;
         let mut recoveries = Vec::new();
         let decisions = files::load_dir(&dir, &mut recoveries)?;
         let audit = AuditLog::open(&state_dir.join("audit.jsonl"), &mut recoveries)?;
@@ -106,6 +130,7 @@ impl EmbeddedStore {
             inner: Arc::new(Inner {
                 dir,
                 state: Mutex::new(State { decisions, audit }),
+                _lock: lock,
             }),
             recoveries,
         })

@@ -149,3 +149,16 @@ async fn unsafe_service_name_is_refused() {
     assert!(matches!(err, StoreError::BadServiceName { .. }), "{err}");
     assert_eq!(s.load().await.unwrap().len(), 0);
 }
+
+#[tokio::test]
+async fn second_opener_of_a_state_dir_is_refused_until_the_first_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = EmbeddedStore::open(dir.path()).unwrap();
+    let err = EmbeddedStore::open(dir.path()).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Locked { path, .. } if path.ends_with("lock")),
+        "{err}"
+    );
+    drop(first);
+    EmbeddedStore::open(dir.path()).unwrap();
+}
