@@ -21,6 +21,16 @@ fn operator(headers: &HeaderMap) -> String {
         .unwrap_or_else(|| "admin-api".to_owned())
 }
 
+/// Token, then a configured service.
+fn admit_service(s: &ApiState, headers: &HeaderMap, name: &str) -> Result<ServiceId, ApiError> {
+    s.inner.token.check(headers)?;
+    let service = ServiceId(name.to_owned());
+    if s.inner.cfg.service(&service).is_none() {
+        return Err(ApiError::UnknownService(name.to_owned()));
+    }
+    Ok(service)
+}
+
 /// Token, known service and a well-formed body, in that order.
 fn admit<T: DeserializeOwned>(
     s: &ApiState,
@@ -28,11 +38,7 @@ fn admit<T: DeserializeOwned>(
     name: &str,
     body: Result<Json<T>, JsonRejection>,
 ) -> Result<(ServiceId, T), ApiError> {
-    s.inner.token.check(headers)?;
-    let service = ServiceId(name.to_owned());
-    if s.inner.cfg.service(&service).is_none() {
-        return Err(ApiError::UnknownService(name.to_owned()));
-    }
+    let service = admit_service(s, headers, name)?;
     let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     Ok((service, body))
 }
@@ -113,18 +119,13 @@ pub(crate) async fn switch(
     run(&s, &service, cmd).await
 }
 
-/// An empty (or absent) JSON body.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Empty {}
-
 /// `POST /v1/services/{name}/approve`.
 pub(crate) async fn approve(
     State(s): State<ApiState>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let (service, Empty {}) = admit(&s, &headers, &name, Ok(Json(Empty {})))?;
+    let service = admit_service(&s, &headers, &name)?;
     let cmd = Command::Approve {
         service: service.clone(),
         by: operator(&headers),
@@ -138,7 +139,7 @@ pub(crate) async fn reject(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let (service, Empty {}) = admit(&s, &headers, &name, Ok(Json(Empty {})))?;
+    let service = admit_service(&s, &headers, &name)?;
     let cmd = Command::Reject {
         service: service.clone(),
         by: operator(&headers),

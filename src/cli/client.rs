@@ -4,6 +4,18 @@ use super::{AdminArgs, CliError};
 use serde_json::Value;
 use std::time::Duration;
 
+/// Who runs this command, for the audit trail: `$SWITCHBACK_OPERATOR`, `$USER` or `cli`.
+fn operator() -> String {
+    ["SWITCHBACK_OPERATOR", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .map(|v| format!("{v} (cli)"))
+        .unwrap_or_else(|| "cli".to_owned())
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
+}
+
 /// Talks to one node's admin API.
 #[derive(Clone, Debug)]
 pub struct AdminClient {
@@ -60,6 +72,7 @@ impl AdminClient {
             .http
             .post(&url)
             .bearer_auth(token)
+            .header("x-switchback-operator", operator())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_string());
         Self::send(url, req).await

@@ -107,3 +107,29 @@ fn bad_config_exits_64_naming_the_file() {
     assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
     assert!(stderr(&out).contains("bad.toml"), "{}", stderr(&out));
 }
+
+#[test]
+fn json_log_format_writes_one_object_per_line() {
+    let dir = NodeDir::new();
+    let mut node = dir.start_with(&["--log-format", "json"]);
+    node.cli_ok(&[
+        "switch",
+        "crm",
+        "--to",
+        "sh",
+        "--reason",
+        "json logs",
+        "--force",
+    ]);
+    // The line may still be in the pipe when the CLI returns: wait for it, not for time.
+    node.wait_for_line("json logs");
+    let log = node.log();
+    let mut committed = false;
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        committed |=
+            v["fields"]["message"] == "decision committed" && v["fields"]["active_site"] == "sh";
+    }
+    assert!(committed, "no structured commit event in\n{log}");
+}

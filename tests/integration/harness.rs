@@ -84,7 +84,12 @@ policy = {{ mode = "auto" }}
 
     /// Start a node on this directory and wait until its admin API listens.
     pub(crate) fn start(&self) -> Node {
-        Node::spawn(&self.config(), &self.token_file())
+        Node::spawn(&self.config(), &self.token_file(), &[])
+    }
+
+    /// Start a node with extra `serve` flags (e.g. `--log-format json`).
+    pub(crate) fn start_with(&self, extra: &[&str]) -> Node {
+        Node::spawn(&self.config(), &self.token_file(), extra)
     }
 }
 
@@ -99,10 +104,11 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    fn spawn(config: &Path, token_file: &Path) -> Node {
+    fn spawn(config: &Path, token_file: &Path, extra: &[&str]) -> Node {
         let mut child = Command::new(bin())
             .args(["serve", "-c"])
             .arg(config)
+            .args(extra)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -142,11 +148,14 @@ impl Node {
             token_file: token_file.to_path_buf(),
         };
         let line = node.wait_for_line("admin listening on");
-        let addr = line
-            .rsplit("admin listening on ")
-            .next()
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|a| a.parse().ok());
+        // Text or JSON log line: the address follows the phrase, up to the first character
+        // that cannot be part of an IPv4 socket address.
+        let addr = line.split("admin listening on ").nth(1).and_then(|rest| {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
+                .unwrap_or(rest.len());
+            rest[..end].parse().ok()
+        });
         node.admin = addr.unwrap_or_else(|| panic!("no address in log line {line:?}"));
         node
     }

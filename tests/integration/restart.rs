@@ -144,3 +144,20 @@ fn kill9_at_random_points_during_switches_resumes_a_committed_decision() {
         node.kill9();
     }
 }
+
+#[test]
+fn second_node_on_the_same_state_dir_is_refused() {
+    let dir = NodeDir::new();
+    let _node = dir.start();
+    let out = std::process::Command::new(crate::harness::bin())
+        .args(["serve", "-c"])
+        .arg(dir.config())
+        .output()
+        .expect("run serve");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "two nodes on one store: {stderr}");
+    assert!(
+        stderr.contains("locked by another switchback process"),
+        "{stderr}"
+    );
+}
