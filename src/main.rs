@@ -77,16 +77,9 @@ fn serve(args: cli::ServeArgs) -> ExitCode {
 }
 
 fn check(path: &std::path::Path) -> ExitCode {
-    // Until the full `config::check` (probes, zones, cross-references) lands, check runs the
-    // same loader as `serve` and stops before binding anything.
-    match config::load(path, None) {
-        Ok(cfg) => {
-            println!(
-                "{}: ok ({} sites, {} services)",
-                path.display(),
-                cfg.sites.len(),
-                cfg.services.len()
-            );
+    match config::check(path, None) {
+        Ok(summary) => {
+            print!("{summary}");
             ExitCode::SUCCESS
         }
         Err(errors) => {

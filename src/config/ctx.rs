@@ -74,11 +74,6 @@ impl<'a> Ctx<'a> {
         Origin::file(&self.file, self.locator.line_of(key))
     }
 
-    /// Whether `key` is written in the file (rather than defaulted).
-    pub(crate) fn in_file(&self, key: &str) -> bool {
-        self.locator.contains(key)
-    }
-
     /// Records a problem found by the structural pass and remembers its key.
     pub(crate) fn structural(&mut self, e: ConfigError) {
         self.structural.push(e.key().to_owned());

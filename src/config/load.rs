@@ -57,7 +57,7 @@ pub fn load(path: &Path, env: Option<HashMap<String, String>>) -> Result<Config,
 }
 
 /// The `SWITCHBACK__…` variables of this process (others are irrelevant; non-UTF-8 skipped).
-fn process_env() -> HashMap<String, String> {
+pub(crate) fn process_env() -> HashMap<String, String> {
     let prefix = env_prefix();
     std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -119,7 +119,9 @@ fn classify(e: config::ConfigError, ctx: &Ctx<'_>) -> (ConfigError, String) {
             let key = ungarble(key.as_deref().unwrap_or_default());
             let error = ConfigError::WrongType {
                 at: ctx.at(&key),
-                problem: format!("wrong type: found {unexpected}, expected {expected}"),
+                problem: toml_words(&format!(
+                    "wrong type: found {unexpected}, expected {expected}"
+                )),
                 key: key.clone(),
             };
             (error, key)
@@ -166,9 +168,27 @@ fn located(e: config::ConfigError, parent: &str, ctx: &Ctx<'_>) -> (ConfigError,
     let error = ConfigError::WrongType {
         at: ctx.at(parent),
         key: parent.to_owned(),
-        problem: e.to_string(),
+        problem: toml_words(&e.to_string()),
     };
     (error, parent.to_owned())
+}
+
+/// serde's words for shapes, in TOML's: `struct RawPolicy` → `a table`, `a sequence` → `an array`.
+fn toml_words(msg: &str) -> String {
+    let mut out = msg
+        .replace("invalid type: ", "wrong type: found ")
+        .replace("a sequence", "an array")
+        .replace("a map", "a table")
+        .replace("sequence,", "an array,")
+        .replace("map,", "a table,");
+    while let Some(i) = out.find("struct Raw") {
+        let name = i + "struct ".len();
+        let end = out[name..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .map_or(out.len(), |e| name + e);
+        out.replace_range(i..end, "a table");
+    }
+    out
 }
 
 /// The config crate writes `vip[0]address`; we write `vip[0].address`.
@@ -223,5 +243,21 @@ mod tests {
         assert_eq!(ungarble("vip[0]address"), "vip[0].address");
         assert_eq!(ungarble("service[1].policy"), "service[1].policy");
         assert_eq!(ungarble("a[0][1]b"), "a[0][1].b");
+    }
+
+    #[test]
+    fn speaks_toml_not_serde() {
+        assert_eq!(
+            toml_words("invalid type: integer `3`, expected struct RawPolicy"),
+            "wrong type: found integer `3`, expected a table"
+        );
+        assert_eq!(
+            toml_words("invalid type: sequence, expected a map"),
+            "wrong type: found an array, expected a table"
+        );
+        assert_eq!(
+            toml_words("invalid type: string \"x\", expected a sequence"),
+            "wrong type: found string \"x\", expected an array"
+        );
     }
 }

@@ -21,7 +21,37 @@
 //! - pagerduty `url = "https://events.pagerduty.com/v2/enqueue"`
 
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Unexpected, Visitor};
 use std::collections::BTreeMap;
+use std::fmt;
+
+/// A whole, non-negative number. The config crate would silently truncate `1.5` to 1 for a
+/// plain `usize`; this refuses floats (and negative numbers) instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Count(pub(crate) usize);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
+                usize::try_from(v)
+                    .map(Count)
+                    .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+                    .and_then(|u| self.visit_u64(u))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -146,7 +176,7 @@ pub(crate) struct RawDns {
     pub(crate) notify: Vec<String>,
     pub(crate) allow_transfer: Vec<String>,
     pub(crate) tsig_keys: Vec<RawTsigKey>,
-    pub(crate) udp_sockets: usize,
+    pub(crate) udp_sockets: Count,
 }
 
 impl Default for RawDns {
@@ -240,9 +270,9 @@ pub(crate) struct RawVip {
 pub(crate) struct RawPolicy {
     pub(crate) mode: String,
     /// `None`: a majority of the voters.
-    pub(crate) quorum: Option<usize>,
+    pub(crate) quorum: Option<Count>,
     /// `None`: 2, or 1 when the voters span a single domain.
-    pub(crate) min_domains: Option<usize>,
+    pub(crate) min_domains: Option<Count>,
     pub(crate) hold_down: String,
     pub(crate) confirm_timeout: String,
     pub(crate) on_confirm_timeout: String,
@@ -308,8 +338,8 @@ fn default_log_level() -> String {
 fn default_dns_listen() -> Vec<String> {
     vec!["127.0.0.1:5353".into()]
 }
-fn default_udp_sockets() -> usize {
-    2
+fn default_udp_sockets() -> Count {
+    Count(2)
 }
 fn default_admin_listen() -> String {
     "127.0.0.1:9530".into()

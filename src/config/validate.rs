@@ -1,6 +1,7 @@
 //! The second pass: raw schema → typed [`Config`], collecting every problem with its key.
 //!
-//! Node-wide sections live here; sites, services and alerts in `validate_service`.
+//! Node-wide sections live here; sites and services in `validate_service`, policies in
+//! `validate_policy`, alert sinks in `validate_alert`.
 //! Invalid values are replaced by placeholders so checking can go on; the caller discards the
 //! result when any problem was recorded.
 
@@ -24,9 +25,9 @@ const TSIG_ALGORITHMS: &[&str] = &["hmac-sha256", "hmac-sha384", "hmac-sha512"];
 pub(crate) fn config(raw: RawConfig, ctx: &mut Ctx<'_>) -> Config {
     let sites = validate_service::sites(&raw.sites, ctx);
     let node = node(raw.node, ctx, &sites);
-    let votes = votes(raw.votes, ctx);
+    let votes = votes(raw.votes, ctx, &node);
     let services = validate_service::services(raw.service, ctx, &sites, &votes, &node);
-    let alerts = validate_service::alerts(raw.alert, ctx);
+    let alerts = super::validate_alert::alerts(raw.alert, ctx);
     Config {
         source: ctx.file.clone(),
         store: store(raw.store, ctx),
@@ -171,7 +172,7 @@ fn store(raw: RawStore, ctx: &mut Ctx<'_>) -> StoreSection {
     }
 }
 
-fn votes(raw: RawVotes, ctx: &mut Ctx<'_>) -> VotesSection {
+fn votes(raw: RawVotes, ctx: &mut Ctx<'_>, node: &NodeSection) -> VotesSection {
     let mut authorities = Vec::new();
     for (i, a) in raw.authorities.iter().enumerate() {
         if let Some(u) = ctx.parse(&format!("votes.authorities[{i}]"), values::url(a)) {
@@ -205,6 +206,13 @@ fn votes(raw: RawVotes, ctx: &mut Ctx<'_>) -> VotesSection {
             id: NodeId(id),
             domain: DomainId(domain),
         });
+    }
+    // Observations from other nodes travel over the network and must be signed.
+    if voters.iter().any(|v| v.id != node.id) && raw.key_files.is_empty() {
+        ctx.conflict(
+            "votes.key_files",
+            "other nodes vote, so observations are signed: give at least one key file",
+        );
     }
     VotesSection {
         authorities,
@@ -304,10 +312,11 @@ fn dns(raw: RawDns, ctx: &mut Ctx<'_>, node: &NodeSection) -> DnsSection {
             secret_file,
         });
     }
-    if raw.udp_sockets == 0 || raw.udp_sockets > 64 {
+    let udp_sockets = raw.udp_sockets.0;
+    if udp_sockets == 0 || udp_sockets > 64 {
         ctx.bad(
             "dns.udp_sockets",
-            format!("{} is out of range 1..=64", raw.udp_sockets),
+            format!("{udp_sockets} is out of range 1..=64"),
         );
     }
     DnsSection {
@@ -316,7 +325,7 @@ fn dns(raw: RawDns, ctx: &mut Ctx<'_>, node: &NodeSection) -> DnsSection {
         notify,
         allow_transfer,
         tsig_keys,
-        udp_sockets: raw.udp_sockets.clamp(1, 64),
+        udp_sockets: udp_sockets.clamp(1, 64),
     }
 }
 

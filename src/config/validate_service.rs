@@ -1,15 +1,13 @@
-//! The second pass for `[sites]`, `[[service]]` (with VIP and policy) and `[[alert]]`.
+//! The second pass for `[sites]` and `[[service]]` (names, TTLs, addresses, VIP).
+//! The policy is in `validate_policy`, alert sinks in `validate_alert`.
 
 use super::ctx::Ctx;
-use super::raw::{RawAlert, RawPolicy, RawService, RawSite, RawVip, default_pagerduty_url};
+use super::raw::{RawService, RawSite, RawVip};
 use super::validate::{duration, ident, join};
 use super::values;
-use super::{
-    AlertSink, AllDown, ConfirmTimeout, Failback, Mode, NodeSection, Policy, Service, Site,
-    SiteRole, Vip, VotesSection,
-};
-use crate::model::{CheckName, ServiceId, SiteId};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use super::{NodeSection, Service, Site, SiteRole, Vip, VotesSection};
+use crate::model::{ServiceId, SiteId};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 /// `[sites.<id>]`: roles known, exactly one primary, at least one backup.
@@ -19,13 +17,26 @@ pub(crate) fn sites(raw: &BTreeMap<String, RawSite>, ctx: &mut Ctx<'_>) -> BTree
         ctx.missing("sites");
         return out;
     }
+    // A missing or unknown role is reported once; the placeholder (backup) provokes no follow-ups.
+    let mut roles_ok = true;
     for (id, s) in raw {
         let key = format!("sites.{id}");
-        ident(ctx, &key, Some(id));
+        // Site ids appear in key paths and (lower-cased) in env variable names.
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
+            ctx.bad(
+                &key,
+                format!("site id {id:?}: use lower-case letters, digits, '-' and '_' only"),
+            );
+        }
         let role = match s.role.as_deref().map(str::trim) {
             None => {
                 ctx.missing(&format!("{key}.role"));
-                SiteRole::Arbiter
+                roles_ok = false;
+                SiteRole::Backup
             }
             Some("primary") => SiteRole::Primary,
             Some("backup") => SiteRole::Backup,
@@ -35,7 +46,8 @@ pub(crate) fn sites(raw: &BTreeMap<String, RawSite>, ctx: &mut Ctx<'_>) -> BTree
                     &format!("{key}.role"),
                     format!("unknown role {other:?}; known: primary, backup, arbiter"),
                 );
-                SiteRole::Arbiter
+                roles_ok = false;
+                SiteRole::Backup
             }
         };
         let mut gateways = Vec::new();
@@ -49,13 +61,10 @@ pub(crate) fn sites(raw: &BTreeMap<String, RawSite>, ctx: &mut Ctx<'_>) -> BTree
     }
     let primaries: Vec<&SiteId> = by_role(&out, SiteRole::Primary);
     let backups: Vec<&SiteId> = by_role(&out, SiteRole::Backup);
-    let roles_given = raw.values().all(|s| s.role.is_some());
     match primaries.as_slice() {
-        [] if roles_given => {
-            ctx.conflict("sites", "no site has role = \"primary\"; exactly one must")
-        }
+        [] if roles_ok => ctx.conflict("sites", "no site has role = \"primary\"; exactly one must"),
         [] => {}
-        [p] if backups.is_empty() && roles_given => ctx.conflict(
+        [p] if backups.is_empty() && roles_ok => ctx.conflict(
             &format!("sites.{p}.role"),
             format!("primary `{p}` has no backup: give another site role = \"backup\""),
         ),
@@ -121,7 +130,8 @@ pub(crate) fn services(
                 Default::default()
             }
         };
-        let policy = policy(ctx, &format!("{key}.policy"), &s.policy, votes, node);
+        let policy =
+            super::validate_policy::policy(ctx, &format!("{key}.policy"), &s.policy, votes, node);
         out.push(Service {
             name: ServiceId(name),
             names,
@@ -304,216 +314,4 @@ fn vip(
         next_hop,
         device: raw.device.clone(),
     }
-}
-
-fn policy(
-    ctx: &mut Ctx<'_>,
-    key: &str,
-    raw: &RawPolicy,
-    votes: &VotesSection,
-    node: &NodeSection,
-) -> Policy {
-    let k = |f: &str| format!("{key}.{f}");
-    let mode = match raw.mode.trim() {
-        "auto" => Mode::Auto,
-        "confirm" => Mode::Confirm,
-        "manual" => Mode::Manual,
-        other => {
-            ctx.bad(
-                &k("mode"),
-                format!("unknown mode {other:?}; known: auto, confirm, manual"),
-            );
-            Mode::Manual
-        }
-    };
-    let on_confirm_timeout = match raw.on_confirm_timeout.trim() {
-        "abort" => ConfirmTimeout::Abort,
-        "proceed" => ConfirmTimeout::Proceed,
-        other => {
-            ctx.bad(
-                &k("on_confirm_timeout"),
-                format!("unknown value {other:?}; known: abort, proceed"),
-            );
-            ConfirmTimeout::Abort
-        }
-    };
-    let failback = match raw.failback.trim() {
-        "manual" => Failback::Manual,
-        "auto" => Failback::Auto,
-        other => {
-            ctx.bad(
-                &k("failback"),
-                format!("unknown value {other:?}; known: manual, auto"),
-            );
-            Failback::Manual
-        }
-    };
-    let all_down = match raw.all_down.trim() {
-        "keep" => AllDown::Keep,
-        "all" => AllDown::All,
-        "none" => AllDown::None,
-        other => {
-            ctx.bad(
-                &k("all_down"),
-                format!("unknown value {other:?}; known: keep, all, none"),
-            );
-            AllDown::Keep
-        }
-    };
-    // Who can vote: the listed voters, or this node alone when none are listed.
-    let voters = votes.voters.len().max(1);
-    let domains: BTreeSet<&str> = if votes.voters.is_empty() {
-        BTreeSet::from([node.domain.as_str()])
-    } else {
-        votes.voters.iter().map(|v| v.domain.as_str()).collect()
-    };
-    let quorum = raw.quorum.unwrap_or(voters / 2 + 1);
-    if quorum == 0 {
-        ctx.bad(&k("quorum"), "must be at least 1");
-    } else if quorum > voters {
-        ctx.conflict(
-            &k("quorum"),
-            format!(
-                "quorum {quorum} is larger than the {voters} probe(s) that can vote ({})",
-                if votes.voters.is_empty() {
-                    "votes.voters is empty: this node alone votes".to_owned()
-                } else {
-                    join(votes.voters.iter().map(|v| &v.id))
-                }
-            ),
-        );
-    }
-    let min_domains = raw.min_domains.unwrap_or(domains.len().min(2));
-    if min_domains == 0 {
-        ctx.bad(&k("min_domains"), "must be at least 1");
-    } else if min_domains > domains.len() {
-        ctx.conflict(
-            &k("min_domains"),
-            format!(
-                "min_domains {min_domains} is larger than the {} distinct failure domain(s) of the voters ({})",
-                domains.len(),
-                join(&domains)
-            ),
-        );
-    }
-    let hold_down = duration(ctx, &k("hold_down"), &raw.hold_down);
-    let hold_ok = values::duration(&raw.hold_down).is_ok();
-    if hold_ok && hold_down.is_zero() {
-        ctx.bad(
-            &k("hold_down"),
-            "must be above zero: one bad sample must not switch",
-        );
-    }
-    let confirm_timeout = duration(ctx, &k("confirm_timeout"), &raw.confirm_timeout);
-    if values::duration(&raw.confirm_timeout).is_ok() && confirm_timeout.is_zero() {
-        ctx.bad(&k("confirm_timeout"), "must be above zero");
-    }
-    let failback_hold = duration(ctx, &k("failback_hold"), &raw.failback_hold);
-    if hold_ok && values::duration(&raw.failback_hold).is_ok() && failback_hold < hold_down {
-        ctx.conflict(
-            &k("failback_hold"),
-            format!(
-                "failback_hold ({}) shorter than hold_down ({}): failback would be quicker than failover",
-                humantime::format_duration(failback_hold),
-                humantime::format_duration(hold_down)
-            ),
-        );
-    }
-    let mut gates = Vec::new();
-    for (g, name) in raw.gates.iter().enumerate() {
-        let name = ident(ctx, &format!("{key}.gates[{g}]"), Some(name));
-        gates.push(CheckName(name));
-    }
-    Policy {
-        mode,
-        quorum,
-        min_domains,
-        hold_down,
-        confirm_timeout,
-        on_confirm_timeout,
-        failback,
-        failback_hold,
-        hold_out_recovered: raw.hold_out_recovered,
-        gates,
-        all_down,
-    }
-}
-
-/// `[[alert]]`: the keys each kind needs, and no keys it would ignore.
-pub(crate) fn alerts(raw: Vec<RawAlert>, ctx: &mut Ctx<'_>) -> Vec<AlertSink> {
-    let mut out = Vec::new();
-    for (i, a) in raw.into_iter().enumerate() {
-        let key = format!("alert[{i}]");
-        let url = |ctx: &mut Ctx<'_>, a: &RawAlert| match &a.url {
-            None => {
-                ctx.missing(&format!("{key}.url"));
-                String::new()
-            }
-            Some(u) => ctx
-                .parse(&format!("{key}.url"), values::url(u))
-                .unwrap_or_default(),
-        };
-        let kind = a.kind.as_deref().map(str::trim);
-        let (sink, allowed): (Option<AlertSink>, &[&str]) = match kind {
-            None => {
-                ctx.missing(&format!("{key}.kind"));
-                (None, &["url", "routing_key_file", "command"])
-            }
-            Some("webhook") => (Some(AlertSink::Webhook { url: url(ctx, &a) }), &["url"]),
-            Some("alertmanager") => (
-                Some(AlertSink::Alertmanager { url: url(ctx, &a) }),
-                &["url"],
-            ),
-            Some("pagerduty") => {
-                let routing_key_file = match &a.routing_key_file {
-                    Some(f) => values::path(&ctx.base, f),
-                    None => {
-                        ctx.missing(&format!("{key}.routing_key_file"));
-                        Default::default()
-                    }
-                };
-                let url = match &a.url {
-                    Some(u) => ctx
-                        .parse(&format!("{key}.url"), values::url(u))
-                        .unwrap_or_default(),
-                    None => default_pagerduty_url(),
-                };
-                (
-                    Some(AlertSink::Pagerduty {
-                        routing_key_file,
-                        url,
-                    }),
-                    &["url", "routing_key_file"],
-                )
-            }
-            Some("exec") => {
-                let command = a.command.clone().unwrap_or_default();
-                if command.is_empty() || command[0].trim().is_empty() {
-                    ctx.bad(&format!("{key}.command"), "give the program and its arguments, e.g. [\"/usr/local/bin/page\", \"--json\"]");
-                }
-                (Some(AlertSink::Exec { command }), &["command"])
-            }
-            Some(other) => {
-                ctx.bad(
-                    &format!("{key}.kind"),
-                    format!("unknown alert kind {other:?}; known: webhook, alertmanager, pagerduty, exec"),
-                );
-                (None, &["url", "routing_key_file", "command"])
-            }
-        };
-        for (field, set) in [
-            ("url", a.url.is_some()),
-            ("routing_key_file", a.routing_key_file.is_some()),
-            ("command", a.command.is_some()),
-        ] {
-            if set && !allowed.contains(&field) {
-                ctx.conflict(
-                    &format!("{key}.{field}"),
-                    format!("not used by kind = {:?}", kind.unwrap_or_default()),
-                );
-            }
-        }
-        out.extend(sink);
-    }
-    out
 }

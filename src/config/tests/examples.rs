@@ -45,7 +45,7 @@ fn minimal_config_gets_documented_defaults() {
 #[test]
 fn quorum_defaults_to_a_majority_of_voters() {
     let text = format!(
-        "{MINIMAL}\n[votes]\nvoters = [{{ id = \"a\", domain = \"bj\" }}, {{ id = \"b\", domain = \"sh\" }}, {{ id = \"c\", domain = \"sh\" }}]\n"
+        "{MINIMAL}\n[votes]\nkey_files = [\"k\"]\nvoters = [{{ id = \"a\", domain = \"bj\" }}, {{ id = \"b\", domain = \"sh\" }}, {{ id = \"c\", domain = \"sh\" }}]\n"
     );
     let c = load_text(&text, &[]).1.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(

@@ -1,5 +1,6 @@
 //! Unit tests for loading and validation, on temp files and the example configs.
 
+mod check;
 mod examples;
 mod problems;
 mod unknown_keys;
