@@ -9,7 +9,7 @@
 use super::Recovery;
 use crate::store::StoreError;
 use serde_json::Value;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -18,11 +18,16 @@ fn io(path: &Path, op: &'static str) -> impl FnOnce(std::io::Error) -> StoreErro
     move |source| StoreError::Io { path, op, source }
 }
 
+/// How much of the log history reads at a time, from the end backwards.
+const BLOCK: usize = 64 * 1024;
+
 /// An open audit log, positioned for appending.
 #[derive(Debug)]
 pub(crate) struct AuditLog {
     path: PathBuf,
     file: File,
+    /// Complete records in the file (so reading backwards can still name line numbers).
+    lines: usize,
 }
 
 /// Where a torn last line starts: its 1-based line number and byte offset.
@@ -75,7 +80,7 @@ impl AuditLog {
             .map_err(io(path, "open"))?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io(path, "read"))?;
-        let (_, torn) = parse(path, &bytes)?;
+        let (records, torn) = parse(path, &bytes)?;
         if let Some((line, offset)) = torn {
             let side = path.with_file_name(format!(
                 "{}.torn-{offset}",
@@ -104,6 +109,7 @@ impl AuditLog {
         Ok(Self {
             path: path.to_path_buf(),
             file,
+            lines: records.len(),
         })
     }
 
@@ -117,28 +123,117 @@ impl AuditLog {
         self.file
             .write_all(&line)
             .map_err(io(&self.path, "append"))?;
-        self.file.sync_data().map_err(io(&self.path, "fsync"))
+        self.file.sync_data().map_err(io(&self.path, "fsync"))?;
+        self.lines += 1;
+        Ok(())
     }
 
-    /// Every record, oldest first.
-    pub(crate) fn read_all(&self) -> Result<Vec<Value>, StoreError> {
-        let bytes = fs::read(&self.path).map_err(io(&self.path, "read"))?;
-        match parse(&self.path, &bytes)? {
-            (records, None) => Ok(records),
-            // We are the only writer and append whole lines under a lock, so a torn line
-            // now means someone else touched the file.
-            (_, Some((line, _))) => Err(StoreError::CorruptAudit {
-                path: self.path.clone(),
-                line,
-                detail: "incomplete line while the node is running".to_owned(),
-            }),
+    /// Up to `limit` records that pass `keep`, newest first, reading the file backwards in
+    /// blocks so a long log costs only what is asked for.
+    pub(crate) fn read_newest(
+        &self,
+        keep: impl FnMut(&Value) -> bool,
+        limit: usize,
+    ) -> Result<Vec<Value>, StoreError> {
+        self.read_newest_in_blocks(keep, limit, BLOCK)
+    }
+
+    fn read_newest_in_blocks(
+        &self,
+        mut keep: impl FnMut(&Value) -> bool,
+        limit: usize,
+        block: usize,
+    ) -> Result<Vec<Value>, StoreError> {
+        let mut f = File::open(&self.path).map_err(io(&self.path, "open"))?;
+        let mut pos = f.metadata().map_err(io(&self.path, "stat"))?.len();
+        // Bytes from `pos` on not yet handed out: whole lines, the first maybe cut at `pos`.
+        let mut buf: Vec<u8> = Vec::new();
+        let mut line_no = self.lines;
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let body_end = buf.len().saturating_sub(1);
+            let start = match buf[..body_end].iter().rposition(|&b| b == b'\n') {
+                Some(i) => i + 1,
+                None if pos == 0 && !buf.is_empty() => 0,
+                None if pos == 0 => break,
+                None => {
+                    let n = block.min(usize::try_from(pos).unwrap_or(block));
+                    pos -= n as u64;
+                    let mut chunk = vec![0; n];
+                    f.seek(SeekFrom::Start(pos))
+                        .map_err(io(&self.path, "seek"))?;
+                    f.read_exact(&mut chunk).map_err(io(&self.path, "read"))?;
+                    chunk.extend_from_slice(&buf);
+                    buf = chunk;
+                    continue;
+                }
+            };
+            let line = &buf[start..body_end];
+            let record = serde_json::from_slice::<Value>(line)
+                .ok()
+                .filter(Value::is_object)
+                .ok_or_else(|| StoreError::CorruptAudit {
+                    path: self.path.clone(),
+                    line: line_no,
+                    detail: "not a JSON object (changed since the node started?)".to_owned(),
+                })?;
+            if keep(&record) {
+                out.push(record);
+            }
+            line_no = line_no.saturating_sub(1);
+            buf.truncate(start);
         }
+        Ok(out)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Backwards block reads give exactly the forward parse, reversed, for any record
+        /// sizes, block size and limit.
+        #[test]
+        fn backwards_equals_forward_reversed(
+            sizes in proptest::collection::vec(0usize..300, 0..40),
+            block in 1usize..700,
+            limit in 0usize..50,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("audit.jsonl");
+            let records: Vec<Value> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| serde_json::json!({"i": i, "pad": "x".repeat(*n)}))
+                .collect();
+            // Written in one go (no fsync per record) so many cases run quickly.
+            let text: String = records.iter().map(|r| format!("{r}\n")).collect();
+            std::fs::write(&path, text).unwrap();
+            let log = AuditLog::open(&path, &mut Vec::new()).unwrap();
+            let want: Vec<Value> = records.iter().rev().take(limit).cloned().collect();
+            let got = log.read_newest_in_blocks(|_| true, limit, block).unwrap();
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn backwards_read_names_the_corrupt_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let mut log = AuditLog::open(&path, &mut Vec::new()).unwrap();
+        for i in 0..3 {
+            log.append(&serde_json::json!({"i": i})).unwrap();
+        }
+        // Someone rewrites line 2 behind the node's back.
+        std::fs::write(&path, b"{\"i\":0}\n[1]\n{\"i\":2}\n").unwrap();
+        let err = log.read_newest(|_| true, 10).unwrap_err();
+        assert!(
+            matches!(err, StoreError::CorruptAudit { line: 2, .. }),
+            "{err}"
+        );
+    }
 
     #[test]
     fn parse_reports_torn_tail_and_corrupt_middle() {

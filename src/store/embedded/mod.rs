@@ -189,8 +189,8 @@ impl Store for EmbeddedStore {
     async fn history(&self, query: &HistoryQuery) -> Result<Vec<serde_json::Value>, StoreError> {
         let query = query.clone();
         self.blocking(move |inner| {
-            let records = inner.lock().audit.read_all()?;
-            Ok(query.apply(records.into_iter()))
+            let limit = query.limit.unwrap_or(usize::MAX);
+            inner.lock().audit.read_newest(|r| query.matches(r), limit)
         })
         .await
     }
