@@ -4,6 +4,7 @@
 use super::*;
 use crate::config::*;
 use crate::model::{DomainId, Observation, SiteView, Timestamp};
+use crate::store::{EmbeddedStore, Store};
 use crate::tally::Verifier;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -316,4 +317,75 @@ async fn dashboard_and_readiness_answer() {
     assert_eq!(code, 200);
     assert!(page.contains("/v1/status"), "{page}");
     node.stop().await;
+}
+
+/// The decision task's timer on tokio's paused clock: a primary seen down by the quorum fails
+/// over exactly when hold-down expires, committed before it is published.
+#[tokio::test(start_paused = true)]
+async fn hold_down_expiry_ticks_the_engine_and_commits_before_publishing() {
+    use crate::model::Health;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&cfg.node.state_dir).unwrap());
+    let clock = Clock::new(Timestamp(1_000_000));
+    let (engine, outputs) = Engine::new(&cfg, BTreeMap::new(), clock.now());
+    let initial = Published {
+        committed: BTreeMap::new(),
+        status: engine.status(),
+        votes: engine.votes(),
+    };
+    let (published_tx, mut published) = watch::channel(initial);
+    let mut task = DecisionTask {
+        engine,
+        store: Arc::clone(&store),
+        clock,
+        committed: BTreeMap::new(),
+        published: published_tx,
+        metrics: Arc::new(Metrics::default()),
+    };
+    task.persist(Vec::new(), &outputs).await.unwrap();
+    let (_req_tx, req_rx) = mpsc::channel(1);
+    let (obs_tx, obs_rx) = mpsc::channel(8);
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(task.run(req_rx, obs_rx, shutdown.clone()));
+
+    let down = SiteView {
+        app: Health::Down,
+        host: Health::Down,
+        link: Health::Up,
+    };
+    let up = SiteView {
+        app: Health::Up,
+        host: Health::Up,
+        link: Health::Up,
+    };
+    let mut obs = observation("p1", 1, clock.now());
+    obs.sites = BTreeMap::from([("bj".into(), down), ("sh".into(), up)]);
+    obs.services = BTreeMap::from([(
+        "crm".into(),
+        BTreeMap::from([("bj".into(), Health::Down), ("sh".into(), Health::Up)]),
+    )]);
+    let seen_at = tokio::time::Instant::now();
+    obs_tx.send(obs).await.unwrap();
+
+    let p = published
+        .wait_for(|p| {
+            p.committed
+                .get(&"crm".into())
+                .is_some_and(|c| c.decision.active_site.as_str() == "sh")
+        })
+        .await
+        .unwrap()
+        .clone();
+    let waited = seen_at.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300),
+        "failed over before hold-down: {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(5), "failover took {waited:?}");
+    // Published only once durable.
+    let stored = store.load().await.unwrap();
+    assert_eq!(stored[&"crm".into()], p.committed[&"crm".into()]);
+    shutdown.cancel();
+    run.await.unwrap().unwrap();
 }
