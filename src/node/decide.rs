@@ -37,12 +37,16 @@ impl DecisionTask {
         }
     }
 
-    async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        let value = serde_json::to_value(record).map_err(|source| StoreError::Encode {
-            path: "audit record".into(),
-            source,
-        })?;
-        self.store.append_audit(&value).await
+    async fn audit(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
+        let values = records
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| StoreError::Encode {
+                path: "audit record".into(),
+                source,
+            })?;
+        self.store.append_audit(&values).await
     }
 
     /// Make one step durable, cause before effect: the records of inputs (and a start line)
@@ -56,9 +60,7 @@ impl DecisionTask {
         let (effects, causes): (Vec<_>, Vec<_>) = records
             .into_iter()
             .partition(|r| matches!(r.entry, AuditEntry::Output(_)));
-        for r in &causes {
-            self.audit(r).await?;
-        }
+        self.audit(&causes).await?;
         for output in outputs {
             match output {
                 Output::Commit(c) => {
@@ -76,9 +78,7 @@ impl DecisionTask {
                 Output::Event(e) => e.log(),
             }
         }
-        for r in &effects {
-            self.audit(r).await?;
-        }
+        self.audit(&effects).await?;
         Ok(())
     }
 
@@ -98,7 +98,7 @@ impl DecisionTask {
             Err(refused) => {
                 // A refused command is history too (replay yields no output for it).
                 tracing::info!(error = %refused, "command refused");
-                self.audit(&AuditRecord::input(now, input)).await?;
+                self.audit(&[AuditRecord::input(now, input)]).await?;
                 Ok(Err(refused))
             }
         }
@@ -134,9 +134,8 @@ impl DecisionTask {
                                 let _ = reply.send(result.map_err(CommandFailure::from));
                             }
                             Err(e) => {
-                                let e = Arc::new(e);
-                                let _ = reply.send(Err(CommandFailure::Store(Arc::clone(&e))));
-                                return Err(Arc::try_unwrap(e).unwrap_or_else(|e| StoreError::Worker(e.to_string())));
+                                let _ = reply.send(Err(CommandFailure::Store(e.to_string())));
+                                return Err(e);
                             }
                         }
                     }

@@ -3,9 +3,7 @@
 
 use crate::model::{Committed, Observation, ServiceId};
 use crate::policy::{Command, CommandError, Output, ServiceStatus, VotesView};
-use crate::store::StoreError;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// What the decision task publishes after every input, only once its commits are durable.
@@ -26,8 +24,9 @@ pub enum CommandFailure {
     #[error(transparent)]
     Refused(#[from] CommandError),
     /// Its decision could not be persisted; the node stops (fail-stop, nothing was enacted).
+    /// Holds the store error's text: the error itself ends the node's run.
     #[error("store: {0}")]
-    Store(Arc<StoreError>),
+    Store(String),
     /// The decision task is gone (shutting down).
     #[error("the decision task has stopped")]
     Stopped,

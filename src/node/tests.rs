@@ -389,3 +389,31 @@ async fn hold_down_expiry_ticks_the_engine_and_commits_before_publishing() {
     shutdown.cancel();
     run.await.unwrap().unwrap();
 }
+
+/// Fail-stop: when a commit cannot be made durable the command fails with 500, nothing is
+/// published, and the node stops with the store error rather than run on diverged state.
+#[tokio::test]
+async fn store_failure_stops_the_node_without_publishing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let decisions = cfg.node.state_dir.join("decisions");
+    let node = Running::start(cfg).await;
+    assert_eq!(node.crm().await["active_site"], "bj");
+    // Even root cannot create a file inside a regular file.
+    std::fs::remove_dir_all(&decisions).unwrap();
+    std::fs::write(&decisions, "not a directory").unwrap();
+    let body = r#"{"to":"sh","reason":"doomed","force":true}"#;
+    let (code, answer) = node
+        .post("/v1/services/crm/switch", Some(TOKEN), body)
+        .await;
+    assert_eq!(code, 500, "{answer}");
+    let result = tokio::time::timeout(GRACE * 2, node.task)
+        .await
+        .expect("node stopped");
+    match result.unwrap() {
+        Err(NodeError::Store(e)) => {
+            assert!(e.to_string().contains("decisions"), "{e}");
+        }
+        other => panic!("node did not fail-stop on a store error: {other:?}"),
+    }
+}

@@ -43,6 +43,25 @@ pub(crate) async fn run(factory: &mut dyn Factory) {
     operator_state_update_at_same_epoch(factory).await;
     services_are_independent(factory).await;
     history_newest_first_filtered_limited(factory).await;
+    batch_append_keeps_order(factory).await;
+}
+
+async fn batch_append_keeps_order(f: &mut dyn Factory) {
+    let s = f.fresh().await;
+    s.append_audit(&[]).await.unwrap();
+    let batch: Vec<_> = (0..3).map(|n| json!({"at": n})).collect();
+    s.append_audit(&batch).await.unwrap();
+    s.append_audit(&[json!({"at": 3})]).await.unwrap();
+    drop(s);
+    let s = f.reopen().await;
+    let ats: Vec<_> = s
+        .history(&HistoryQuery::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r["at"].as_u64())
+        .collect();
+    assert_eq!(ats, [3, 2, 1, 0].map(Some));
 }
 
 async fn empty_store_loads_nothing(f: &mut dyn Factory) {
@@ -126,7 +145,7 @@ async fn history_newest_first_filtered_limited(f: &mut dyn Factory) {
     for n in 0..6 {
         let service = if n % 2 == 0 { "crm" } else { "billing" };
         let rec = json!({"at": n, "input": {"command": {"switch": {"service": service}}}});
-        s.append_audit(&rec).await.unwrap();
+        s.append_audit(std::slice::from_ref(&rec)).await.unwrap();
     }
     let all = s.history(&HistoryQuery::default()).await.unwrap();
     let ats: Vec<_> = all.iter().map(|r| r["at"].as_u64()).collect();

@@ -32,8 +32,9 @@ pub trait Store: Send + Sync {
     /// stored one (or equal with the very same decision: an operator-state-only change).
     async fn commit(&self, next: &Committed) -> Result<(), StoreError>;
 
-    /// Durably append one audit record (a JSON object, one line in the log).
-    async fn append_audit(&self, record: &serde_json::Value) -> Result<(), StoreError>;
+    /// Durably append audit records (JSON objects, one line each) in order; one fsync for
+    /// the batch, so a step's records cost one disk flush.
+    async fn append_audit(&self, records: &[serde_json::Value]) -> Result<(), StoreError>;
 
     /// Audit records, newest first, optionally for one service, at most `limit`.
     async fn history(&self, query: &HistoryQuery) -> Result<Vec<serde_json::Value>, StoreError>;

@@ -1,8 +1,9 @@
 //! The append-only JSONL audit log (`audit.jsonl`): one JSON object per line.
 //!
-//! Every record is fsynced before `append` returns (no batching): records are operator
-//! commands and decisions, a handful per incident, and an acknowledged switch must survive
-//! kill -9. A crash mid-append leaves a torn last line; on open it is moved to a side file
+//! Records are fsynced before `append` returns, one fsync per call: the decision task hands
+//! over each step's records together (its input, or its commits' outputs), so batching is
+//! per step, never across steps — an acknowledged switch must survive kill -9, and a timer
+//! that would hold records back could lose them. A crash mid-append leaves a torn last line; on open it is moved to a side file
 //! (`audit.jsonl.torn-<offset>`, nothing is thrown away) and the log truncated to its last
 //! complete record. A bad line anywhere else is an error naming `path:line`.
 
@@ -113,18 +114,24 @@ impl AuditLog {
         })
     }
 
-    /// Append one record and fsync it before returning.
-    pub(crate) fn append(&mut self, record: &Value) -> Result<(), StoreError> {
-        let mut line = serde_json::to_vec(record).map_err(|source| StoreError::Encode {
-            path: self.path.clone(),
-            source,
-        })?;
-        line.push(b'\n');
+    /// Append records (one write) and fsync before returning.
+    pub(crate) fn append(&mut self, records: &[Value]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut bytes = Vec::new();
+        for record in records {
+            serde_json::to_writer(&mut bytes, record).map_err(|source| StoreError::Encode {
+                path: self.path.clone(),
+                source,
+            })?;
+            bytes.push(b'\n');
+        }
         self.file
-            .write_all(&line)
+            .write_all(&bytes)
             .map_err(io(&self.path, "append"))?;
         self.file.sync_data().map_err(io(&self.path, "fsync"))?;
-        self.lines += 1;
+        self.lines += records.len();
         Ok(())
     }
 
@@ -224,7 +231,7 @@ mod tests {
         let path = dir.path().join("audit.jsonl");
         let mut log = AuditLog::open(&path, &mut Vec::new()).unwrap();
         for i in 0..3 {
-            log.append(&serde_json::json!({"i": i})).unwrap();
+            log.append(&[serde_json::json!({"i": i})]).unwrap();
         }
         // Someone rewrites line 2 behind the node's back.
         std::fs::write(&path, b"{\"i\":0}\n[1]\n{\"i\":2}\n").unwrap();

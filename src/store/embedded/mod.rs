@@ -180,9 +180,9 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn append_audit(&self, record: &serde_json::Value) -> Result<(), StoreError> {
-        let record = record.clone();
-        self.blocking(move |inner| inner.lock().audit.append(&record))
+    async fn append_audit(&self, records: &[serde_json::Value]) -> Result<(), StoreError> {
+        let records = records.to_vec();
+        self.blocking(move |inner| inner.lock().audit.append(&records))
             .await
     }
 

@@ -91,7 +91,7 @@ async fn decision_file_for_another_service_is_corrupt() {
 async fn torn_audit_tail_is_set_aside_and_log_continues() {
     let dir = tempfile::tempdir().unwrap();
     let s = EmbeddedStore::open(dir.path()).unwrap();
-    s.append_audit(&serde_json::json!({"at": 1, "input": "tick"}))
+    s.append_audit(&[serde_json::json!({"at": 1, "input": "tick"})])
         .await
         .unwrap();
     drop(s);
@@ -117,7 +117,7 @@ async fn torn_audit_tail_is_set_aside_and_log_continues() {
     };
     assert_eq!((path, *line, *bytes), (&log, 2, torn.len()));
     assert_eq!(std::fs::read(saved_to).unwrap(), torn);
-    s.append_audit(&serde_json::json!({"at": 3, "input": "tick"}))
+    s.append_audit(&[serde_json::json!({"at": 3, "input": "tick"})])
         .await
         .unwrap();
     let h = s.history(&HistoryQuery::default()).await.unwrap();
