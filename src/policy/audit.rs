@@ -66,6 +66,12 @@ impl AuditRecord {
     }
 }
 
+/// Whether the input the engine just handled must go to the audit log (see [`Engine::audit`],
+/// which also writes skipped heartbeats back in before the next audited record).
+pub fn worth_auditing(engine: &Engine) -> bool {
+    engine.worth_auditing()
+}
+
 /// Why a replay stopped; names the line.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {

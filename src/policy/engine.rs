@@ -1,15 +1,16 @@
 //! The decision core for every service of a config: one shared tally, one state machine per service.
 
+mod views;
+
 use super::audit::AuditRecord;
 use super::error::CommandError;
-use super::evaluate::{self, World};
+use super::evaluate::World;
 use super::event::Event;
 use super::io::{Input, Output};
 use super::service::Service;
-use super::status::{LayerVotes, NodeVote, ServiceStatus, SiteStatus, VotesView};
 use crate::config::{self, Config};
-use crate::model::{Committed, Health, NodeId, Observation, ServiceId, SiteId, Timestamp};
-use crate::tally::{Count, Recorded, Tally, VoteState};
+use crate::model::{Committed, NodeId, Observation, ServiceId, SiteId, Timestamp};
+use crate::tally::{Recorded, Tally, VoteState};
 use std::collections::BTreeMap;
 
 /// All services' decision state machines over one tally. Pure: `now` is always a parameter.
@@ -24,8 +25,13 @@ pub struct Engine {
     audit_last: bool,
     /// Per node: when its last observation went into the audit log.
     audited_at: BTreeMap<NodeId, Timestamp>,
+    /// The earliest deadline as of the last evaluation; a heartbeat before it that changes no
+    /// count needs no evaluation.
+    due: Timestamp,
     /// Per node: its latest observation that was not audited, with the time it was handled.
     deferred: BTreeMap<NodeId, (Timestamp, Observation)>,
+    /// What was committed when built: the audit log's start record, so a replay redoes `new`.
+    started_with: BTreeMap<ServiceId, Committed>,
 }
 
 impl Engine {
@@ -37,6 +43,7 @@ impl Engine {
         committed: BTreeMap<ServiceId, Committed>,
         now: Timestamp,
     ) -> (Engine, Vec<Output>) {
+        let started_with = committed.clone();
         let mut committed = committed;
         let primary = cfg
             .primary()
@@ -59,7 +66,9 @@ impl Engine {
                 services.push(svc);
             }
         }
+        let due = Self::due(&services, &tally, &cfg.sites, &primary, now);
         let engine = Engine {
+            due,
             services,
             tally,
             sites: cfg.sites.clone(),
@@ -68,6 +77,7 @@ impl Engine {
             audit_last: true,
             audited_at: BTreeMap::new(),
             deferred: BTreeMap::new(),
+            started_with,
         };
         (engine, out)
     }
@@ -90,10 +100,23 @@ impl Engine {
                 let node = obs.node.clone();
                 let detail = obs.self_detail.clone();
                 let at = obs.at;
+                let was_counting = tally
+                    .latest(&node)
+                    .is_some_and(|o| tally.state_of(o, now) == VoteState::Counting);
+                let recorded = tally.record(obs);
+                // A heartbeat that changes no count cannot change any verdict; unless a deadline
+                // is due, evaluating would change nothing either, so skip it (the hot path).
+                let same_counts = match recorded {
+                    Recorded::Ignored => true,
+                    Recorded::Stored {
+                        view_changed,
+                        self_ok_changed,
+                    } => was_counting && !view_changed && self_ok_changed.is_none(),
+                };
                 if let Recorded::Stored {
                     view_changed,
                     self_ok_changed,
-                } = tally.record(obs)
+                } = recorded
                 {
                     let refresh_due = self
                         .audited_at
@@ -106,14 +129,17 @@ impl Engine {
                         None => {}
                     }
                 }
-                let w = World {
-                    tally,
-                    now,
-                    sites,
-                    primary,
-                };
-                for s in services.iter_mut() {
-                    audit |= s.evaluate(&w, &mut out);
+                if !(same_counts && now < self.due) {
+                    let w = World {
+                        tally,
+                        now,
+                        sites,
+                        primary,
+                    };
+                    for s in services.iter_mut() {
+                        audit |= s.evaluate(&w, &mut out);
+                    }
+                    self.due = Self::due(services, tally, sites, primary, now);
                 }
             }
             Input::Command(cmd) => {
@@ -133,6 +159,7 @@ impl Engine {
                 };
                 s.command(&w, cmd, &mut out)?;
                 audit = true;
+                self.due = Self::due(services, tally, sites, primary, now);
             }
             Input::Tick => {
                 let w = World {
@@ -144,6 +171,7 @@ impl Engine {
                 for s in services.iter_mut() {
                     audit |= s.evaluate(&w, &mut out);
                 }
+                self.due = Self::due(services, tally, sites, primary, now);
             }
         }
         self.audit_last = audit || !out.is_empty();
@@ -162,7 +190,8 @@ impl Engine {
     /// a verdict. Skipped observations are kept per node and written just before the next audited
     /// record, so a replay sees the same fresh votes at every point where anything happened.
     pub fn audit(&mut self, input: &Input, now: Timestamp, outputs: &[Output]) -> Vec<AuditRecord> {
-        let now = now.max(Timestamp(0));
+        // The time `handle` used (it clamps a clock that stepped back).
+        let now = now.max(self.now);
         if !self.audit_last {
             if let Input::Observation(o) = input {
                 self.deferred.insert(o.node.clone(), (now, o.clone()));
@@ -189,26 +218,40 @@ impl Engine {
     }
 
     /// The record that starts an audit log: what was committed when this engine was built.
-    pub fn start_record(&self) -> AuditRecord {
-        AuditRecord::start(
-            self.now,
-            self.services
-                .iter()
-                .map(|s| (s.config.name.clone(), s.state.committed.clone()))
-                .collect(),
-        )
+    ///
+    /// Write it (at the `now` given to [`Engine::new`]) before the outputs of `new`; a replay redoes `new`.
+    pub fn start_record(&self, at: Timestamp) -> AuditRecord {
+        AuditRecord::start(at, self.started_with.clone())
     }
 
     /// When the node must send [`Input::Tick`] next (a hold-down, timeout, failback hold or stale vote).
+    ///
+    /// Computed at the last evaluation; heartbeats since may have moved the true one later, so a
+    /// tick here can find nothing to do (never the reverse: it is never late).
     pub fn next_deadline(&self) -> Option<Timestamp> {
-        let w = self.world();
-        let svc = self
-            .services
-            .iter()
-            .filter_map(|s| s.next_deadline(&w))
-            .min();
-        let expiry = self.tally.next_expiry(self.now);
-        svc.into_iter().chain(expiry).min()
+        Some(self.due).filter(|t| *t != Timestamp(u64::MAX))
+    }
+
+    /// The earliest deadline after `now` (`u64::MAX` when none); heartbeats only move it later.
+    fn due(
+        services: &[Service],
+        tally: &Tally,
+        sites: &BTreeMap<SiteId, config::Site>,
+        primary: &SiteId,
+        now: Timestamp,
+    ) -> Timestamp {
+        let w = World {
+            tally,
+            now,
+            sites,
+            primary,
+        };
+        let svc = services.iter().filter_map(|s| s.next_deadline(&w)).min();
+        let expiry = tally.next_expiry(now);
+        svc.into_iter()
+            .chain(expiry)
+            .min()
+            .unwrap_or(Timestamp(u64::MAX))
     }
 
     /// The committed state of every service.
@@ -232,129 +275,5 @@ impl Engine {
     /// The last `now` the engine saw.
     pub fn now(&self) -> Timestamp {
         self.now
-    }
-
-    fn world(&self) -> World<'_> {
-        World {
-            tally: &self.tally,
-            now: self.now,
-            sites: &self.sites,
-            primary: &self.primary,
-        }
-    }
-
-    /// Every service's state as of the last input, for the admin API and the DNS enactor.
-    pub fn status(&self) -> Vec<ServiceStatus> {
-        let w = self.world();
-        self.services
-            .iter()
-            .map(|s| service_status(&w, s))
-            .collect()
-    }
-
-    /// Every voter's standing as of the last input.
-    pub fn votes(&self) -> VotesView {
-        let now = self.now;
-        let mut nodes = Vec::new();
-        let mut silent = Vec::new();
-        for (id, domain, latest) in self.tally.voters() {
-            match latest {
-                None => silent.push(id.clone()),
-                Some(o) => nodes.push(NodeVote {
-                    node: id.clone(),
-                    domain: domain.clone(),
-                    seq: o.seq,
-                    at: o.at,
-                    age_ms: now.since(o.at).as_millis() as u64,
-                    state: self.tally.state_of(o, now),
-                    self_detail: o.self_detail.clone(),
-                }),
-            }
-        }
-        VotesView {
-            at: now,
-            nodes,
-            silent,
-        }
-    }
-
-    /// Convenience for callers that only track how many votes count now.
-    pub fn counting(&self) -> usize {
-        self.tally
-            .voters()
-            .filter(|(_, _, o)| {
-                o.is_some_and(|o| self.tally.state_of(o, self.now) == VoteState::Counting)
-            })
-            .count()
-    }
-}
-
-fn layer(c: &Count) -> LayerVotes {
-    LayerVotes {
-        up: c.up,
-        down: c.down,
-        unknown: c.unknown,
-    }
-}
-
-fn service_status(w: &World<'_>, s: &Service) -> ServiceStatus {
-    let p = &s.config.policy;
-    let d = &s.state.committed.decision;
-    let op = &s.state.committed.operator;
-    let mut sites = BTreeMap::new();
-    for site in s.serving(w) {
-        let e = evaluate::eval_site(w, &s.config.name, site, p);
-        let since = s.state.tracks.get(site).map(|t| t.since).unwrap_or(w.now);
-        let layers = [("app", &e.app), ("host", &e.host), ("link", &e.link)]
-            .into_iter()
-            .map(|(n, c)| (n.to_owned(), layer(c)))
-            .collect();
-        let gates = evaluate::eval_gates(w, site, p)
-            .into_iter()
-            .map(|(g, _, h)| (g, h))
-            .collect();
-        let role = w
-            .sites
-            .get(site)
-            .map(|x| evaluate::role_name(x.role))
-            .unwrap_or("unknown");
-        sites.insert(
-            site.clone(),
-            SiteStatus {
-                role: role.to_owned(),
-                verdict: e.verdict,
-                since,
-                up: e.combined.up,
-                down: e.combined.down,
-                layers,
-                gates,
-                held_out: op.held_out.contains(site),
-            },
-        );
-    }
-    let active_up = sites
-        .get(&d.active_site)
-        .is_some_and(|x| x.verdict == Health::Up);
-    let all_down = !sites.is_empty() && sites.values().all(|x| x.verdict == Health::Down);
-    ServiceStatus {
-        service: s.config.name.clone(),
-        active_site: d.active_site.clone(),
-        epoch: d.epoch,
-        kind: d.kind,
-        mode: match p.mode {
-            config::Mode::Auto => "auto",
-            config::Mode::Confirm => "confirm",
-            config::Mode::Manual => "manual",
-        }
-        .to_owned(),
-        maintenance: op.maintenance,
-        held_out: op.held_out.clone(),
-        pending: s.state.pending.clone(),
-        degraded: !active_up || s.state.pending.is_some(),
-        all_down,
-        quorum: w.tally.quorum_possible(w.now, p.quorum, p.min_domains),
-        sites,
-        reason: d.reason.clone(),
-        decided_at: d.at,
     }
 }

@@ -65,7 +65,14 @@ pub(crate) struct SiteEval {
     pub(crate) verdict: Health,
 }
 
-/// Evaluate one site of one service at `w.now`.
+/// Only the quorum verdict of one site of one service (the hot path of every evaluation).
+pub(crate) fn verdict(w: &World<'_>, service: &ServiceId, site: &SiteId, p: &Policy) -> Health {
+    w.tally
+        .count(w.now, |o| vote(o, service, site))
+        .verdict(p.quorum, p.min_domains)
+}
+
+/// Evaluate one site of one service at `w.now`, with per-layer counts for reasons and status.
 pub(crate) fn eval_site(w: &World<'_>, service: &ServiceId, site: &SiteId, p: &Policy) -> SiteEval {
     let mut e = SiteEval::default();
     for (obs, domain) in w.tally.counting(w.now) {

@@ -45,7 +45,7 @@ pub fn config(services: &[&str], voters: Vec<Voter>, policy: Policy) -> Config {
     config_owned(&names, voters, policy)
 }
 
-/// Like [`config`] with owned service names (benches build hundreds).
+/// Like [`config()`] with owned service names (benches build hundreds).
 pub fn config_owned(services: &[String], voters: Vec<Voter>, policy: Policy) -> Config {
     let site = |id: &str, role| Site {
         id: SiteId::from(id),

@@ -7,8 +7,9 @@
 //! # Layout
 //! - [`io`]: [`Input`], [`Command`], [`Output`].
 //! - `evaluate`: per-site quorum verdicts from the tally, which layers count, reason text.
-//! - [`service`]: one service's state machine, `Service { config, state }`.
-//! - [`engine`]: all services over one tally; status and votes views.
+//! - [`service`]: one service's state machine, `Service { config, state }`; its `switching`
+//!   (failover, failback, proposals) and `commands` (operator commands) in their own files.
+//! - [`engine`]: all services over one tally; status and votes views (`engine/views.rs`).
 //! - [`event`], [`status`], [`error`]: what operators see.
 //! - [`audit`]: the JSONL audit format and [`replay`].
 //! - [`fixture`]: small in-memory configs for tests, benches and scenarios.
@@ -25,7 +26,8 @@
 //!   `failback_hold` of the primary being up. An operator's switch persists (no automatic failback).
 //! - `hold_out_recovered`: the site failed away from stays out of automatic choice until `readmit`.
 //! - Every commit has the next epoch; operator-state changes (maintenance, readmit) are commits too,
-//!   keeping the active site and decision kind, so they persist across restarts.
+//!   of the same decision (site, kind, reason, time) under the next epoch, so they persist across restarts.
+//! - Quorum loss pages once; after a start, probes get `stale_after` to report before it does.
 //! - A restart resumes the committed decision; verdict histories restart, so a hold-down restarts too.
 
 pub mod audit;
@@ -38,7 +40,7 @@ pub mod io;
 pub mod service;
 pub mod status;
 
-pub use audit::{AuditEntry, AuditRecord, ReplayError, replay};
+pub use audit::{AuditEntry, AuditRecord, ReplayError, replay, worth_auditing};
 pub use engine::Engine;
 pub use error::CommandError;
 pub use event::{Event, TimeoutAction};
@@ -47,3 +49,12 @@ pub use service::{Service, ServiceState};
 pub use status::{
     LayerVotes, NodeVote, Pending, PendingKind, ServiceStatus, SiteStatus, VotesView,
 };
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod sim;
+
+#[cfg(test)]
+mod golden;

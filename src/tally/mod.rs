@@ -1,9 +1,9 @@
 //! Tally: which probe observations count, and quorum arithmetic over them. Pure: no clock, no I/O.
 //!
 //! # Layout
-//! - [`signed`]: the wire format of a signed observation and how it is signed.
-//! - [`verifier`]: signature, voter, domain, sequence and staleness filtering *before* the tally.
-//! - [`book`]: the latest verified observation per probe node, staleness, abstention, counting.
+//! - `signed`: the wire format of a signed observation and how it is signed.
+//! - `verifier`: signature, voter, domain, sequence and staleness filtering *before* the tally.
+//! - `book`: the latest verified observation per probe node, staleness, abstention, counting.
 
 mod book;
 mod signed;
@@ -12,3 +12,6 @@ mod verifier;
 pub use book::{Count, DomainSet, Recorded, Tally, VoteState};
 pub use signed::SignedObservation;
 pub use verifier::{Rejected, Verifier};
+
+#[cfg(test)]
+mod tests;

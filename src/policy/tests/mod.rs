@@ -1,0 +1,7 @@
+//! Unit tests of the decision rules, driven through [`super::Engine`] with a small harness.
+
+mod audit;
+mod harness;
+mod modes;
+mod rules;
+mod views;
