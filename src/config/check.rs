@@ -33,8 +33,11 @@ pub struct CheckErrors(pub Vec<ConfigError>);
 
 impl fmt::Display for CheckErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for e in &self.0 {
-            writeln!(f, "{e}")?;
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
         }
         Ok(())
     }
@@ -221,9 +224,10 @@ fn zone_coverage(config: &Config, zones: &[ZoneFacts], ctx: &mut Ctx<'_>) {
     }
 }
 
-/// Checks measure known sites; check names are unique across the node's probes files.
+/// Every check measures a site of this config (or is a self-check). Check names are scoped
+/// per file and site (each service's file has its own `replication-lag`), so the same name in
+/// two files is fine; uniqueness inside a file is the probes loader's rule.
 fn probe_sites(config: &Config, probes: &BTreeMap<PathBuf, ProbesFacts>, ctx: &mut Ctx<'_>) {
-    let mut seen: HashMap<(&str, Option<&str>), (&Path, usize)> = HashMap::new();
     for f in probes.values() {
         for (k, c) in f.checks.iter().enumerate() {
             if let Some(site) = &c.site
@@ -238,22 +242,6 @@ fn probe_sites(config: &Config, probes: &BTreeMap<PathBuf, ProbesFacts>, ctx: &m
                         super::validate::join(config.sites.keys())
                     ),
                 });
-            }
-            let id = (c.name.as_str(), c.site.as_ref().map(|s| s.as_str()));
-            if let Some((p, line)) = seen.get(&id) {
-                if *p != f.path.as_path() {
-                    ctx.other(ConfigError::InReferencedFile {
-                        at: Origin::file(&f.path, Some(c.line)),
-                        key: format!("check[{k}].name"),
-                        problem: format!(
-                            "check `{}` also defined at {}:{line}",
-                            c.name,
-                            p.display()
-                        ),
-                    });
-                }
-            } else {
-                seen.insert(id, (&f.path, c.line));
             }
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! - [`load`] reads one config file plus `SWITCHBACK__SECTION__KEY` overrides into [`Config`],
 //!   reporting every problem as `file:line: key: problem` ([`ConfigErrors`]).
-//! - [`locate`] maps a dotted key to its line in a TOML text (also used for probes files).
+//! - [`locate()`] maps a dotted key to its line in a TOML text (also used for probes files).
 //! - [`check`] runs `load` plus every referenced file and their cross-references, for
 //!   `switchback check`: [`CheckSummary`] (one screen) or [`CheckErrors`].
 

@@ -315,3 +315,43 @@ fn an_authority_needs_zones_for_its_names() {
         panic!("{e}");
     }
 }
+
+/// Problems inside referenced files come back located in those files.
+#[test]
+#[ignore = "needs the real dns::zonefile and probe::defs parsers (dns, probe branches)"]
+fn problems_inside_probes_and_zone_files_are_located_there() {
+    let dir = tree(&[]);
+    std::fs::write(
+        dir.path().join("probes/crm.toml"),
+        "[[check]]\nname = \"x\"\nsite = \"bj\"\nlayer = \"app\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:1\"\ninterval = \"1s\"\ntimeout = \"500ms\"\nrise = 1\nfall = 1\nbogus = 1\n",
+    )
+    .expect("write probes");
+    std::fs::write(
+        dir.path().join("zones/boss.example.zone"),
+        "$ORIGIN boss.example.\n$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 600 86400 30\n@ IN NS ns1\nns1 IN A 10.1.0.300\n",
+    )
+    .expect("write zone");
+    let errors = check_errors(&dir);
+    let shown = CheckErrors(errors.clone()).to_string();
+    assert!(
+        errors
+            .iter()
+            .all(|e| matches!(e, ConfigError::InReferencedFile { .. })),
+        "{shown}"
+    );
+    assert!(
+        errors.iter().any(|e| e
+            .at()
+            .path()
+            .is_some_and(|p| p.ends_with("probes/crm.toml"))
+            && e.at().line() == Some(11)),
+        "{shown}"
+    );
+    assert!(
+        errors.iter().any(|e| e
+            .at()
+            .path()
+            .is_some_and(|p| p.ends_with("boss.example.zone"))),
+        "{shown}"
+    );
+}
