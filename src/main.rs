@@ -1,5 +1,111 @@
-//! The `switchback` binary: parse the command line, run it, map errors to exit codes.
+//! The `switchback` binary: parse the command line, install tracing, build the runtime, run,
+//! map errors to exit codes (bad config 64, check problems 1, other failures 1).
 
-fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+use anyhow::Context as _;
+use clap::Parser;
+use std::process::ExitCode;
+use switchback::cli::{self, Cli, Command, LogFormatArg};
+use switchback::config::{self, LogFormat};
+use tracing_subscriber::EnvFilter;
+
+/// Bad config (EX_CONFIG), as linkerd and sysexits do.
+const EXIT_CONFIG: u8 = 64;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Check { config } => check(&config),
+        Command::Probe { .. } | Command::Drill => {
+            eprintln!("switchback: this command is not available in this build yet");
+            ExitCode::FAILURE
+        }
+        operator => run_operator(&operator),
+    }
+}
+
+fn init_tracing(format: LogFormat, level: &str) {
+    // RUST_LOG wins over the config's level; hickory's per-query logs stay quiet by default.
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(level))
+        .unwrap_or_else(|_| EnvFilter::new("info,hickory_server=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn serve(args: cli::ServeArgs) -> ExitCode {
+    let path = args.config.unwrap_or_else(cli::demo_config_path);
+    let cfg = match config::load(&path, None) {
+        Ok(cfg) => cfg,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let format = match args.log_format {
+        Some(LogFormatArg::Json) => LogFormat::Json,
+        Some(LogFormatArg::Text) => LogFormat::Text,
+        None => cfg.log.format,
+    };
+    init_tracing(format, &cfg.log.level);
+    tracing::info!(config = %path.display(), node = %cfg.node.id, "starting");
+    let result = runtime().and_then(|rt| {
+        rt.block_on(switchback::node::serve(cfg))
+            .map_err(anyhow::Error::from)
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "node failed");
+            eprintln!("switchback: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(path: &std::path::Path) -> ExitCode {
+    match config::check(path, None) {
+        Ok(summary) => {
+            print!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_operator(cmd: &Command) -> ExitCode {
+    init_tracing(LogFormat::Text, "warn");
+    let result = runtime().and_then(|rt| {
+        rt.block_on(cli::run_operator(cmd))
+            .map_err(anyhow::Error::from)
+    });
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            if !text.ends_with('\n') {
+                println!();
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("switchback: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,1 +1,118 @@
-//! Admin HTTP API (axum).
+//! Admin HTTP API (axum). Reads are open; writes need `Authorization: Bearer <token>`
+//! (`[admin] token_file`). Every error is JSON `{"error": "..."}` with a fitting status.
+//!
+//! | method | path | what |
+//! | --- | --- | --- |
+//! | GET | `/` | dashboard page (status table, refreshed with fetch) |
+//! | GET | `/ready` | 200 once the node has loaded and committed its state (one-way latch), else 503 |
+//! | GET | `/metrics` | Prometheus text: dropped observations by reason, decisions, commands |
+//! | GET | `/v1/status` | `{services:[{name, active_site, epoch, mode, pending, sites, maintenance, degraded, reason}]}` |
+//! | GET | `/v1/votes` | the latest observation per probe and how it counts |
+//! | GET | `/v1/history?service=&limit=` | `{records:[..]}` audit records, newest first |
+//! | POST | `/v1/services/{name}/switch` | `{to, reason, force?}` move the service (token) |
+//! | POST | `/v1/services/{name}/approve` | approve the pending switch (token) |
+//! | POST | `/v1/services/{name}/reject` | reject the pending switch (token) |
+//! | POST | `/v1/services/{name}/maintenance` | `{on}` freeze/unfreeze (token) |
+//! | POST | `/v1/services/{name}/readmit` | `{site}` re-admit a held-out site (token) |
+//! | POST | `/v1/observations` | a `SignedObservation` from a probe node (HMAC-verified, not token) |
+//!
+//! Writes answer with the service's status after the command: `{service: {...}}`.
+//! Statuses: 401 no/wrong token, 404 unknown service, 400 bad body or unknown site,
+//! 409 nothing pending or target not up, 503 shutting down, 500 store failure.
+
+mod auth;
+mod error;
+mod metrics;
+mod observe;
+mod read;
+mod ready;
+mod write;
+
+pub use auth::Token;
+pub use error::ApiError;
+pub use metrics::Metrics;
+pub use ready::Readiness;
+
+use crate::config::Config;
+use crate::node::{Clock, DecisionHandle};
+use crate::store::Store;
+use crate::tally::Verifier;
+use axum::Router;
+use axum::routing::{get, post};
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cfg: Config,
+    decide: DecisionHandle,
+    store: Arc<dyn Store>,
+    verifier: Mutex<Verifier>,
+    token: Token,
+    metrics: Arc<Metrics>,
+    readiness: Readiness,
+    clock: Clock,
+}
+
+impl ApiState {
+    /// Bundle the handlers' shared state.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cfg: Config,
+        decide: DecisionHandle,
+        store: Arc<dyn Store>,
+        verifier: Verifier,
+        token: Token,
+        metrics: Arc<Metrics>,
+        readiness: Readiness,
+        clock: Clock,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                cfg,
+                decide,
+                store,
+                verifier: Mutex::new(verifier),
+                token,
+                metrics,
+                readiness,
+                clock,
+            }),
+        }
+    }
+}
+
+/// The admin router.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/", get(read::dashboard))
+        .route("/ready", get(read::ready))
+        .route("/metrics", get(read::metrics))
+        .route("/v1/status", get(read::status))
+        .route("/v1/votes", get(read::votes))
+        .route("/v1/history", get(read::history))
+        .route("/v1/services/{name}/switch", post(write::switch))
+        .route("/v1/services/{name}/approve", post(write::approve))
+        .route("/v1/services/{name}/reject", post(write::reject))
+        .route("/v1/services/{name}/maintenance", post(write::maintenance))
+        .route("/v1/services/{name}/readmit", post(write::readmit))
+        .route("/v1/observations", post(observe::observation))
+        .with_state(state)
+}
+
+/// Serve the admin API on `listener` until `shutdown` is cancelled (graceful).
+pub async fn serve(
+    listener: TcpListener,
+    state: ApiState,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}

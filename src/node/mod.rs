@@ -1,1 +1,247 @@
-//! Node wiring: starts the roles' tasks, shuts down on SIGTERM.
+//! Node wiring: opens the store, starts the roles' tasks, one shutdown path.
+//!
+//! ```text
+//!   POST /v1/observations ──verify (tally::Verifier)──┐
+//!   (probe role, integrator) ── observations ─────────┤ mpsc<Observation>
+//!                                                     ▼
+//!   admin API ── Request::Command + oneshot reply ──▶ decision task ──▶ store (commit, audit)
+//!                                                     │  owns policy::Engine; ticks at
+//!                                                     │  Engine::next_deadline (sleep_until)
+//!                                                     ▼
+//!                              watch<Published> (committed decisions, status, votes)
+//!                                  │               │
+//!                          admin API reads     enactors subscribe (dns, route, alert:
+//!                                                integrator)
+//!   shutdown: CancellationToken ─▶ every task (JoinSet); drain under GRACE
+//! ```
+//!
+//! [`run`] takes already-bound listeners and a cancellation token, so `serve` and tests share
+//! one code path and tests can bind port 0.
+
+mod clock;
+mod decide;
+mod error;
+mod handle;
+mod signals;
+
+pub use clock::Clock;
+pub use error::NodeError;
+pub use handle::{CommandFailure, DecisionHandle, Published};
+pub use signals::cancel_on_signals;
+
+use crate::api::{self, ApiState, Metrics, Readiness, Token};
+use crate::config::{Config, StoreSection};
+use crate::policy::{AuditRecord, Engine};
+use crate::store::{EmbeddedStore, Store};
+use crate::tally::Verifier;
+use decide::DecisionTask;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info_span};
+
+/// How long tasks get to finish after shutdown is requested.
+pub const GRACE: Duration = Duration::from_secs(5);
+
+/// Sockets bound before [`run`], so callers choose ports (tests bind port 0).
+#[derive(Debug)]
+pub struct Listeners {
+    /// The admin HTTP API.
+    pub admin: TcpListener,
+}
+
+impl Listeners {
+    /// Bind every listener the config asks for.
+    pub async fn bind(cfg: &Config) -> Result<Self, NodeError> {
+        let addr = cfg.admin.listen;
+        let admin = TcpListener::bind(addr)
+            .await
+            .map_err(|source| NodeError::Bind { addr, source })?;
+        Ok(Self { admin })
+    }
+}
+
+fn read_keys(cfg: &Config) -> Result<Vec<Vec<u8>>, NodeError> {
+    cfg.votes
+        .key_files
+        .iter()
+        .map(|path| {
+            std::fs::read_to_string(path)
+                .map(|k| k.trim().as_bytes().to_vec())
+                .map_err(|source| NodeError::ReadFile {
+                    path: path.clone(),
+                    what: "vote key",
+                    source,
+                })
+        })
+        .collect()
+}
+
+fn read_token(cfg: &Config) -> Result<Token, NodeError> {
+    match &cfg.admin.token_file {
+        None => {
+            tracing::warn!("no [admin] token_file: admin writes are disabled");
+            Ok(Token::none())
+        }
+        Some(path) => Token::from_file(path).map_err(|source| NodeError::ReadFile {
+            path: path.clone(),
+            what: "admin token",
+            source,
+        }),
+    }
+}
+
+/// Open the configured store.
+fn open_store(cfg: &Config) -> Result<Arc<dyn Store>, NodeError> {
+    match &cfg.store {
+        StoreSection::Embedded => Ok(Arc::new(EmbeddedStore::open(&cfg.node.state_dir)?)),
+        StoreSection::Etcd { .. } => Err(NodeError::Unsupported("store kind \"etcd\"")),
+    }
+}
+
+/// Run the node until `shutdown` is cancelled or a task fails.
+pub async fn run(
+    cfg: Config,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+) -> Result<(), NodeError> {
+    let clock = Clock::system();
+    let metrics = Arc::new(Metrics::default());
+    let readiness = Readiness::new();
+    let token = read_token(&cfg)?;
+    let verifier = Verifier::new(read_keys(&cfg)?, &cfg.votes.voters, cfg.votes.stale_after);
+
+    // Startup: load what is committed, let the engine take over from it, make its outputs
+    // (initial decisions for new services) durable before anything is served.
+    let store = open_store(&cfg)?;
+    let committed = store.load().await?;
+    let now = clock.now();
+    let (engine, outputs) = Engine::new(&cfg, committed.clone(), now);
+    let initial = Published {
+        committed: committed.clone(),
+        status: engine.status(),
+        votes: engine.votes(),
+    };
+    let (published_tx, published_rx) = watch::channel(initial);
+    let mut records = vec![engine.start_record()];
+    records.extend(outputs.iter().cloned().map(|o| AuditRecord::output(now, o)));
+    let mut task = DecisionTask {
+        engine,
+        store: Arc::clone(&store),
+        clock,
+        committed,
+        published: published_tx,
+        metrics: Arc::clone(&metrics),
+    };
+    task.persist(records, &outputs).await?;
+    task.published.send_replace(task.snapshot());
+    for c in task.committed.values() {
+        tracing::info!(service = %c.decision.service, active_site = %c.decision.active_site,
+            epoch = %c.decision.epoch, "resuming committed decision");
+    }
+
+    let (req_tx, req_rx) = mpsc::channel(64);
+    let (obs_tx, obs_rx) = mpsc::channel(1024);
+    let handle = DecisionHandle {
+        requests: req_tx,
+        observations: obs_tx,
+        published: published_rx,
+    };
+
+    let mut tasks: JoinSet<Result<(), NodeError>> = JoinSet::new();
+    let token_dec = shutdown.clone();
+    tasks.spawn(
+        async move {
+            task.run(req_rx, obs_rx, token_dec)
+                .await
+                .map_err(NodeError::from)
+        }
+        .instrument(info_span!("decide")),
+    );
+
+    let state = ApiState::new(
+        cfg.clone(),
+        handle.clone(),
+        store,
+        verifier,
+        token,
+        Arc::clone(&metrics),
+        readiness.clone(),
+        clock,
+    );
+    let admin_addr = listeners
+        .admin
+        .local_addr()
+        .map_err(|source| NodeError::Bind {
+            addr: cfg.admin.listen,
+            source,
+        })?;
+    tracing::info!(addr = %admin_addr, "admin listening on {admin_addr}");
+    let token_api = shutdown.clone();
+    tasks.spawn(
+        async move {
+            api::serve(listeners.admin, state, token_api)
+                .await
+                .map_err(|source| NodeError::Serve {
+                    addr: admin_addr,
+                    source,
+                })
+        }
+        .instrument(info_span!("admin")),
+    );
+
+    // Seams for the integrator: the probe role sends verified observations into
+    // `handle.observations`; enactors (dns, route, alert) subscribe with
+    // `handle.published.clone()` and follow `Published::committed`.
+    drop(handle);
+
+    readiness.set_ready();
+    tracing::info!("node ready");
+
+    // The first task to end (with or without error) or the token ends the node.
+    let mut result = Ok(());
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        Some(joined) = tasks.join_next() => {
+            result = flatten(joined);
+            if result.is_ok() && !shutdown.is_cancelled() {
+                result = Err(NodeError::TaskEnded);
+            }
+        }
+    }
+    shutdown.cancel();
+    let drain = async {
+        while let Some(joined) = tasks.join_next().await {
+            if let Err(e) = flatten(joined) {
+                tracing::error!(error = %e, "task failed during shutdown");
+                if result.is_ok() {
+                    result = Err(e);
+                }
+            }
+        }
+    };
+    if tokio::time::timeout(GRACE, drain).await.is_err() {
+        tracing::warn!(grace = ?GRACE, "tasks did not stop in time; aborting them");
+        tasks.abort_all();
+    }
+    tracing::info!("node stopped");
+    result
+}
+
+fn flatten(joined: Result<Result<(), NodeError>, tokio::task::JoinError>) -> Result<(), NodeError> {
+    joined.map_err(|e| NodeError::Join(e.to_string()))?
+}
+
+#[cfg(test)]
+mod tests;
+
+/// `switchback serve`: bind the configured listeners, cancel on SIGTERM/SIGINT, run.
+pub async fn serve(cfg: Config) -> Result<(), NodeError> {
+    let shutdown = CancellationToken::new();
+    cancel_on_signals(shutdown.clone()).map_err(NodeError::Signals)?;
+    let listeners = Listeners::bind(&cfg).await?;
+    run(cfg, listeners, shutdown).await
+}

@@ -1,0 +1,58 @@
+//! `POST /v1/observations`: a probe node's signed observation, verified then handed to the
+//! decision task. Every refusal is counted by reason in `/metrics`; nothing here panics.
+
+use super::{ApiError, ApiState};
+use crate::tally::{Rejected, SignedObservation};
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+fn status_of(r: &Rejected) -> StatusCode {
+    match r {
+        Rejected::BadSignature { .. } | Rejected::UnknownVoter { .. } => StatusCode::UNAUTHORIZED,
+        Rejected::DomainMismatch { .. } => StatusCode::FORBIDDEN,
+        Rejected::Replayed { .. } => StatusCode::CONFLICT,
+        Rejected::Stale { .. } | Rejected::FromFuture { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+/// Verify and forward one signed observation.
+pub(crate) async fn observation(
+    State(s): State<ApiState>,
+    body: Result<Json<SignedObservation>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let metrics = &s.inner.metrics;
+    let Json(signed) = body.map_err(|e| {
+        metrics.observation_dropped("malformed");
+        ApiError::Rejected {
+            reason: "malformed",
+            detail: e.body_text(),
+            status: StatusCode::BAD_REQUEST,
+        }
+    })?;
+    let now = s.inner.clock.now();
+    let verified = {
+        let mut v = s.inner.verifier.lock().unwrap_or_else(|p| p.into_inner());
+        v.verify(&signed, now)
+    };
+    let obs = verified.map_err(|r| {
+        metrics.observation_dropped(r.label());
+        tracing::warn!(peer = %r.node(), reason = r.label(), "observation dropped: {r}");
+        ApiError::Rejected {
+            reason: r.label(),
+            detail: r.to_string(),
+            status: status_of(&r),
+        }
+    })?;
+    metrics.observation_accepted();
+    let seq = obs.seq;
+    s.inner
+        .decide
+        .observations
+        .send(obs)
+        .await
+        .map_err(|_| ApiError::Unavailable("the node is shutting down".to_owned()))?;
+    Ok(Json(json!({ "accepted": true, "seq": seq })))
+}

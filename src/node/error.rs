@@ -1,0 +1,51 @@
+//! [`NodeError`]: why a node could not start or stopped, naming the address, file or task.
+
+use crate::store::StoreError;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A node failure.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// A listener could not be bound.
+    #[error("bind {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A file the node needs could not be read.
+    #[error("{path}: cannot read {what}: {source}")]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// What it should hold.
+        what: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The store failed (startup load, or a commit: the node stops rather than diverge).
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// Serving the admin API failed.
+    #[error("admin API on {addr}: {source}")]
+    Serve {
+        /// Its address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Signal handlers could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+    /// A configured feature this build does not have.
+    #[error("{0} is not supported by this build")]
+    Unsupported(&'static str),
+    /// A task ended while the node was meant to run.
+    #[error("a node task ended unexpectedly")]
+    TaskEnded,
+    /// A task panicked or was cancelled.
+    #[error("task: {0}")]
+    Join(String),
+}

@@ -1,0 +1,74 @@
+//! [`StoreError`]: every way the store can fail, each naming the file (or key) involved.
+
+use crate::model::{Epoch, ServiceId};
+use std::path::PathBuf;
+
+/// A store failure; variants carry the path, line or service they are about.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A filesystem operation failed.
+    #[error("{path}: {op}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What was being done (open, write, fsync, rename, ...).
+        op: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Another process holds the state directory (two authorities on one store: refused).
+    #[error("{path}: locked by another switchback process: {source}")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// The flock error.
+        source: nix::errno::Errno,
+    },
+    /// A committed decision file does not parse or does not match its name; never reset silently.
+    #[error("{path}: corrupt decision file: {detail}")]
+    CorruptDecision {
+        /// The decision file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A line of the audit log other than a torn last line does not parse.
+    #[error("{path}:{line}: corrupt audit record: {detail}")]
+    CorruptAudit {
+        /// The audit log.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The parse error.
+        detail: String,
+    },
+    /// A commit lost the compare-and-swap: the stored epoch is not lower.
+    #[error("service {service}: commit at epoch {offered} fenced by stored epoch {stored}")]
+    Fenced {
+        /// The service.
+        service: ServiceId,
+        /// The epoch already stored.
+        stored: Epoch,
+        /// The epoch that was offered.
+        offered: Epoch,
+    },
+    /// A service id that cannot be used as a file name.
+    #[error(
+        "service {service:?}: name not usable as a file name (want [A-Za-z0-9_-][A-Za-z0-9._-]*)"
+    )]
+    BadServiceName {
+        /// The offending id.
+        service: ServiceId,
+    },
+    /// A record could not be serialized (should not happen for our own types).
+    #[error("{path}: cannot encode record: {source}")]
+    Encode {
+        /// The file it was meant for.
+        path: PathBuf,
+        /// The serde error.
+        source: serde_json::Error,
+    },
+    /// The blocking I/O worker died (runtime shutting down).
+    #[error("store worker: {0}")]
+    Worker(String),
+}
