@@ -30,7 +30,7 @@ pub struct ProbeFile {
 /// One check definition.
 #[derive(Clone, Debug)]
 pub struct CheckDef {
-    /// Unique name within the node.
+    /// Its name, unique per site within its file (gates share a name across sites).
     pub name: CheckName,
     /// The site it measures; `None` for self-checks of the probe's own uplink.
     pub site: Option<SiteId>,
@@ -271,15 +271,19 @@ pub fn parse(path: &Path, text: &str) -> Result<ProbeFile, Vec<ProbeFileError>> 
             fields.finish();
         }
     }
-    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    // A name is unique per site within a file: `replication-lag` may exist once for bj and
+    // once for sh, since readiness gates are looked up per target site.
+    let mut seen: BTreeMap<(&str, Option<&str>), usize> = BTreeMap::new();
     for (i, c) in checks.iter().enumerate() {
-        if let Some(first) = seen.insert(c.name.as_str(), c.line) {
+        let site = c.site.as_ref().map(|s| s.as_str());
+        if let Some(first) = seen.insert((c.name.as_str(), site), c.line) {
             report(
                 c.line,
                 format!("check[{i}].name"),
                 format!(
-                    "duplicate check name {:?} (first on line {first})",
-                    c.name.as_str()
+                    "duplicate check name {:?} for site {} (first on line {first})",
+                    c.name.as_str(),
+                    site.unwrap_or("(self)")
                 ),
             );
         }
@@ -294,3 +298,6 @@ pub fn parse(path: &Path, text: &str) -> Result<ProbeFile, Vec<ProbeFileError>> 
         Err(errors)
     }
 }
+
+#[cfg(test)]
+mod tests;

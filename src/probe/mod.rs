@@ -84,20 +84,6 @@ pub enum ProbeError {
         /// The error text.
         reason: String,
     },
-    /// Two checks (maybe in different files) share a name.
-    #[error("{}:{line}: check {check}: name already used at {}:{first_line}", file.display(), first_file.display())]
-    DuplicateCheck {
-        /// The check name.
-        check: CheckName,
-        /// The later file.
-        file: PathBuf,
-        /// Its line.
-        line: usize,
-        /// The earlier file.
-        first_file: PathBuf,
-        /// Its line.
-        first_line: usize,
-    },
     /// A check names a site missing from the node config.
     #[error("{}:{line}: check {check}: site {site} is not in the config's [sites]", file.display())]
     UnknownSite {

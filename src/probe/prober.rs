@@ -15,9 +15,8 @@ use super::status::{CheckStatus, StatusHandle};
 use super::summary::{self, Layout};
 use crate::config::Config;
 use crate::model::{Health, Observation, Timestamp};
-use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -63,14 +62,12 @@ fn same_file(a: &Path, b: &Path) -> bool {
 impl Prober {
     /// Validates the checks against the config and this host (ICMP sockets, TLS files).
     pub fn new(cfg: &Config, files: Vec<ProbeFile>) -> Result<Prober, ProbeError> {
-        let cfg_dir = cfg.source.parent().map(Path::to_owned).unwrap_or_default();
         let mut checks = Vec::new();
         let mut services: Vec<_> = cfg
             .services
             .iter()
             .map(|s| (s.name.clone(), Vec::new()))
             .collect();
-        let mut first: BTreeMap<_, (PathBuf, usize)> = BTreeMap::new();
         for file in files {
             let owners: Vec<usize> = cfg
                 .services
@@ -83,16 +80,6 @@ impl Prober {
                 .map(|(i, _)| i)
                 .collect();
             for mut def in file.checks {
-                if let Some((f, l)) = first.get(&def.name) {
-                    return Err(ProbeError::DuplicateCheck {
-                        check: def.name,
-                        file: file.path.clone(),
-                        line: def.line,
-                        first_file: f.clone(),
-                        first_line: *l,
-                    });
-                }
-                first.insert(def.name.clone(), (file.path.clone(), def.line));
                 if let Some(site) = &def.site
                     && !cfg.sites.contains_key(site)
                 {
@@ -114,7 +101,6 @@ impl Prober {
                 checks.push(Arc::new(def));
             }
         }
-        let _ = cfg_dir;
         let mut icmp_families: Vec<(IpAddr, SockKind)> = Vec::new();
         for c in &checks {
             if let CheckKind::Icmp(spec) = &c.kind

@@ -11,7 +11,9 @@
 //! redundant servers vote a whole site down.
 //!
 //! Checks named as readiness gates in any service policy are reported under `gates` only:
-//! a lagging replica says "do not switch to it yet", not "this site is down".
+//! a lagging replica says "do not switch to it yet", not "this site is down". Several
+//! files may define the same gate for a site (each service's database); the gate is up only
+//! when all of them are up ([`fold_gate`]), since a switch must wait for every replica.
 //! Self-checks feed `self_ok`: the node votes only while every self-check is up.
 
 use super::status::CheckStatus;
@@ -52,6 +54,19 @@ pub fn fold(states: impl IntoIterator<Item = Health>) -> Health {
     } else {
         Health::Unknown
     }
+}
+
+/// Combines definitions of one gate: `Down` if any is down, `Up` if all are up, else `Unknown`.
+pub fn fold_gate(states: impl IntoIterator<Item = Health>) -> Health {
+    let mut out = Health::Up;
+    for s in states {
+        match s {
+            Health::Down => return Health::Down,
+            Health::Unknown => out = Health::Unknown,
+            Health::Up => {}
+        }
+    }
+    out
 }
 
 /// Builds the observation for `checks` (indexed as in `layout.services`).
@@ -127,5 +142,95 @@ pub fn observation(
         sites,
         services,
         gates,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Health::*;
+
+    fn check(name: &str, site: Option<&str>, layer: Layer, state: Health) -> CheckStatus {
+        CheckStatus {
+            name: name.into(),
+            site: site.map(SiteId::from),
+            layer,
+            kind: "tcp",
+            state,
+            last_ok: None,
+            last_error: (state == Down).then(|| "refused".to_owned()),
+            last_rtt: None,
+            detail: String::new(),
+            runs: 1,
+            failures: 0,
+            changed_at: None,
+        }
+    }
+
+    fn layout() -> Layout {
+        Layout {
+            node: "p1".into(),
+            domain: "bj".into(),
+            sites: vec!["bj".into(), "sh".into()],
+            services: vec![("crm".into(), vec![0, 1, 4]), ("billing".into(), vec![2])],
+            gates: ["lag-sh".into()].into(),
+        }
+    }
+
+    #[test]
+    fn fold_is_any_up_all_down_else_unknown() {
+        assert_eq!(fold([Down, Up, Unknown]), Up);
+        assert_eq!(fold([Down, Down]), Down);
+        assert_eq!(fold([Down, Unknown]), Unknown);
+        assert_eq!(fold([]), Unknown);
+        assert_eq!(fold_gate([Up, Unknown]), Unknown);
+        assert_eq!(fold_gate([Up, Down, Unknown]), Down);
+        assert_eq!(fold_gate([Up, Up]), Up);
+    }
+
+    #[test]
+    fn observation_splits_sites_services_gates_and_self() {
+        let checks = vec![
+            check("crm-bj", Some("bj"), Layer::App, Down),
+            check("crm-sh", Some("sh"), Layer::App, Up),
+            check("bill-bj", Some("bj"), Layer::App, Up),
+            check("host-bj", Some("bj"), Layer::Host, Up),
+            check("lag-sh", Some("sh"), Layer::App, Down),
+            check("uplink", None, Layer::Link, Up),
+        ];
+        let o = observation(&layout(), &checks, 7, Timestamp(1000));
+        assert_eq!((o.seq, o.at, o.self_ok), (7, Timestamp(1000), true));
+        assert_eq!(
+            o.sites[&SiteId::from("bj")].app,
+            Up,
+            "billing still answers at bj"
+        );
+        assert_eq!(o.sites[&SiteId::from("bj")].host, Up);
+        assert_eq!(o.sites[&SiteId::from("bj")].link, Unknown, "unmeasured");
+        assert_eq!(
+            o.sites[&SiteId::from("sh")].app,
+            Up,
+            "the gate does not count as app health"
+        );
+        assert_eq!(o.services[&"crm".into()][&"bj".into()], Down);
+        assert_eq!(o.services[&"crm".into()][&"sh".into()], Up);
+        assert_eq!(o.services[&"billing".into()][&"sh".into()], Unknown);
+        assert_eq!(o.gates[&"sh".into()][&"lag-sh".into()], Down);
+    }
+
+    #[test]
+    fn a_failing_self_check_abstains_and_says_why() {
+        let mut checks = vec![check("uplink", None, Layer::Link, Down)];
+        let o = observation(&layout(), &checks, 1, Timestamp(0));
+        assert!(!o.self_ok);
+        assert_eq!(
+            o.self_detail.as_deref(),
+            Some("self-check uplink down: refused")
+        );
+        checks[0].state = Unknown;
+        assert!(
+            !observation(&layout(), &checks, 2, Timestamp(0)).self_ok,
+            "unconfirmed uplink abstains"
+        );
     }
 }
