@@ -27,7 +27,7 @@ pub mod window;
 pub use kinds::iface::{LinkState, LinkTable};
 pub use once::{OnceReport, OnceRow, run_once};
 pub use prober::Prober;
-pub use status::{CheckStatus, StatusHandle};
+pub use status::{CheckStatus, StateChange, StatusHandle};
 
 use crate::model::{CheckName, SiteId};
 use std::path::PathBuf;

@@ -11,7 +11,7 @@ use super::kinds::icmp::{self, SockKind};
 use super::kinds::{self, Outcome, Probe, Shared};
 use super::machine::{RiseFall, Transition};
 use super::schedule;
-use super::status::{CheckStatus, StatusHandle};
+use super::status::{CheckStatus, StateChange, StatusHandle};
 use super::summary::{self, Layout};
 use crate::config::Config;
 use crate::model::{Health, Observation, Timestamp};
@@ -38,6 +38,7 @@ struct Report {
     outcome: Outcome,
     state: Health,
     transition: Option<Transition>,
+    streak: u32,
 }
 
 /// Runs every check of this node and publishes observations.
@@ -266,7 +267,13 @@ fn apply(status: &StatusHandle, r: Report) -> bool {
     st.state = r.state;
     match r.transition {
         Some(t) => {
-            st.changed_at = Some(Timestamp::now());
+            st.last_change = Some(StateChange {
+                from: t.from,
+                to: t.to,
+                at: Timestamp::now(),
+                after: r.streak,
+                why: st.detail.clone(),
+            });
             tracing::info!(
                 check = %st.name,
                 site = st.site.as_ref().map_or("self", |s| s.as_str()),
@@ -295,7 +302,7 @@ pub(crate) fn initial_status(c: &CheckDef) -> CheckStatus {
         detail: String::new(),
         runs: 0,
         failures: 0,
-        changed_at: None,
+        last_change: None,
     }
 }
 
@@ -323,12 +330,14 @@ async fn check_task(
             o = probe.run() => o,
         };
         let transition = machine.record(outcome.ok);
+        let (oks, fails) = machine.runs();
         next = start + schedule::period(&timing, machine.pending(), rand::random());
         let report = Report {
             index,
             outcome,
             state: machine.state(),
             transition,
+            streak: oks.max(fails),
         };
         if tx.send(report).await.is_err() {
             return;

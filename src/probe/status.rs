@@ -30,8 +30,23 @@ pub struct CheckStatus {
     pub runs: u64,
     /// Failed attempts so far.
     pub failures: u64,
-    /// When the state last changed.
-    pub changed_at: Option<Timestamp>,
+    /// The last state change, if any.
+    pub last_change: Option<StateChange>,
+}
+
+/// One state change of a check.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StateChange {
+    /// State before.
+    pub from: Health,
+    /// State after.
+    pub to: Health,
+    /// When it changed.
+    pub at: Timestamp,
+    /// Consecutive results that caused it (`rise` or `fall`).
+    pub after: u32,
+    /// The detail of the attempt that tipped it.
+    pub why: String,
 }
 
 /// A cheap, cloneable view of every check's status, usable while the prober runs.

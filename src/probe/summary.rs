@@ -163,7 +163,7 @@ mod tests {
             detail: String::new(),
             runs: 1,
             failures: 0,
-            changed_at: None,
+            last_change: None,
         }
     }
 

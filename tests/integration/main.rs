@@ -1,1 +1,4 @@
 //! All integration suites in one test binary; each runs the real `switchback` binary or real peers.
+mod probe_kinds;
+mod probe_servers;
+mod probe_support;
