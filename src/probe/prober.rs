@@ -315,7 +315,14 @@ async fn check_task(
 ) {
     let timing = probe.def().timing.clone();
     let mut machine = RiseFall::new(timing.rise, timing.fall);
-    let mut next = Instant::now() + schedule::first_delay(&timing, rand::random());
+    // Event-driven checks know their state from the first dump: run them at once. Polled
+    // checks start at a random offset within one interval so they do not fire together.
+    let offset = if probe.event_driven() {
+        Duration::ZERO
+    } else {
+        schedule::first_delay(&timing, rand::random())
+    };
+    let mut next = Instant::now() + offset;
     loop {
         tokio::select! {
             biased;

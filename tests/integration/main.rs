@@ -1,4 +1,6 @@
 //! All integration suites in one test binary; each runs the real `switchback` binary or real peers.
+mod probe_exec;
 mod probe_kinds;
+mod probe_netns;
 mod probe_servers;
 mod probe_support;

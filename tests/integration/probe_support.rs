@@ -184,13 +184,6 @@ impl Netns {
         sh(&full);
     }
 
-    /// Runs a command inside the namespace (`ip netns exec`).
-    pub(crate) fn exec(&self, args: &[&str]) {
-        let mut full = vec!["ip", "netns", "exec", &self.name];
-        full.extend_from_slice(args);
-        sh(&full);
-    }
-
     /// Runs `f` on a fresh thread that has entered this namespace, inside a current-thread
     /// tokio runtime, so every socket the prober opens lives in the namespace.
     pub(crate) fn run<T: Send + 'static>(

@@ -114,6 +114,11 @@ impl Probe {
         &self.def
     }
 
+    /// Whether results arrive as events (link changes) rather than by polling.
+    pub(crate) fn event_driven(&self) -> bool {
+        self.links.is_some()
+    }
+
     /// Resolves when something pushed (a link event) may have changed this check's result;
     /// never resolves for polled kinds.
     pub(crate) async fn changed(&mut self) {
