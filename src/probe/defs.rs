@@ -8,15 +8,13 @@
 
 mod fields;
 mod kinds;
-mod locate;
 
+use crate::config::locate::{Locator, line_at};
 use crate::model::{CheckName, Layer, SiteId};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-pub(crate) use locate::line_of;
 
 /// One parsed probes file.
 #[derive(Clone, Debug)]
@@ -218,10 +216,7 @@ pub fn parse(path: &Path, text: &str) -> Result<ProbeFile, Vec<ProbeFileError>> 
     let table: toml::Table = match toml::from_str(text) {
         Ok(t) => t,
         Err(e) => {
-            let line = e
-                .span()
-                .map(|s| locate::line_at(text, s.start))
-                .unwrap_or(0);
+            let line = e.span().map(|s| line_at(text, s.start)).unwrap_or(0);
             return Err(vec![ProbeFileError {
                 path: path.to_owned(),
                 line,
@@ -239,11 +234,13 @@ pub fn parse(path: &Path, text: &str) -> Result<ProbeFile, Vec<ProbeFileError>> 
         })
     };
     let mut checks = Vec::new();
-    let lines = locate::element_lines(text, "check");
+    // One parse of the spanned document serves every line lookup in this file.
+    let locator = Locator::new(text).ok();
+    let line_of = |key: &str| locator.as_ref().and_then(|l| l.line_of(key)).unwrap_or(0);
     for (key, value) in &table {
         if key != "check" {
             report(
-                line_of(text, &[key]),
+                line_of(key),
                 key.clone(),
                 "unknown key (expected [[check]] tables)".into(),
             );
@@ -251,20 +248,14 @@ pub fn parse(path: &Path, text: &str) -> Result<ProbeFile, Vec<ProbeFileError>> 
         }
         let Some(items) = value.as_array() else {
             report(
-                line_of(text, &[key]),
+                line_of(key),
                 key.clone(),
                 "must be an array of tables ([[check]])".into(),
             );
             continue;
         };
         for (i, item) in items.iter().enumerate() {
-            let mut fields = fields::Fields::new(
-                text,
-                i,
-                lines.get(i).copied().unwrap_or(0),
-                item,
-                &mut report,
-            );
+            let mut fields = fields::Fields::new(&line_of, i, item, &mut report);
             if let Some(def) = kinds::check(&mut fields) {
                 checks.push(def);
             }

@@ -1,4 +1,5 @@
 //! All integration suites in one test binary; each runs the real `switchback` binary or real peers.
+mod check;
 mod probe_exec;
 mod probe_kinds;
 mod probe_netns;

@@ -1,7 +1,6 @@
 //! Typed, located reads of one `[[check]]` table; every key read is marked consumed so
 //! [`Fields::finish`] can report the rest as unknown.
 
-use super::locate::line_of;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use toml::Value;
@@ -11,7 +10,7 @@ pub(crate) type Report<'r> = dyn FnMut(usize, String, String) + 'r;
 
 /// One check table being read.
 pub(crate) struct Fields<'a, 'r> {
-    text: &'a str,
+    line_of: &'a dyn Fn(&str) -> usize,
     index: usize,
     line: usize,
     table: Option<&'a toml::Table>,
@@ -24,16 +23,15 @@ pub(crate) struct Fields<'a, 'r> {
 impl<'a, 'r> Fields<'a, 'r> {
     /// Starts reading check number `index` (0-based) of the file.
     pub(crate) fn new(
-        text: &'a str,
+        line_of: &'a dyn Fn(&str) -> usize,
         index: usize,
-        line: usize,
         value: &'a Value,
         report: &'a mut Report<'r>,
     ) -> Self {
         let mut f = Fields {
-            text,
+            line_of,
             index,
-            line,
+            line: line_of(&format!("check[{index}]")),
             table: value.as_table(),
             used: BTreeSet::new(),
             report,
@@ -56,7 +54,7 @@ impl<'a, 'r> Fields<'a, 'r> {
 
     /// Reports a problem at `key` of this check.
     pub(crate) fn fail(&mut self, key: &str, problem: impl Into<String>) {
-        let line = line_of(self.text, &["check", &self.index.to_string(), key]);
+        let line = (self.line_of)(&self.key_path(key));
         let path = self.key_path(key);
         (self.report)(line, path, problem.into());
         self.failed = true;

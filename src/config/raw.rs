@@ -1,0 +1,377 @@
+//! The raw, as-written shape of a config file: every table denies unknown keys, every
+//! optional key has a named default, and durations, addresses and CIDRs stay `String` so the
+//! validation pass (`validate`) can reject them with its own `file:line: key: problem` text.
+//!
+//! Keys that are required are still `Option` here: serde stops at the first missing field,
+//! while the validation pass reports every missing key at once.
+//!
+//! Defaults (shown in `deploy/examples/demo.toml` too):
+//! - `node.roles = ["probe", "authority"]`, `node.state_dir = "/var/lib/switchback"`,
+//!   `node.domain` = `node.site`
+//! - `store.kind = "embedded"`, `store.prefix = "/switchback/"`, `store.lease_ttl = "5s"`
+//! - `votes.stale_after = "1s"`, no voters (this node alone votes)
+//! - `log.format = "text"`, `log.level = "info,hickory_server=warn"`
+//! - `dns.listen = ["127.0.0.1:5353"]`, `dns.udp_sockets = 2`
+//! - `admin.listen = "127.0.0.1:9530"`
+//! - service `ttl = "30s"`, `degraded_ttl = "5s"`
+//! - policy `mode = "auto"`, `quorum` = a majority of the voters, `min_domains` = 2 (1 when the
+//!   voters span a single domain), `hold_down = "1s"`, `confirm_timeout = "5m"`,
+//!   `on_confirm_timeout = "abort"`, `failback = "manual"`, `failback_hold = "10m"`,
+//!   `hold_out_recovered = false`, `all_down = "keep"`
+//! - pagerduty `url = "https://events.pagerduty.com/v2/enqueue"`
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Unexpected, Visitor};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A whole, non-negative number. The config crate would silently truncate `1.5` to 1 for a
+/// plain `usize`; this refuses floats (and negative numbers) instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Count(pub(crate) usize);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
+                usize::try_from(v)
+                    .map(Count)
+                    .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+                    .and_then(|u| self.visit_u64(u))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    #[serde(default)]
+    pub(crate) node: RawNode,
+    #[serde(default)]
+    pub(crate) store: RawStore,
+    #[serde(default)]
+    pub(crate) votes: RawVotes,
+    #[serde(default)]
+    pub(crate) log: RawLog,
+    #[serde(default)]
+    pub(crate) dns: RawDns,
+    #[serde(default)]
+    pub(crate) admin: RawAdmin,
+    #[serde(default)]
+    pub(crate) sites: BTreeMap<String, RawSite>,
+    #[serde(default)]
+    pub(crate) service: Vec<RawService>,
+    #[serde(default)]
+    pub(crate) alert: Vec<RawAlert>,
+}
+
+/// `[node]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawNode {
+    pub(crate) id: Option<String>,
+    pub(crate) site: Option<String>,
+    pub(crate) domain: Option<String>,
+    pub(crate) roles: Vec<String>,
+    pub(crate) state_dir: String,
+}
+
+impl Default for RawNode {
+    fn default() -> Self {
+        Self {
+            id: None,
+            site: None,
+            domain: None,
+            roles: default_roles(),
+            state_dir: default_state_dir(),
+        }
+    }
+}
+
+/// `[store]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawStore {
+    pub(crate) kind: String,
+    pub(crate) endpoints: Vec<String>,
+    pub(crate) prefix: String,
+    pub(crate) lease_ttl: String,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        Self {
+            kind: default_store_kind(),
+            endpoints: Vec::new(),
+            prefix: default_store_prefix(),
+            lease_ttl: default_lease_ttl(),
+        }
+    }
+}
+
+/// `[votes]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawVotes {
+    pub(crate) authorities: Vec<String>,
+    pub(crate) key_files: Vec<String>,
+    pub(crate) stale_after: String,
+    pub(crate) voters: Vec<RawVoter>,
+}
+
+impl Default for RawVotes {
+    fn default() -> Self {
+        Self {
+            authorities: Vec::new(),
+            key_files: Vec::new(),
+            stale_after: default_stale_after(),
+            voters: Vec::new(),
+        }
+    }
+}
+
+/// `votes.voters = [{ id, domain }]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawVoter {
+    pub(crate) id: Option<String>,
+    pub(crate) domain: Option<String>,
+}
+
+/// `[log]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawLog {
+    pub(crate) format: String,
+    pub(crate) level: String,
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        Self {
+            format: default_log_format(),
+            level: default_log_level(),
+        }
+    }
+}
+
+/// `[dns]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawDns {
+    pub(crate) listen: Vec<String>,
+    pub(crate) zones: Vec<String>,
+    pub(crate) notify: Vec<String>,
+    pub(crate) allow_transfer: Vec<String>,
+    pub(crate) tsig_keys: Vec<RawTsigKey>,
+    pub(crate) udp_sockets: Count,
+}
+
+impl Default for RawDns {
+    fn default() -> Self {
+        Self {
+            listen: default_dns_listen(),
+            zones: Vec::new(),
+            notify: Vec::new(),
+            allow_transfer: Vec::new(),
+            tsig_keys: Vec::new(),
+            udp_sockets: default_udp_sockets(),
+        }
+    }
+}
+
+/// `dns.tsig_keys = [{ name, algorithm, secret_file }]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawTsigKey {
+    pub(crate) name: Option<String>,
+    pub(crate) algorithm: Option<String>,
+    pub(crate) secret_file: Option<String>,
+}
+
+/// `[admin]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawAdmin {
+    pub(crate) listen: String,
+    pub(crate) token_file: Option<String>,
+}
+
+impl Default for RawAdmin {
+    fn default() -> Self {
+        Self {
+            listen: default_admin_listen(),
+            token_file: None,
+        }
+    }
+}
+
+/// `[sites.<id>]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawSite {
+    pub(crate) role: Option<String>,
+    pub(crate) gateways: Vec<String>,
+}
+
+/// `[[service]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawService {
+    pub(crate) name: Option<String>,
+    pub(crate) names: Vec<String>,
+    pub(crate) ttl: String,
+    pub(crate) degraded_ttl: String,
+    pub(crate) addresses: BTreeMap<String, Vec<String>>,
+    pub(crate) vip: Option<RawVip>,
+    pub(crate) probes: Option<String>,
+    pub(crate) policy: RawPolicy,
+}
+
+impl Default for RawService {
+    fn default() -> Self {
+        Self {
+            name: None,
+            names: Vec::new(),
+            ttl: default_ttl(),
+            degraded_ttl: default_degraded_ttl(),
+            addresses: BTreeMap::new(),
+            vip: None,
+            probes: None,
+            policy: RawPolicy::default(),
+        }
+    }
+}
+
+/// `service.vip = { prefix, next_hop = { site = addr }, device }`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawVip {
+    pub(crate) prefix: Option<String>,
+    pub(crate) next_hop: BTreeMap<String, String>,
+    pub(crate) device: Option<String>,
+}
+
+/// `service.policy`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawPolicy {
+    pub(crate) mode: String,
+    /// `None`: a majority of the voters.
+    pub(crate) quorum: Option<Count>,
+    /// `None`: 2, or 1 when the voters span a single domain.
+    pub(crate) min_domains: Option<Count>,
+    pub(crate) hold_down: String,
+    pub(crate) confirm_timeout: String,
+    pub(crate) on_confirm_timeout: String,
+    pub(crate) failback: String,
+    pub(crate) failback_hold: String,
+    pub(crate) hold_out_recovered: bool,
+    pub(crate) gates: Vec<String>,
+    pub(crate) all_down: String,
+}
+
+impl Default for RawPolicy {
+    fn default() -> Self {
+        Self {
+            mode: default_mode(),
+            quorum: None,
+            min_domains: None,
+            hold_down: default_hold_down(),
+            confirm_timeout: default_confirm_timeout(),
+            on_confirm_timeout: default_on_confirm_timeout(),
+            failback: default_failback(),
+            failback_hold: default_failback_hold(),
+            hold_out_recovered: false,
+            gates: Vec::new(),
+            all_down: default_all_down(),
+        }
+    }
+}
+
+/// `[[alert]]`: one flat table; `validate` checks that only the keys of its `kind` are set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawAlert {
+    pub(crate) kind: Option<String>,
+    pub(crate) url: Option<String>,
+    pub(crate) routing_key_file: Option<String>,
+    pub(crate) command: Option<Vec<String>>,
+}
+
+fn default_roles() -> Vec<String> {
+    vec!["probe".into(), "authority".into()]
+}
+fn default_state_dir() -> String {
+    "/var/lib/switchback".into()
+}
+fn default_store_kind() -> String {
+    "embedded".into()
+}
+fn default_store_prefix() -> String {
+    "/switchback/".into()
+}
+fn default_lease_ttl() -> String {
+    "5s".into()
+}
+fn default_stale_after() -> String {
+    "1s".into()
+}
+fn default_log_format() -> String {
+    "text".into()
+}
+fn default_log_level() -> String {
+    "info,hickory_server=warn".into()
+}
+fn default_dns_listen() -> Vec<String> {
+    vec!["127.0.0.1:5353".into()]
+}
+fn default_udp_sockets() -> Count {
+    Count(2)
+}
+fn default_admin_listen() -> String {
+    "127.0.0.1:9530".into()
+}
+fn default_ttl() -> String {
+    "30s".into()
+}
+fn default_degraded_ttl() -> String {
+    "5s".into()
+}
+fn default_mode() -> String {
+    "auto".into()
+}
+fn default_hold_down() -> String {
+    "1s".into()
+}
+fn default_confirm_timeout() -> String {
+    "5m".into()
+}
+fn default_on_confirm_timeout() -> String {
+    "abort".into()
+}
+fn default_failback() -> String {
+    "manual".into()
+}
+fn default_failback_hold() -> String {
+    "10m".into()
+}
+fn default_all_down() -> String {
+    "keep".into()
+}
+/// The PagerDuty Events v2 endpoint.
+pub(crate) fn default_pagerduty_url() -> String {
+    "https://events.pagerduty.com/v2/enqueue".into()
+}

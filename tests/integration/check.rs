@@ -1,0 +1,133 @@
+//! `config::check` through the public API, as `switchback check -c FILE` will call it: every
+//! example config under `deploy/` passes, and problems print as `file:line: key: problem`.
+//!
+//! An end-to-end test of the `switchback check` binary (exit codes 0/1) belongs with the CLI;
+//! the integrator adds it once the `ops` branch's CLI is merged.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use switchback::config::{CheckErrors, ConfigError, Origin, check};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn example_configs(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let p = e.expect("dir entry").path();
+        if p.is_dir() {
+            example_configs(&p, out);
+        } else if p.extension().is_some_and(|x| x == "toml") {
+            out.push(p);
+        }
+    }
+}
+
+/// Needs `probes/{crm,billing,accounting,settlement}.toml` and `zones/boss.example.zone`
+/// (written on the probe and dns branches) and their real parsers.
+#[test]
+#[ignore = "needs probes/*.toml, zones/boss.example.zone and the real parsers from the probe and dns branches; the integrator un-ignores"]
+fn every_example_config_passes_check() {
+    let mut configs = Vec::new();
+    example_configs(&repo().join("deploy"), &mut configs);
+    assert!(configs.len() >= 4, "{configs:?}");
+    for c in configs {
+        match check(&c, Some(HashMap::new())) {
+            Ok(summary) => println!("{summary}"),
+            Err(e) => panic!("{}:\n{e}", c.display()),
+        }
+    }
+}
+
+/// A temp dir holding `switchback.toml` with `text` and every file it refers to.
+fn tree(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("switchback.toml");
+    std::fs::write(&path, text).expect("write config");
+    std::fs::create_dir_all(dir.path().join("probes")).expect("mkdir");
+    std::fs::write(dir.path().join("probes/crm.toml"), "").expect("write probes");
+    (dir, path)
+}
+
+const CONFIG: &str = r#"[node]
+id = "n1"
+site = "bj"
+
+[sites.bj]
+role = "primary"
+
+[sites.sh]
+role = "backup"
+
+[[service]]
+name = "crm"
+names = ["crm.boss.example."]
+addresses = { bj = ["10.1.0.10"], sh = ["10.2.0.10"] }
+probes = "probes/crm.toml"
+policy = { quorum = 3, hold_down = "soon" }
+
+[[service]]
+name = "crm"
+names = ["CRM.boss.example."]
+addresses = { bj = ["10.1.0.11"], hk = ["10.4.0.11"] }
+probes = "probes/missing.toml"
+"#;
+
+#[test]
+fn problems_print_as_file_line_key_problem() {
+    let (_dir, path) = tree(CONFIG);
+    let errors = match check(&path, Some(HashMap::new())) {
+        Ok(s) => panic!("expected problems, got:\n{s}"),
+        Err(e) => e,
+    };
+    let shown = errors.to_string();
+    let file = path.display().to_string();
+    for want in [
+        format!(
+            "{file}:16: service[0].policy.quorum: quorum 3 is larger than the 1 probe(s) that can vote"
+        ),
+        format!("{file}:16: service[0].policy.hold_down: bad duration \"soon\""),
+        format!("{file}:19: service[1].name: duplicate service name `crm` (first at service[0])"),
+        format!("{file}:20: service[1].names[0]: duplicate DNS name `crm.boss.example.`"),
+        format!("{file}:21: service[1].addresses.hk: unknown site `hk`"),
+        format!("{file}:21: service[1].addresses: no addresses for any backup site (sh)"),
+    ] {
+        assert!(
+            shown.lines().any(|l| l.starts_with(&want)),
+            "missing {want:?} in:\n{shown}"
+        );
+    }
+    assert_eq!(shown.lines().count(), errors.0.len(), "{shown}");
+}
+
+#[test]
+fn env_overrides_are_checked_and_named() {
+    let fixed = CONFIG
+        .split("\n[[service]]\nname = \"crm\"\nnames = [\"CRM")
+        .next()
+        .expect("split");
+    // A probe-only node serves no DNS, so it needs no zones (and the parser stubs suffice).
+    let fixed = fixed
+        .replace("policy = { quorum = 3, hold_down = \"soon\" }\n", "")
+        .replace("site = \"bj\"\n", "site = \"bj\"\nroles = [\"probe\"]\n");
+    let (_dir, path) = tree(&fixed);
+    let ok = check(&path, Some(HashMap::new()));
+    assert!(
+        ok.is_ok(),
+        "{}",
+        ok.err().map(|e| e.to_string()).unwrap_or_default()
+    );
+    let env = HashMap::from([(
+        "SWITCHBACK__ADMIN__LISTEN".to_owned(),
+        "localhost".to_owned(),
+    )]);
+    let Err(CheckErrors(errors)) = check(&path, Some(env)) else {
+        panic!("a bad env override must fail the check");
+    };
+    assert!(
+        matches!(&errors[..], [ConfigError::BadValue { at: Origin::Env { var }, key, .. }]
+            if var == "SWITCHBACK__ADMIN__LISTEN" && key == "admin.listen"),
+        "{}",
+        CheckErrors(errors.clone())
+    );
+}
