@@ -221,14 +221,29 @@ impl Prober {
                 biased;
                 _ = shutdown.cancelled() => break,
                 r = rep_rx.recv() => match r {
-                    Some(r) => apply(&status, r),
+                    Some(r) => {
+                        // Apply every report already queued before building one observation:
+                        // a burst of changes (thousands of checks settling at start) yields
+                        // one observation with all of them, still without waiting.
+                        let mut changed = apply(&status, r);
+                        for _ in 0..REPORT_CAPACITY {
+                            match rep_rx.try_recv() {
+                                Ok(r) => changed |= apply(&status, r),
+                                Err(_) => break,
+                            }
+                        }
+                        changed
+                    }
                     None => break,
                 },
                 _ = tick.tick() => true,
             };
             if send {
                 seq += 1;
-                let obs = summary::observation(&layout, &status.snapshot(), seq, Timestamp::now());
+                let obs = match status.0.lock() {
+                    Ok(all) => summary::observation(&layout, &all, seq, Timestamp::now()),
+                    Err(_) => break,
+                };
                 tokio::select! {
                     biased;
                     _ = shutdown.cancelled() => break,
