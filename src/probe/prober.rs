@@ -366,3 +366,6 @@ async fn check_task(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
