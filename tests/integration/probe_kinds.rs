@@ -236,3 +236,24 @@ async fn icmp_to_loopback_v4_and_v6() {
     assert!(report.all_up(), "{report}");
     assert!(report.rows.iter().all(|r| r.rtt.is_some()), "{report}");
 }
+
+#[tokio::test]
+async fn a_failing_self_check_makes_the_node_abstain_until_it_recovers() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let uplink = free_port();
+    let text = format!(
+        "[[check]]\nname = \"uplink\"\nself_check = true\nlayer = \"link\"\nkind = \"tcp\"\ntarget = \"{uplink}\"\ninterval = \"300ms\"\ntimeout = \"200ms\"\nrise = 1\nfall = 1\n"
+    );
+    let (mut rx, _status, stop) = start(&dir, &text);
+    // Before its first result the uplink is unknown, which already abstains; wait for down.
+    let o = until(&mut rx, "abstain", |o| {
+        !o.self_ok && o.self_detail.as_deref().is_some_and(|d| d.contains("down"))
+    })
+    .await;
+    let why = o.self_detail.unwrap_or_default();
+    assert!(why.contains("uplink") && why.contains("refused"), "{why}");
+    let _server = Server::tcp(uplink, Mode::Healthy).await;
+    let o = until(&mut rx, "vote again", |o| o.self_ok).await;
+    assert_eq!(o.self_detail, None);
+    stop.cancel();
+}
