@@ -35,9 +35,11 @@ fn main() {
         let target = arg(&args, "--target").unwrap_or_default();
         return scenario(&kind, n.parse().unwrap_or(1000), secs, &target);
     }
-    // Driver: one child process per scenario.
-    let secs = arg(&args, "--secs").unwrap_or_else(|| "10".into());
-    let ns = arg(&args, "--n").unwrap_or_else(|| "1000,10000".into());
+    // Driver: one child process per scenario. `cargo bench` passes `--bench`; without it
+    // (`cargo test --all-targets`) this is a one-second smoke run at N = 100.
+    let full = args.iter().any(|a| a == "--bench");
+    let secs = arg(&args, "--secs").unwrap_or_else(|| if full { "10" } else { "1" }.into());
+    let ns = arg(&args, "--n").unwrap_or_else(|| if full { "1000,10000" } else { "100" }.into());
     let kinds = arg(&args, "--kinds").unwrap_or_else(|| "icmp,tcp".into());
     let exe = std::env::current_exe().expect("current exe");
     let dir = tempfile::tempdir().expect("tmp");
@@ -56,6 +58,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let target = format!("127.0.0.1:{}", port.trim());
+    let mut failed = false;
     println!("kind  N      secs  checks/s  cpu%   checks/s/core  rss_MB  hwm_MB  fails");
     for kind in kinds.split(',') {
         for n in ns.split(',') {
@@ -75,11 +78,13 @@ fn main() {
             print!("{}", String::from_utf8_lossy(&out.stdout));
             if !out.status.success() {
                 eprint!("{}", String::from_utf8_lossy(&out.stderr));
+                failed = true;
             }
         }
     }
     let _ = child_listener.kill();
     let _ = child_listener.wait();
+    assert!(!failed, "a scenario failed");
 }
 
 /// A TCP listener that accepts and drops connections (the checks only connect).

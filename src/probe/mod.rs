@@ -13,6 +13,14 @@
 //!   to one aggregator, which keeps [`CheckStatus`] and sends observations on every change and
 //!   as a heartbeat.
 //! - [`run_once`]: every check once, as a table, for `switchback probe --once`.
+//!
+//! # Deployment
+//!
+//! ICMP needs no privilege when `net.ipv4.ping_group_range` covers the service's gid (it is
+//! per network namespace; the default `1 0` allows nobody), else CAP_NET_RAW for raw
+//! sockets. [`Prober::new`] refuses to start, naming the check, when neither works. `iface`
+//! checks need only the rtnetlink link multicast group, which any user may join. Each exec
+//! check runs in its own process group with the check's timeout; at most 32 run at once.
 
 pub mod defs;
 mod kinds;
