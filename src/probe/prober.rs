@@ -163,6 +163,11 @@ impl Prober {
         self.status.clone()
     }
 
+    /// Every check's status now (same as `status().snapshot()`).
+    pub fn snapshot(&self) -> Vec<CheckStatus> {
+        self.status.snapshot()
+    }
+
     /// How often an observation is sent even without a change: the shortest check interval,
     /// capped at half of `votes.stale_after` so a healthy node's vote never goes stale.
     pub fn heartbeat(&self) -> Duration {
