@@ -16,7 +16,7 @@ use super::summary::{self, Layout};
 use crate::config::Config;
 use crate::model::{Health, Observation, Timestamp};
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -69,7 +69,13 @@ impl Prober {
             .iter()
             .map(|s| (s.name.clone(), Vec::new()))
             .collect();
+        let mut seen_files: Vec<PathBuf> = Vec::new();
         for file in files {
+            // A file shared by several services is run once and counts for each of them.
+            if seen_files.iter().any(|p| same_file(p, &file.path)) {
+                continue;
+            }
+            seen_files.push(file.path.clone());
             let owners: Vec<usize> = cfg
                 .services
                 .iter()
