@@ -59,7 +59,7 @@ fn main() {
     }
     let target = format!("127.0.0.1:{}", port.trim());
     let mut failed = false;
-    println!("kind  N      secs  checks/s  cpu%   checks/s/core  rss_MB  hwm_MB  fails");
+    println!("kind  N      secs  checks/s  cpu%   checks/s/core  rss_MB  hwm_MB  load_MB fails");
     for kind in kinds.split(',') {
         for n in ns.split(',') {
             let out = Command::new(&exe)
@@ -158,6 +158,7 @@ fn scenario(kind: &str, n: usize, secs: u64, target: &str) {
     let path = dir.path().join("bench.toml");
     std::fs::write(&path, probes_text(kind, n, target)).expect("write probes");
     let file = defs::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
+    let load_mb = mem_mb("VmRSS:");
     let cfg = config(&dir.path().join("node.toml"), &path);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -188,12 +189,13 @@ fn scenario(kind: &str, n: usize, secs: u64, target: &str) {
         let checks = (runs1 - runs0) as f64;
         let cpu = cpu1 - cpu0;
         println!(
-            "{kind:<5} {n:<6} {secs:<5} {:<9.0} {:<6.1} {:<14.0} {:<7.1} {:<7.1} {}",
+            "{kind:<5} {n:<6} {secs:<5} {:<9.0} {:<6.1} {:<14.0} {:<7.1} {:<7.1} {:<7.1} {}",
             checks / wall,
             cpu / wall * 100.0,
             checks / cpu.max(1e-9),
             mem_mb("VmRSS:"),
             mem_mb("VmHWM:"),
+            load_mb,
             fails1 - fails0
         );
         stop.cancel();

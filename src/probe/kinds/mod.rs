@@ -135,13 +135,17 @@ impl Probe {
     }
 
     /// One attempt, bounded by the check's timeout.
+    ///
+    /// Each kind's future is boxed: it lives only during the attempt, so the long-lived
+    /// per-check task stays small (a reqwest or process future is kilobytes; with ten
+    /// thousand checks that alone would be tens of megabytes).
     pub(crate) async fn run(&mut self) -> Outcome {
         let timeout = self.def.timing.timeout;
         let def = self.def.clone();
         match &def.kind {
             CheckKind::Icmp(spec) => {
                 let sample = match self.icmp.as_mut() {
-                    Some(st) => st.ping(&self.shared.icmp, timeout).await,
+                    Some(st) => Box::pin(st.ping(&self.shared.icmp, timeout)).await,
                     None => Outcome::fail(None, "no ICMP state"),
                 };
                 match (&spec.window, self.window.as_mut()) {
@@ -162,7 +166,7 @@ impl Probe {
                 self.shared.links_error.as_deref(),
             ),
             // exec enforces its own timeout so it can kill the whole process group.
-            CheckKind::Exec(spec) => exec::run(&self.shared, &def, spec, timeout).await,
+            CheckKind::Exec(spec) => Box::pin(exec::run(&self.shared, &def, spec, timeout)).await,
             kind => {
                 let attempt = async {
                     match kind {
@@ -174,7 +178,7 @@ impl Probe {
                         }
                     }
                 };
-                match tokio::time::timeout(timeout, attempt).await {
+                match tokio::time::timeout(timeout, Box::pin(attempt)).await {
                     Ok(o) => o,
                     Err(_) => Outcome::fail(None, format!("timed out after {timeout:?}")),
                 }

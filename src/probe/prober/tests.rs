@@ -119,3 +119,14 @@ fn apply_signals_an_observation_only_on_transitions() {
         (1, Some("down"), Health::Down)
     );
 }
+
+/// Thousands of checks each hold one task: keep its future small (kind futures are boxed).
+#[tokio::test]
+async fn check_task_stays_small() {
+    let shared = Arc::new(Shared::new(&[]).expect("shared"));
+    let probe = Probe::new(def(), shared);
+    let (tx, _rx) = mpsc::channel(1);
+    let fut = check_task(0, probe, tx, CancellationToken::new());
+    let size = std::mem::size_of_val(&fut);
+    assert!(size <= 1536, "check task future is {size} bytes");
+}
