@@ -4,3 +4,8 @@ mod check;
 mod cli;
 mod harness;
 mod restart;
+mod probe_exec;
+mod probe_kinds;
+mod probe_netns;
+mod probe_servers;
+mod probe_support;
