@@ -1,2 +1,34 @@
 //! DNS enactor: the hickory-server authority answering service names from the committed decision.
+//!
+//! # Layout
+//!
+//! - [`zonefile`]: RFC 1035 zone files parsed by hickory's master-file parser.
+//! - `view`: the per-service view the node hands in, and the health rules (TTL, `all_down`).
+//! - `serial`: SOA serials that never go backwards, persisted in `state_dir`.
+//! - `snapshot` / `zone`: immutable zone snapshots (hickory `ZoneHandler`s) swapped atomically.
+//! - `hot`: pre-rendered answers for switched names (the UDP fast path).
+//! - `respond`: hickory's Catalog behind the fast path, encoding into our own buffers.
+//! - `udp` / `tcp`: the listeners; `xfr`: AXFR/IXFR with allow-list, TSIG, multi-message.
+//! - `notify`: NOTIFY to secondaries with retries and backoff.
+//! - `server`: [`DnsServer`] (bind, run) and [`DnsHandle`] (apply, counters).
+
+mod error;
+mod hot;
+mod metrics;
+mod notify;
+mod respond;
+mod serial;
+mod server;
+mod snapshot;
+mod tcp;
+mod tsig;
+mod udp;
+mod view;
+mod xfr;
+mod zone;
 pub mod zonefile;
+
+pub use error::DnsError;
+pub use metrics::DnsCounters;
+pub use server::{DnsHandle, DnsServer};
+pub use view::ServiceView;
