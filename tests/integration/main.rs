@@ -1,1 +1,3 @@
 //! All integration suites in one test binary; each runs the real `switchback` binary or real peers.
+mod dns_answers;
+mod dns_support;
