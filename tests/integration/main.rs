@@ -1,3 +1,4 @@
 //! All integration suites in one test binary; each runs the real `switchback` binary or real peers.
 mod dns_answers;
 mod dns_support;
+mod dns_transfer;
