@@ -13,6 +13,8 @@
 //! - `server`: [`DnsServer`] (bind, run) and [`DnsHandle`] (apply, counters).
 
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod hot;
 mod metrics;
 mod notify;

@@ -96,7 +96,10 @@ pub(crate) async fn answer(snap: &Snapshot, req: &Request, counters: &Counters) 
     let bytes = capture.out.lock().ok().and_then(|mut o| o.take());
     match bytes {
         Some(b) => Outcome::Reply(b),
-        None => Outcome::Dropped,
+        None => {
+            Counters::bump(&counters.malformed_dropped);
+            Outcome::Dropped
+        }
     }
 }
 

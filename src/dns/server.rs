@@ -267,6 +267,12 @@ impl DnsHandle {
             .map(|z| z.serial)
     }
 
+    /// The shared state (tests drive the answer path directly).
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
     /// The counters, for `/metrics`.
     pub fn counters(&self) -> DnsCounters {
         self.shared.counters.read()
@@ -336,30 +342,51 @@ type Bound = (Vec<std::net::UdpSocket>, Vec<std::net::TcpListener>, Vec<SocketAd
 fn bind_all(listen: &[SocketAddr], per_addr: usize) -> Result<Bound, DnsError> {
     let (mut udp, mut tcp, mut addrs) = (Vec::new(), Vec::new(), Vec::new());
     for want in listen {
-        let mut addr = *want;
-        for _ in 0..per_addr {
-            let s = udp_socket(addr).map_err(|source| DnsError::Bind {
-                proto: "udp",
-                addr: *want,
-                source,
-            })?;
-            if addr.port() == 0 {
-                addr = s.local_addr().map_err(|source| DnsError::Bind {
-                    proto: "udp",
-                    addr: *want,
-                    source,
-                })?;
+        // Port 0: the kernel picks the UDP port; TCP may find it taken, so try a few picks.
+        let tries = if want.port() == 0 { 20 } else { 1 };
+        let mut last = None;
+        for _ in 0..tries {
+            match bind_one(*want, per_addr) {
+                Ok((u, t, addr)) => {
+                    udp.extend(u);
+                    tcp.push(t);
+                    addrs.push(addr);
+                    last = None;
+                    break;
+                }
+                Err(e) => last = Some(e),
             }
-            udp.push(s);
         }
-        tcp.push(tcp_listener(addr).map_err(|source| DnsError::Bind {
-            proto: "tcp",
-            addr,
-            source,
-        })?);
-        addrs.push(addr);
+        if let Some(e) = last {
+            return Err(e);
+        }
     }
     Ok((udp, tcp, addrs))
+}
+
+type BoundOne = (Vec<std::net::UdpSocket>, std::net::TcpListener, SocketAddr);
+
+fn bind_one(want: SocketAddr, per_addr: usize) -> Result<BoundOne, DnsError> {
+    let mut addr = want;
+    let mut udp = Vec::with_capacity(per_addr);
+    for _ in 0..per_addr {
+        let bind_err = |source| DnsError::Bind {
+            proto: "udp",
+            addr: want,
+            source,
+        };
+        let s = udp_socket(addr).map_err(bind_err)?;
+        if addr.port() == 0 {
+            addr = s.local_addr().map_err(bind_err)?;
+        }
+        udp.push(s);
+    }
+    let tcp = tcp_listener(addr).map_err(|source| DnsError::Bind {
+        proto: "tcp",
+        addr,
+        source,
+    })?;
+    Ok((udp, tcp, addr))
 }
 
 fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
