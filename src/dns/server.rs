@@ -85,6 +85,15 @@ impl DnsServer {
             bases.push(ZoneBase::new(zonefile::load(&resolve(&base, z))?)?);
         }
         let defs = service_defs(cfg, &bases)?;
+        for (i, b) in bases.iter_mut().enumerate() {
+            let names: Vec<Name> = defs
+                .iter()
+                .flat_map(|d| d.names.iter())
+                .filter(|(zone, _)| *zone == i)
+                .map(|(_, n)| n.clone())
+                .collect();
+            b.set_names(&names);
+        }
         let mut static_hot = HotTable::default();
         for b in &bases {
             b.render_static(&mut static_hot);
@@ -152,21 +161,25 @@ impl DnsServer {
     /// Serves UDP and TCP and sends NOTIFYs until `shutdown` is cancelled.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), DnsError> {
         let mut tasks = JoinSet::new();
-        for sock in self.udp {
+        let rt = tokio::runtime::Handle::current();
+        let mut threads = Vec::new();
+        for (i, sock) in self.udp.into_iter().enumerate() {
             let addr = sock.local_addr().map_err(|source| DnsError::Serve {
                 task: "udp",
                 addr: self.addrs.first().copied().unwrap_or(([0, 0, 0, 0], 0).into()),
                 source,
             })?;
-            let sock = tokio::net::UdpSocket::from_std(sock).map_err(|source| DnsError::Serve {
-                task: "udp",
-                addr,
-                source,
-            })?;
-            tasks.spawn(
-                super::udp::serve(sock, self.shared.clone(), shutdown.clone())
-                    .instrument(tracing::info_span!("dns_udp", %addr)),
-            );
+            let (shared, token, rt) = (self.shared.clone(), shutdown.clone(), rt.clone());
+            let span = tracing::info_span!("dns_udp", %addr);
+            let t = std::thread::Builder::new()
+                .name(format!("dns-udp-{i}"))
+                .spawn(move || span.in_scope(|| super::udp::serve(sock, shared, token, rt)))
+                .map_err(|source| DnsError::Serve {
+                    task: "udp thread",
+                    addr,
+                    source,
+                })?;
+            threads.push(t);
         }
         for l in self.tcp {
             let addr = l.local_addr().map_err(|source| DnsError::Serve {
@@ -200,6 +213,12 @@ impl DnsServer {
         }
         shutdown.cancelled().await;
         while tasks.join_next().await.is_some() {}
+        let joined = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        });
+        let _ = joined.await;
         tracing::info!("dns stopped");
         Ok(())
     }

@@ -13,7 +13,7 @@ use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordSet, Recor
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
 
 use super::error::DnsError;
-use super::hot::{HotName, HotTable, Rendered, Sections};
+use super::hot::{HotName, HotTable, Rendered, Sections, ZoneNames};
 use super::view::Answer;
 use super::zone::{NameSets, Statics, ZoneSnap};
 use super::zonefile::ZoneFile;
@@ -29,6 +29,8 @@ pub(crate) struct ZoneBase {
     pub(crate) static_sets: Arc<Vec<Arc<RecordSet>>>,
     pub(crate) statics: Arc<Statics>,
     pub(crate) apex_ns: Vec<Record>,
+    /// Names of the zone for the NXDOMAIN fast path (`None`: wildcards, use the Catalog).
+    pub(crate) names: Option<Arc<ZoneNames>>,
 }
 
 /// A configured service and where its names live.
@@ -90,8 +92,28 @@ impl ZoneBase {
             static_sets: Arc::new(static_sets),
             statics: Arc::new(statics),
             apex_ns,
+            names: None,
             file,
         })
+    }
+
+    /// Records the zone's names (file owners plus service names) for the NXDOMAIN fast path.
+    pub(crate) fn set_names(&mut self, services: &[Name]) {
+        let owners: Vec<Name> = self
+            .file
+            .records
+            .keys()
+            .map(|k| Name::from(k.name()))
+            .chain(services.iter().cloned())
+            .collect();
+        let cuts: Vec<Name> = self
+            .file
+            .records
+            .keys()
+            .filter(|k| k.record_type == RecordType::NS && *k.name() != self.origin)
+            .map(|k| Name::from(k.name()))
+            .collect();
+        self.names = ZoneNames::new(&self.apex, owners.iter(), cuts.iter()).map(Arc::new);
     }
 
     /// The SOA record set at `serial`.
@@ -234,6 +256,9 @@ fn render_zone(
     };
     apex.set(RecordType::SOA, Rendered::render(&base.apex, RecordType::SOA, &s)?);
     hot.insert(&base.apex, apex);
+    if let Some(names) = &base.names {
+        hot.add_nx(names.clone(), soa_rec)?;
+    }
     for (lname, sets) in services {
         let name = Name::from(lname);
         let nodata = |qtype| {
