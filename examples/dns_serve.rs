@@ -23,7 +23,9 @@ use switchback::model::Epoch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-const SWITCHED: [&str; 8] = ["crm", "billing", "acct", "settle", "portal", "api", "sms", "ussd"];
+const SWITCHED: [&str; 8] = [
+    "crm", "billing", "acct", "settle", "portal", "api", "sms", "ussd",
+];
 
 fn policy() -> Policy {
     Policy {
@@ -60,10 +62,22 @@ fn split_zone(text: &str) -> (String, BTreeMap<String, IpAddr>) {
     (kept, addrs)
 }
 
-fn config(zone: &Path, state: &Path, listen: SocketAddr, sockets: usize, addrs: &BTreeMap<String, IpAddr>) -> Config {
+fn config(
+    zone: &Path,
+    state: &Path,
+    listen: SocketAddr,
+    sockets: usize,
+    addrs: &BTreeMap<String, IpAddr>,
+) -> Config {
     let services = addrs
         .iter()
-        .map(|(name, ip)| (SWITCHED.iter().position(|n| n == name).unwrap_or(0), name, ip))
+        .map(|(name, ip)| {
+            (
+                SWITCHED.iter().position(|n| n == name).unwrap_or(0),
+                name,
+                ip,
+            )
+        })
         .map(|(i, name, ip)| Service {
             name: name.as_str().into(),
             names: vec![format!("{name}.boss.example.")],
@@ -78,7 +92,11 @@ fn config(zone: &Path, state: &Path, listen: SocketAddr, sockets: usize, addrs: 
             policy: policy(),
         })
         .collect();
-    let site = |id: &str, role| Site { id: id.into(), role, gateways: vec![] };
+    let site = |id: &str, role| Site {
+        id: id.into(),
+        role,
+        gateways: vec![],
+    };
     Config {
         source: state.join("bench.toml"),
         node: NodeSection {
@@ -89,8 +107,16 @@ fn config(zone: &Path, state: &Path, listen: SocketAddr, sockets: usize, addrs: 
             state_dir: state.to_owned(),
         },
         store: StoreSection::Embedded,
-        votes: VotesSection { authorities: vec![], key_files: vec![], stale_after: Duration::from_secs(1), voters: vec![] },
-        log: LogSection { format: LogFormat::Text, level: "warn".into() },
+        votes: VotesSection {
+            authorities: vec![],
+            key_files: vec![],
+            stale_after: Duration::from_secs(1),
+            voters: vec![],
+        },
+        log: LogSection {
+            format: LogFormat::Text,
+            level: "warn".into(),
+        },
         dns: DnsSection {
             listen: vec![listen],
             zones: vec![zone.to_owned()],
@@ -99,7 +125,10 @@ fn config(zone: &Path, state: &Path, listen: SocketAddr, sockets: usize, addrs: 
             tsig_keys: vec![],
             udp_sockets: sockets,
         },
-        admin: AdminSection { listen: "127.0.0.1:0".parse().expect("static addr"), token_file: None },
+        admin: AdminSection {
+            listen: "127.0.0.1:0".parse().expect("static addr"),
+            token_file: None,
+        },
         sites: BTreeMap::from([
             ("bj".into(), site("bj", SiteRole::Primary)),
             ("sh".into(), site("sh", SiteRole::Backup)),
@@ -111,7 +140,10 @@ fn config(zone: &Path, state: &Path, listen: SocketAddr, sockets: usize, addrs: 
 
 fn crm_query(id: u16) -> Result<Vec<u8>> {
     let mut m = Message::new(id, MessageType::Query, OpCode::Query);
-    m.add_query(Query::query(Name::from_ascii("crm.boss.example.")?, RecordType::A));
+    m.add_query(Query::query(
+        Name::from_ascii("crm.boss.example.")?,
+        RecordType::A,
+    ));
     Ok(m.to_vec()?)
 }
 
@@ -122,8 +154,11 @@ async fn measure(handle: &switchback::dns::DnsHandle, server: SocketAddr, n: usi
     let mut buf = vec![0u8; 1500];
     let (mut apply_us, mut answer_us) = (Vec::new(), Vec::new());
     for i in 0..n {
-        let (site, want): (&str, IpAddr) =
-            if i % 2 == 0 { ("sh", [10, 2, 0, 10].into()) } else { ("bj", [10, 1, 0, 10].into()) };
+        let (site, want): (&str, IpAddr) = if i % 2 == 0 {
+            ("sh", [10, 2, 0, 10].into())
+        } else {
+            ("bj", [10, 1, 0, 10].into())
+        };
         let view = ServiceView {
             service: "crm".into(),
             active_site: site.into(),
@@ -146,14 +181,20 @@ async fn measure(handle: &switchback::dns::DnsHandle, server: SocketAddr, n: usi
             }
         };
         let t2 = Instant::now();
-        let ok = got.answers.iter().any(|r| matches!(&r.data, RData::A(a) if IpAddr::from(a.0) == want));
+        let ok = got
+            .answers
+            .iter()
+            .any(|r| matches!(&r.data, RData::A(a) if IpAddr::from(a.0) == want));
         if !ok {
             bail!("sample {i}: answer after apply did not carry {want}");
         }
         apply_us.push((t1 - t0).as_secs_f64() * 1e6);
         answer_us.push((t2 - t0).as_secs_f64() * 1e6);
     }
-    for (label, v) in [("apply()", &mut apply_us), ("apply->answered", &mut answer_us)] {
+    for (label, v) in [
+        ("apply()", &mut apply_us),
+        ("apply->answered", &mut answer_us),
+    ] {
         v.sort_by(|a, b| a.total_cmp(b));
         let pct = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
         println!(
@@ -170,20 +211,27 @@ async fn measure(handle: &switchback::dns::DnsHandle, server: SocketAddr, n: usi
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let zone_path = args.get(1).context("usage: dns_serve ZONE LISTEN [UDP_SOCKETS] [SWITCH_SAMPLES]")?;
+    let zone_path = args
+        .get(1)
+        .context("usage: dns_serve ZONE LISTEN [UDP_SOCKETS] [SWITCH_SAMPLES]")?;
     let listen: SocketAddr = args.get(2).context("LISTEN missing")?.parse()?;
     let sockets: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(2);
     let samples: usize = args.get(4).map(|s| s.parse()).transpose()?.unwrap_or(0);
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(switchback::dns::QUIET_LOGS))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            switchback::dns::QUIET_LOGS,
+        ))
         .init();
-    let text = std::fs::read_to_string(zone_path).with_context(|| format!("reading {zone_path}"))?;
+    let text =
+        std::fs::read_to_string(zone_path).with_context(|| format!("reading {zone_path}"))?;
     let (static_text, addrs) = split_zone(&text);
     let state = tempfile::tempdir()?;
     let zone = state.path().join("boss.example.zone");
     std::fs::write(&zone, static_text)?;
     let cfg = config(&zone, state.path(), listen, sockets, &addrs);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let server = DnsServer::bind(&cfg)?;
         let addr = server.local_addrs()[0];

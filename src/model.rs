@@ -125,7 +125,9 @@ impl fmt::Display for Layer {
 }
 
 /// What a check, layer or site looks like from one vantage point.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Health {
     /// Passing (after `rise` successes).

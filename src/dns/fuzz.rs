@@ -95,7 +95,11 @@ fn query(name: &str, qtype: u16, edns: bool) -> Vec<u8> {
 }
 
 /// Feeds one packet through the UDP answer path; checks "answered or counted".
-fn check(rt: &tokio::runtime::Runtime, server: &DnsServer, raw: &[u8]) -> Result<(), TestCaseError> {
+fn check(
+    rt: &tokio::runtime::Runtime,
+    server: &DnsServer,
+    raw: &[u8],
+) -> Result<(), TestCaseError> {
     let handle = server.handle();
     let shared = handle.shared();
     let before = handle.counters().malformed_dropped;
@@ -109,7 +113,11 @@ fn check(rt: &tokio::runtime::Runtime, server: &DnsServer, raw: &[u8]) -> Result
         prop_assert!(out[2] & 0x80 != 0, "QR set");
         prop_assert!(out.len() <= 1232, "UDP reply within the EDNS cap");
     } else {
-        prop_assert_eq!(handle.counters().malformed_dropped, before + 1, "drop counted");
+        prop_assert_eq!(
+            handle.counters().malformed_dropped,
+            before + 1,
+            "drop counted"
+        );
     }
     Ok(())
 }
@@ -154,7 +162,13 @@ fn mutated_queries_never_panic() {
     ]);
     let qtypes = prop::sample::select(vec![1u16, 28, 6, 2, 16, 255, 252, 251, 15, 65535, 0]);
     let flips = proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4);
-    let strategy = (names, qtypes, any::<bool>(), flips, any::<Option<prop::sample::Index>>());
+    let strategy = (
+        names,
+        qtypes,
+        any::<bool>(),
+        flips,
+        any::<Option<prop::sample::Index>>(),
+    );
     let result = runner().run(&strategy, |(name, qtype, edns, flips, cut)| {
         let mut raw = query(name, qtype, edns);
         for (at, byte) in flips {

@@ -199,7 +199,10 @@ impl HotTable {
             if zone.names.names.contains(key) {
                 return false;
             }
-            if starts[..at].iter().any(|&s| zone.names.cuts.contains(&key[s..])) {
+            if starts[..at]
+                .iter()
+                .any(|&s| zone.names.cuts.contains(&key[s..]))
+            {
                 return false;
             }
             let edns = q.edns_payload.is_some();
@@ -321,7 +324,10 @@ mod tests {
             authorities: vec![],
         };
         let mut hot = HotName::default();
-        hot.set(RecordType::A, Rendered::render(&name, RecordType::A, &s).expect("render"));
+        hot.set(
+            RecordType::A,
+            Rendered::render(&name, RecordType::A, &s).expect("render"),
+        );
         let mut t = HotTable::default();
         t.insert(&name, hot);
         t
@@ -359,15 +365,23 @@ mod tests {
         let crm = Name::from_ascii("crm.boss.example.").expect("name");
         let deep = Name::from_ascii("a.b.boss.example.").expect("name");
         let cut = Name::from_ascii("sub.boss.example.").expect("name");
-        let names = ZoneNames::new(&apex, [&apex, &crm, &deep, &cut].into_iter(), [&cut].into_iter())
-            .expect("no wildcards");
+        let names = ZoneNames::new(
+            &apex,
+            [&apex, &crm, &deep, &cut].into_iter(),
+            [&cut].into_iter(),
+        )
+        .expect("no wildcards");
         let soa = Record::from_rdata(
             apex.clone(),
             10,
             RData::SOA(hickory_server::proto::rr::rdata::SOA::new(
                 Name::from_ascii("ns1.boss.example.").expect("n"),
                 Name::from_ascii("noc.boss.example.").expect("n"),
-                7, 1, 1, 1, 10,
+                7,
+                1,
+                1,
+                1,
+                10,
             )),
         );
         t.add_nx(Arc::new(names), &soa).expect("nx");
@@ -380,8 +394,16 @@ mod tests {
         assert_eq!(m.authorities[0].ttl, 10);
         assert!(m.edns.is_some());
         // Existing names, empty non-terminals, names under a cut and other zones: not ours.
-        for n in ["crm.boss.example.", "b.boss.example.", "x.sub.boss.example.", "example.com."] {
-            assert!(!t.answer(&query(n, RecordType::TXT, false), &mut out), "{n}");
+        for n in [
+            "crm.boss.example.",
+            "b.boss.example.",
+            "x.sub.boss.example.",
+            "example.com.",
+        ] {
+            assert!(
+                !t.answer(&query(n, RecordType::TXT, false), &mut out),
+                "{n}"
+            );
         }
     }
 
@@ -389,7 +411,10 @@ mod tests {
     fn declines_what_it_does_not_know() {
         let t = table();
         let mut out = Vec::new();
-        assert!(!t.answer(&query("crm.boss.example.", RecordType::TXT, false), &mut out));
+        assert!(!t.answer(
+            &query("crm.boss.example.", RecordType::TXT, false),
+            &mut out
+        ));
         assert!(!t.answer(&query("x.boss.example.", RecordType::A, false), &mut out));
         assert!(!t.answer(&[0u8; 5], &mut out));
     }

@@ -44,7 +44,10 @@ pub(crate) async fn run(
     loop {
         let current = serials.borrow_and_update().clone();
         for zone in current {
-            if acked.iter().any(|(n, s)| *n == zone.apex && *s == zone.serial) {
+            if acked
+                .iter()
+                .any(|(n, s)| *n == zone.apex && *s == zone.serial)
+            {
                 continue;
             }
             let outcome = tokio::select! {
@@ -68,14 +71,22 @@ pub(crate) async fn run(
 }
 
 /// Sends NOTIFY for one zone until acknowledged or out of attempts.
-async fn notify_zone(target: SocketAddr, zone: &ZoneSerial, counters: &Counters) -> Result<(), String> {
+async fn notify_zone(
+    target: SocketAddr,
+    zone: &ZoneSerial,
+    counters: &Counters,
+) -> Result<(), String> {
     let bind: SocketAddr = if target.is_ipv4() {
         ([0, 0, 0, 0], 0).into()
     } else {
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     };
-    let sock = UdpSocket::bind(bind).await.map_err(|e| format!("bind: {e}"))?;
-    sock.connect(target).await.map_err(|e| format!("connect: {e}"))?;
+    let sock = UdpSocket::bind(bind)
+        .await
+        .map_err(|e| format!("bind: {e}"))?;
+    sock.connect(target)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
     let mut wait = FIRST_WAIT;
     let mut last = String::from("no reply");
     for attempt in 1..=ATTEMPTS {
@@ -118,7 +129,10 @@ fn message(id: u16, zone: &ZoneSerial) -> Result<Vec<u8>, hickory_server::proto:
 async fn reply(sock: &UdpSocket, id: u16) -> Result<ResponseCode, String> {
     let mut buf = vec![0u8; 4096];
     loop {
-        let n = sock.recv(&mut buf).await.map_err(|e| format!("recv: {e}"))?;
+        let n = sock
+            .recv(&mut buf)
+            .await
+            .map_err(|e| format!("recv: {e}"))?;
         let Ok(m) = Message::from_vec(&buf[..n]) else {
             continue;
         };
@@ -141,7 +155,13 @@ mod tests {
             apex.clone(),
             10,
             hickory_server::proto::rr::RData::SOA(hickory_server::proto::rr::rdata::SOA::new(
-                apex.clone(), apex.clone(), serial, 1, 1, 1, 1,
+                apex.clone(),
+                apex.clone(),
+                serial,
+                1,
+                1,
+                1,
+                1,
             )),
         );
         ZoneSerial { apex, serial, soa }
@@ -156,7 +176,10 @@ mod tests {
         let r = notify_zone(target, &zone(5), &counters).await;
         assert!(r.is_err());
         let c = counters.read();
-        assert_eq!((c.notifies_sent, c.notifies_acked), (u64::from(ATTEMPTS), 0));
+        assert_eq!(
+            (c.notifies_sent, c.notifies_acked),
+            (u64::from(ATTEMPTS), 0)
+        );
     }
 
     /// A secondary that acknowledges the second try.
@@ -170,10 +193,14 @@ mod tests {
             let q = Message::from_vec(&buf[..n]).expect("decode");
             assert_eq!(q.metadata.op_code, OpCode::Notify);
             let r = Message::new(q.metadata.id, MessageType::Response, OpCode::Notify);
-            sec.send_to(&r.to_vec().expect("enc"), from).await.expect("send");
+            sec.send_to(&r.to_vec().expect("enc"), from)
+                .await
+                .expect("send");
         });
         let counters = Counters::default();
-        notify_zone(target, &zone(6), &counters).await.expect("acked");
+        notify_zone(target, &zone(6), &counters)
+            .await
+            .expect("acked");
         answer.await.expect("secondary");
         assert_eq!(counters.read().notifies_acked, 1);
     }

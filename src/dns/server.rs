@@ -103,7 +103,12 @@ impl DnsServer {
         for b in &bases {
             serials.push(store.start(&b.file.origin, b.file.soa.serial)?);
         }
-        let fallback = cfg.sites.keys().next().cloned().unwrap_or_else(|| "primary".into());
+        let fallback = cfg
+            .sites
+            .keys()
+            .next()
+            .cloned()
+            .unwrap_or_else(|| "primary".into());
         let primary = cfg.primary().cloned().unwrap_or(fallback);
         let views: Vec<ServiceView> = defs
             .iter()
@@ -166,7 +171,11 @@ impl DnsServer {
         for (i, sock) in self.udp.into_iter().enumerate() {
             let addr = sock.local_addr().map_err(|source| DnsError::Serve {
                 task: "udp",
-                addr: self.addrs.first().copied().unwrap_or(([0, 0, 0, 0], 0).into()),
+                addr: self
+                    .addrs
+                    .first()
+                    .copied()
+                    .unwrap_or(([0, 0, 0, 0], 0).into()),
                 source,
             })?;
             let (shared, token, rt) = (self.shared.clone(), shutdown.clone(), rt.clone());
@@ -184,7 +193,11 @@ impl DnsServer {
         for l in self.tcp {
             let addr = l.local_addr().map_err(|source| DnsError::Serve {
                 task: "tcp",
-                addr: self.addrs.first().copied().unwrap_or(([0, 0, 0, 0], 0).into()),
+                addr: self
+                    .addrs
+                    .first()
+                    .copied()
+                    .unwrap_or(([0, 0, 0, 0], 0).into()),
                 source,
             })?;
             let l = tokio::net::TcpListener::from_std(l).map_err(|source| DnsError::Serve {
@@ -280,10 +293,7 @@ impl DnsHandle {
     pub fn serial(&self, zone: &str) -> Option<u32> {
         let name = Name::from_ascii(zone).ok()?;
         let snap = self.shared.snap.load();
-        snap.zones
-            .iter()
-            .find(|z| z.apex == name)
-            .map(|z| z.serial)
+        snap.zones.iter().find(|z| z.apex == name).map(|z| z.serial)
     }
 
     /// The shared state (tests drive the answer path directly).
@@ -355,7 +365,11 @@ fn service_defs(cfg: &Config, bases: &[ZoneBase]) -> Result<Vec<ServiceDef>, Dns
     Ok(defs)
 }
 
-type Bound = (Vec<std::net::UdpSocket>, Vec<std::net::TcpListener>, Vec<SocketAddr>);
+type Bound = (
+    Vec<std::net::UdpSocket>,
+    Vec<std::net::TcpListener>,
+    Vec<SocketAddr>,
+);
 
 /// Binds N reuse-port UDP sockets and one TCP listener per address (same port for both).
 fn bind_all(listen: &[SocketAddr], per_addr: usize) -> Result<Bound, DnsError> {
@@ -421,7 +435,11 @@ fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
 }
 
 fn tcp_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(SockProto::TCP))?;
+    let s = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM,
+        Some(SockProto::TCP),
+    )?;
     if addr.is_ipv6() {
         s.set_only_v6(true)?;
     }

@@ -254,7 +254,10 @@ fn render_zone(
         answers: vec![soa_rec],
         authorities: base.apex_ns.iter().collect(),
     };
-    apex.set(RecordType::SOA, Rendered::render(&base.apex, RecordType::SOA, &s)?);
+    apex.set(
+        RecordType::SOA,
+        Rendered::render(&base.apex, RecordType::SOA, &s)?,
+    );
     hot.insert(&base.apex, apex);
     if let Some(names) = &base.names {
         hot.add_nx(names.clone(), soa_rec)?;

@@ -25,7 +25,11 @@ pub(crate) struct Keyring {
 
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<String> = self.signers.iter().map(|s| s.signer_name().to_ascii()).collect();
+        let names: Vec<String> = self
+            .signers
+            .iter()
+            .map(|s| s.signer_name().to_ascii())
+            .collect();
         f.debug_struct("Keyring").field("keys", &names).finish()
     }
 }
@@ -54,7 +58,8 @@ impl Keyring {
                 problem,
             };
             let path = base.join(&k.secret_file);
-            let text = std::fs::read_to_string(&path).map_err(|e| fail(format!("cannot read: {e}")))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| fail(format!("cannot read: {e}")))?;
             let secret = data_encoding::BASE64
                 .decode(text.trim().as_bytes())
                 .map_err(|e| fail(format!("secret is not base64: {e}")))?;
@@ -101,11 +106,7 @@ impl Keyring {
         let Some(sig) = req.signature.as_ref() else {
             return Err(reply(ResponseCode::Refused, None));
         };
-        let Some(signer) = self
-            .signers
-            .iter()
-            .find(|s| *s.signer_name() == sig.name)
-        else {
+        let Some(signer) = self.signers.iter().find(|s| *s.signer_name() == sig.name) else {
             return Err(reply(ResponseCode::NotAuth, Some(TsigError::BadKey)));
         };
         match signer.verify_message_byte(req.as_slice(), None, true) {

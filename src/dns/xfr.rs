@@ -127,7 +127,12 @@ fn encoded_len(r: &Record) -> usize {
 }
 
 /// Splits the records over messages under [`MESSAGE_BUDGET`], signing each when asked.
-fn pack(req: &Request, question: &Query, records: &[Record], signing: &mut Signing) -> Vec<Vec<u8>> {
+fn pack(
+    req: &Request,
+    question: &Query,
+    records: &[Record],
+    signing: &mut Signing,
+) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut msg = response(req, Some(question));
     let mut size = 12 + 4 + question.name().len();
@@ -156,15 +161,24 @@ mod tests {
         let apex = Name::from_ascii("boss.example.").expect("name");
         m.add_query(Query::query(apex.clone(), RecordType::AXFR));
         let raw = m.to_vec().expect("encode");
-        let req = Request::from_bytes(raw, "127.0.0.1:1".parse().expect("addr"),
-            hickory_server::net::xfer::Protocol::Tcp).expect("req");
+        let req = Request::from_bytes(
+            raw,
+            "127.0.0.1:1".parse().expect("addr"),
+            hickory_server::net::xfer::Protocol::Tcp,
+        )
+        .expect("req");
         let records: Vec<Record> = (0..6000u32)
             .map(|i| {
                 let n = Name::from_ascii(format!("host{i}.boss.example.")).expect("name");
                 Record::from_rdata(n, 30, RData::A(A::from(std::net::Ipv4Addr::from(i))))
             })
             .collect();
-        let msgs = pack(&req, &Query::query(apex, RecordType::AXFR), &records, &mut Signing::None);
+        let msgs = pack(
+            &req,
+            &Query::query(apex, RecordType::AXFR),
+            &records,
+            &mut Signing::None,
+        );
         assert!(msgs.len() > 4, "{} messages", msgs.len());
         let mut total = 0;
         for (i, bytes) in msgs.iter().enumerate() {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use hickory_server::net::runtime::TokioRuntimeProvider;
 use hickory_server::proto::op::ResponseCode;
+use hickory_server::proto::rr::TSigResponseContext;
 use hickory_server::proto::rr::rdata::HINFO;
 use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordSet, RecordType};
 use hickory_server::server::{Request, RequestInfo};
@@ -17,7 +18,6 @@ use hickory_server::zone_handler::{
     AuthLookup, AxfrPolicy, LookupControlFlow, LookupError, LookupOptions, LookupRecords,
     ZoneHandler, ZoneType,
 };
-use hickory_server::proto::rr::TSigResponseContext;
 
 /// The static part of a zone, built once per zone file load and shared by every snapshot.
 pub(crate) type Statics = InMemoryZoneHandler<TokioRuntimeProvider>;
@@ -150,7 +150,12 @@ impl ZoneHandler for ZoneSnap {
             Err(e) => return (LookupControlFlow::Break(Err(e)), None),
         };
         let flow = self
-            .lookup(info.query.name(), info.query.query_type(), Some(&info), opts)
+            .lookup(
+                info.query.name(),
+                info.query.query_type(),
+                Some(&info),
+                opts,
+            )
             .await;
         (flow, None)
     }

@@ -93,7 +93,10 @@ pub fn parse(path: &Path, text: &str) -> Result<ZoneFile, ZoneFileError> {
     for key in records.keys() {
         let owner = fqdn_text(&Name::from(key.name()));
         if !owner.ends_with(&origin) {
-            return Err(err(0, format!("record {owner} is outside the zone {origin}")));
+            return Err(err(
+                0,
+                format!("record {owner} is outside the zone {origin}"),
+            ));
         }
         owners.insert(owner);
     }
@@ -177,7 +180,11 @@ mod tests {
 
     #[test]
     fn missing_soa_is_an_error_naming_the_file() {
-        let e = parse(Path::new("z.zone"), "$ORIGIN a.example.\n$TTL 5\n@ IN NS ns\n").unwrap_err();
+        let e = parse(
+            Path::new("z.zone"),
+            "$ORIGIN a.example.\n$TTL 5\n@ IN NS ns\n",
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("z.zone:0: no SOA"), "{e}");
     }
 

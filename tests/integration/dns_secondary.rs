@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::dns_support::{config, require, section, services, shipped_zone, tool, view, Running};
+use crate::dns_support::{Running, config, require, section, services, shipped_zone, tool, view};
 
 /// knotd started on a temp config; killed (and its log printed) on drop.
 struct Knot {
@@ -21,7 +21,10 @@ impl Drop for Knot {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if std::thread::panicking() {
-            eprintln!("--- knotd log ---\n{}", std::fs::read_to_string(&self.log).unwrap_or_default());
+            eprintln!(
+                "--- knotd log ---\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
         }
     }
 }
@@ -62,7 +65,9 @@ async fn wait_for_answer(kdig: &Path, at: SocketAddr, want: &str, deadline: Dura
     let end = tokio::time::Instant::now() + deadline;
     loop {
         let out = tool(kdig, at, &["crm.boss.example", "A"]).await;
-        if section(&out, "ANSWER").iter().any(|l| l.ends_with(want)) || tokio::time::Instant::now() > end {
+        if section(&out, "ANSWER").iter().any(|l| l.ends_with(want))
+            || tokio::time::Instant::now() > end
+        {
             return out;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -71,7 +76,9 @@ async fn wait_for_answer(kdig: &Path, at: SocketAddr, want: &str, deadline: Dura
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn knot_secondary_follows_a_switch() {
-    let (Some(knotd), Some(kdig)) = (require("knotd"), require("kdig")) else { return };
+    let (Some(knotd), Some(kdig)) = (require("knotd"), require("kdig")) else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let knot_dir = dir.path().join("knot");
     std::fs::create_dir_all(&knot_dir).expect("dir");
@@ -84,19 +91,42 @@ async fn knot_secondary_follows_a_switch() {
 
     // Bootstrap: Knot transfers the zone and serves the primary's address.
     let out = wait_for_answer(&kdig, knot_addr, "10.1.0.10", Duration::from_secs(20)).await;
-    assert!(section(&out, "ANSWER").iter().any(|l| l.ends_with("10.1.0.10")), "bootstrap: {out}");
+    assert!(
+        section(&out, "ANSWER")
+            .iter()
+            .any(|l| l.ends_with("10.1.0.10")),
+        "bootstrap: {out}"
+    );
 
     // Switch: NOTIFY → Knot asks IXFR → our full transfer → Knot serves the backup's address.
     let acked_before = srv.handle.counters().notifies_acked;
     let transfers_before = srv.handle.counters().transfers;
-    assert!(srv.handle.apply(&[view("crm", "sh", 1, false, &["sh"])]).expect("apply"));
+    assert!(
+        srv.handle
+            .apply(&[view("crm", "sh", 1, false, &["sh"])])
+            .expect("apply")
+    );
     let out = wait_for_answer(&kdig, knot_addr, "10.2.0.10", Duration::from_secs(20)).await;
-    assert!(section(&out, "ANSWER").iter().any(|l| l.ends_with("10.2.0.10")), "after switch: {out}");
+    assert!(
+        section(&out, "ANSWER")
+            .iter()
+            .any(|l| l.ends_with("10.2.0.10")),
+        "after switch: {out}"
+    );
     let c = srv.handle.counters();
-    assert!(c.notifies_acked > acked_before, "NOTIFY acknowledged: {c:?}");
-    assert!(c.transfers > transfers_before, "secondary transferred: {c:?}");
+    assert!(
+        c.notifies_acked > acked_before,
+        "NOTIFY acknowledged: {c:?}"
+    );
+    assert!(
+        c.transfers > transfers_before,
+        "secondary transferred: {c:?}"
+    );
     let serial = srv.handle.serial("boss.example.").expect("serial");
     let soa = tool(&kdig, knot_addr, &["boss.example", "SOA", "+short"]).await;
-    assert!(soa.contains(&format!(" {serial} ")), "secondary at serial {serial}: {soa}");
+    assert!(
+        soa.contains(&format!(" {serial} ")),
+        "secondary at serial {serial}: {soa}"
+    );
     srv.stop().await;
 }

@@ -168,7 +168,13 @@ impl Drop for Running {
 }
 
 /// A view switching `service` to `site` at `epoch`.
-pub(crate) fn view(service: &str, site: &str, epoch: u64, degraded: bool, up: &[&str]) -> ServiceView {
+pub(crate) fn view(
+    service: &str,
+    site: &str,
+    epoch: u64,
+    degraded: bool,
+    up: &[&str],
+) -> ServiceView {
     ServiceView {
         service: service.into(),
         active_site: site.into(),
