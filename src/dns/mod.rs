@@ -6,9 +6,10 @@
 //! - `view`: the per-service view the node hands in, and the health rules (TTL, `all_down`).
 //! - `serial`: SOA serials that never go backwards, persisted in `state_dir`.
 //! - `snapshot` / `zone`: immutable zone snapshots (hickory `ZoneHandler`s) swapped atomically.
-//! - `hot`: pre-rendered answers for switched names (the UDP fast path).
+//! - `hot`: pre-rendered answers for switched names, static A/AAAA and NXDOMAIN (fast path).
 //! - `respond`: hickory's Catalog behind the fast path, encoding into our own buffers.
-//! - `udp` / `tcp`: the listeners; `xfr`: AXFR/IXFR with allow-list, TSIG, multi-message.
+//! - `udp`: blocking threads with recvmmsg/sendmmsg; `tcp`: tokio, idle timeout, transfers.
+//! - `xfr` / `tsig`: AXFR/IXFR with allow-list, TSIG on every message, multi-message.
 //! - `notify`: NOTIFY to secondaries with retries and backoff.
 //! - `server`: [`DnsServer`] (bind, run) and [`DnsHandle`] (apply, counters).
 
