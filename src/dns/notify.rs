@@ -1,9 +1,10 @@
 //! NOTIFY (RFC 1996) to the configured secondaries after every serial change.
 //!
 //! One task per secondary watches the zones' serials. For each zone whose serial the
-//! secondary has not acknowledged, it sends a NOTIFY and waits for the matching reply,
-//! doubling the wait after each silence, and gives up after [`ATTEMPTS`] tries; a newer
-//! serial arriving meanwhile restarts the round. Either outcome is logged.
+//! secondary has not acknowledged, it sends a NOTIFY and waits for the matching reply
+//! (0.5 s, doubling after each silence or error, with a pause of the same length before the
+//! next try) and gives up after [`ATTEMPTS`] tries. Serials that arrive during a round are
+//! coalesced: the next round sends only the newest. Either outcome is logged and counted.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -306,3 +306,36 @@ async fn service_name_in_zone_file_is_refused_at_bind() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_ipv4_and_ipv6_loopback() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = config(&shipped_zone(), dir.path(), services());
+    cfg.dns.listen.push("[::1]:0".parse().expect("addr"));
+    let server = DnsServer::bind(&cfg).expect("bind");
+    let addrs = server.local_addrs().to_vec();
+    assert_eq!(addrs.len(), 2);
+    assert!(addrs.iter().all(|a| a.port() != 0));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(server.run(shutdown.clone()));
+    for addr in &addrs {
+        let Some(udp) = dig(*addr, &["crm.boss.example", "A"]).await else {
+            return;
+        };
+        assert_eq!(
+            section(&udp, "ANSWER"),
+            vec!["crm.boss.example. 30 IN A 10.1.0.10"],
+            "{addr}: {udp}"
+        );
+        let tcp = dig(*addr, &["+tcp", "nx.boss.example", "A"])
+            .await
+            .expect("dig");
+        assert_eq!(status(&tcp), "NXDOMAIN", "{addr}: {tcp}");
+    }
+    shutdown.cancel();
+    let done = tokio::time::timeout(Duration::from_secs(10), task).await;
+    assert!(
+        matches!(done, Ok(Ok(Ok(())))),
+        "shutdown finished cleanly: {done:?}"
+    );
+}
