@@ -70,9 +70,15 @@ pub fn parse(path: &Path, text: &str) -> Result<ZoneFile, ZoneFileError> {
         .file_stem()
         .and_then(|s| s.to_str())
         .and_then(|s| Name::from_ascii(s).ok());
-    let (apex, records) = Parser::new(text, Some(path.to_owned()), fallback_origin)
-        .parse()
-        .map_err(|e| err(0, format!("parse error: {e}")))?;
+    let run =
+        |t: &str| Parser::new(t.to_owned(), Some(path.to_owned()), fallback_origin.clone()).parse();
+    let (apex, records) = run(text).map_err(|e| {
+        let problem = e.to_string();
+        err(
+            error_line(text, &problem, |t| run(t).err().map(|e| e.to_string())),
+            format!("parse error: {problem}"),
+        )
+    })?;
     let apex = apex.to_lowercase();
     let origin = fqdn_text(&apex);
     let soa_set = records
@@ -110,6 +116,30 @@ pub fn parse(path: &Path, text: &str) -> Result<ZoneFile, ZoneFileError> {
         soa_ttl,
         records,
     })
+}
+
+/// The 1-based line where parsing first fails with `problem` (hickory's errors carry no line):
+/// the shortest prefix of lines that fails the same way, found by bisection; 0 if none does.
+fn error_line(text: &str, problem: &str, fails: impl Fn(&str) -> Option<String>) -> usize {
+    let ends: Vec<usize> = text
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .chain([text.len()])
+        .collect();
+    let same = |k: usize| fails(&text[..ends[k - 1]]).as_deref() == Some(problem);
+    let (mut lo, mut hi) = (1, ends.len());
+    if !same(hi) {
+        return 0;
+    }
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if same(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
 }
 
 /// A name as lower-case text with a trailing dot.
@@ -186,6 +216,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().starts_with("z.zone:0: no SOA"), "{e}");
+    }
+
+    #[test]
+    fn parse_errors_name_their_line() {
+        let text = "$ORIGIN boss.example.\n$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 600 86400 30\n\
+            @ IN NS ns1\nns1 IN A 10.1.0.53\nbad IN A 10.1.0.300\nok IN A 10.1.0.1\n";
+        let e = parse(Path::new("z.zone"), text).unwrap_err();
+        assert_eq!(e.line, 6, "{e}");
+        assert!(e.to_string().starts_with("z.zone:6: parse error"), "{e}");
     }
 
     #[test]
