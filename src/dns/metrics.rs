@@ -48,6 +48,13 @@ impl Counters {
         c.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Adds `n` to a counter.
+    pub(crate) fn add(c: &AtomicU64, n: u64) {
+        if n > 0 {
+            c.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
     /// Reads every counter.
     pub(crate) fn read(&self) -> DnsCounters {
         let r = |c: &AtomicU64| c.load(Ordering::Relaxed);

@@ -106,11 +106,16 @@ pub(crate) async fn answer(snap: &Snapshot, req: &Request, counters: &Counters) 
 /// Answers from the pre-rendered tables alone (no await, no allocation on a hit).
 pub(crate) fn fast(snap: &Snapshot, raw: &[u8], counters: &Counters, out: &mut Vec<u8>) -> bool {
     Counters::bump(&counters.queries);
-    if snap.hot.answer(raw, out) || snap.static_hot.answer(raw, out) {
+    let answered = fast_uncounted(snap, raw, out);
+    if answered {
         Counters::bump(&counters.fast_answers);
-        return true;
     }
-    false
+    answered
+}
+
+/// The fast path without touching the shared counters (the UDP loop counts per batch).
+pub(crate) fn fast_uncounted(snap: &Snapshot, raw: &[u8], out: &mut Vec<u8>) -> bool {
+    snap.hot.answer(raw, out) || snap.static_hot.answer(raw, out)
 }
 
 /// Answers what the fast path declined through hickory; `false` means dropped.
