@@ -2,10 +2,15 @@
 
 mod check;
 mod cli;
+mod dns_answers;
+mod dns_restart;
+mod dns_secondary;
+mod dns_support;
+mod dns_transfer;
 mod harness;
-mod restart;
 mod probe_exec;
 mod probe_kinds;
 mod probe_netns;
 mod probe_servers;
 mod probe_support;
+mod restart;

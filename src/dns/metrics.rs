@@ -1,0 +1,74 @@
+//! Counters the DNS authority keeps for `/metrics`; lock-free so the hot path can bump them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Live counters shared by every serving task.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) queries: AtomicU64,
+    pub(crate) fast_answers: AtomicU64,
+    pub(crate) malformed_dropped: AtomicU64,
+    pub(crate) refused: AtomicU64,
+    pub(crate) transfers: AtomicU64,
+    pub(crate) transfers_refused: AtomicU64,
+    pub(crate) notifies_sent: AtomicU64,
+    pub(crate) notifies_acked: AtomicU64,
+    pub(crate) notifies_failed: AtomicU64,
+    pub(crate) snapshots: AtomicU64,
+}
+
+/// One reading of the counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DnsCounters {
+    /// Requests received over UDP and TCP (malformed ones included).
+    pub queries: u64,
+    /// Requests answered by the pre-rendered fast path.
+    pub fast_answers: u64,
+    /// Packets dropped because they could not be parsed as a DNS request.
+    pub malformed_dropped: u64,
+    /// Answers with RCODE REFUSED (outside our zones, transfers not allowed).
+    pub refused: u64,
+    /// Zone transfers (AXFR or IXFR) served.
+    pub transfers: u64,
+    /// Zone transfers refused by the allow-list or TSIG.
+    pub transfers_refused: u64,
+    /// NOTIFY messages sent (retries included).
+    pub notifies_sent: u64,
+    /// NOTIFYs acknowledged by a secondary.
+    pub notifies_acked: u64,
+    /// NOTIFYs given up after all retries.
+    pub notifies_failed: u64,
+    /// Snapshots swapped in after a change.
+    pub snapshots: u64,
+}
+
+impl Counters {
+    /// Adds one to a counter.
+    pub(crate) fn bump(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds `n` to a counter.
+    pub(crate) fn add(c: &AtomicU64, n: u64) {
+        if n > 0 {
+            c.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Reads every counter.
+    pub(crate) fn read(&self) -> DnsCounters {
+        let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        DnsCounters {
+            queries: r(&self.queries),
+            fast_answers: r(&self.fast_answers),
+            malformed_dropped: r(&self.malformed_dropped),
+            refused: r(&self.refused),
+            transfers: r(&self.transfers),
+            transfers_refused: r(&self.transfers_refused),
+            notifies_sent: r(&self.notifies_sent),
+            notifies_acked: r(&self.notifies_acked),
+            notifies_failed: r(&self.notifies_failed),
+            snapshots: r(&self.snapshots),
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! NOTIFY (RFC 1996) to the configured secondaries after every serial change.
+//!
+//! One task per secondary watches the zones' serials. For each zone whose serial the
+//! secondary has not acknowledged, it sends a NOTIFY and waits for the matching reply
+//! (0.5 s, doubling after each silence or error, with a pause of the same length before the
+//! next try) and gives up after [`ATTEMPTS`] tries. Serials that arrive during a round are
+//! coalesced: the next round sends only the newest. Either outcome is logged and counted.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_server::proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_server::proto::rr::{Name, Record, RecordType};
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::metrics::Counters;
+
+/// Tries per serial before giving up.
+pub(crate) const ATTEMPTS: u32 = 5;
+/// Wait for the first reply; doubled after each timeout.
+pub(crate) const FIRST_WAIT: Duration = Duration::from_millis(500);
+
+/// One zone's current apex, serial and SOA record, as published to the notifiers.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ZoneSerial {
+    pub(crate) apex: Name,
+    pub(crate) serial: u32,
+    pub(crate) soa: Record,
+}
+
+/// What the notifiers watch.
+pub(crate) type Serials = watch::Receiver<Vec<ZoneSerial>>;
+
+/// Runs the notifier of one secondary until shutdown.
+pub(crate) async fn run(
+    target: SocketAddr,
+    mut serials: Serials,
+    counters: Arc<Counters>,
+    shutdown: CancellationToken,
+) {
+    let mut acked: Vec<(Name, u32)> = Vec::new();
+    loop {
+        let current = serials.borrow_and_update().clone();
+        for zone in current {
+            if acked
+                .iter()
+                .any(|(n, s)| *n == zone.apex && *s == zone.serial)
+            {
+                continue;
+            }
+            let outcome = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                o = notify_zone(target, &zone, &counters) => o,
+            };
+            acked.retain(|(n, _)| *n != zone.apex);
+            // Given up or acked, this serial is done; a newer one starts a new round.
+            acked.push((zone.apex.clone(), zone.serial));
+            if let Err(why) = outcome {
+                Counters::bump(&counters.notifies_failed);
+                tracing::warn!(%target, zone = %zone.apex, serial = zone.serial, %why,
+                    "dns notify given up");
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            changed = serials.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+/// Sends NOTIFY for one zone until acknowledged or out of attempts.
+async fn notify_zone(
+    target: SocketAddr,
+    zone: &ZoneSerial,
+    counters: &Counters,
+) -> Result<(), String> {
+    let bind: SocketAddr = if target.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let sock = UdpSocket::bind(bind)
+        .await
+        .map_err(|e| format!("bind: {e}"))?;
+    sock.connect(target)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let mut wait = FIRST_WAIT;
+    let mut last = String::from("no reply");
+    for attempt in 1..=ATTEMPTS {
+        let id: u16 = rand::random();
+        let bytes = message(id, zone).map_err(|e| format!("encode: {e}"))?;
+        Counters::bump(&counters.notifies_sent);
+        if let Err(e) = sock.send(&bytes).await {
+            last = format!("send: {e}");
+        } else {
+            match tokio::time::timeout(wait, reply(&sock, id)).await {
+                Ok(Ok(ResponseCode::NoError)) => {
+                    Counters::bump(&counters.notifies_acked);
+                    tracing::info!(%target, zone = %zone.apex, serial = zone.serial, attempt,
+                        "dns notify acknowledged");
+                    return Ok(());
+                }
+                Ok(Ok(rcode)) => return Err(format!("secondary answered {rcode}")),
+                Ok(Err(e)) => last = e,
+                Err(_) => last = format!("no reply within {wait:?}"),
+            }
+        }
+        tracing::debug!(%target, zone = %zone.apex, attempt, %last, "dns notify retry");
+        if attempt < ATTEMPTS {
+            tokio::time::sleep(wait).await;
+        }
+        wait *= 2;
+    }
+    Err(format!("{ATTEMPTS} attempts: {last}"))
+}
+
+fn message(id: u16, zone: &ZoneSerial) -> Result<Vec<u8>, hickory_server::proto::ProtoError> {
+    let mut m = Message::new(id, MessageType::Query, OpCode::Notify);
+    m.metadata.authoritative = true;
+    m.add_query(Query::query(zone.apex.clone(), RecordType::SOA));
+    m.add_answer(zone.soa.clone());
+    m.to_vec()
+}
+
+/// Reads datagrams until the reply to `id` arrives.
+async fn reply(sock: &UdpSocket, id: u16) -> Result<ResponseCode, String> {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = sock
+            .recv(&mut buf)
+            .await
+            .map_err(|e| format!("recv: {e}"))?;
+        let Ok(m) = Message::from_vec(&buf[..n]) else {
+            continue;
+        };
+        if m.metadata.id == id
+            && m.metadata.message_type == MessageType::Response
+            && m.metadata.op_code == OpCode::Notify
+        {
+            return Ok(m.metadata.response_code);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(serial: u32) -> ZoneSerial {
+        let apex = Name::from_ascii("boss.example.").expect("name");
+        let soa = Record::from_rdata(
+            apex.clone(),
+            10,
+            hickory_server::proto::rr::RData::SOA(hickory_server::proto::rr::rdata::SOA::new(
+                apex.clone(),
+                apex.clone(),
+                serial,
+                1,
+                1,
+                1,
+                1,
+            )),
+        );
+        ZoneSerial { apex, serial, soa }
+    }
+
+    /// A secondary that never answers: the notifier retries ATTEMPTS times and gives up.
+    #[tokio::test(start_paused = true)]
+    async fn retries_then_gives_up() {
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let target = silent.local_addr().expect("addr");
+        let counters = Counters::default();
+        let r = notify_zone(target, &zone(5), &counters).await;
+        assert!(r.is_err());
+        let c = counters.read();
+        assert_eq!(
+            (c.notifies_sent, c.notifies_acked),
+            (u64::from(ATTEMPTS), 0)
+        );
+    }
+
+    /// A secondary that acknowledges the second try.
+    #[tokio::test]
+    async fn acknowledged_notify_counts_once() {
+        let sec = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let target = sec.local_addr().expect("addr");
+        let answer = tokio::spawn(async move {
+            let mut buf = vec![0u8; 512];
+            let (n, from) = sec.recv_from(&mut buf).await.expect("recv");
+            let q = Message::from_vec(&buf[..n]).expect("decode");
+            assert_eq!(q.metadata.op_code, OpCode::Notify);
+            let r = Message::new(q.metadata.id, MessageType::Response, OpCode::Notify);
+            sec.send_to(&r.to_vec().expect("enc"), from)
+                .await
+                .expect("send");
+        });
+        let counters = Counters::default();
+        notify_zone(target, &zone(6), &counters)
+            .await
+            .expect("acked");
+        answer.await.expect("secondary");
+        assert_eq!(counters.read().notifies_acked, 1);
+    }
+}

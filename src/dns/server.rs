@@ -1,0 +1,451 @@
+//! [`DnsServer`]: bind, load zones and serials, serve; [`DnsHandle`]: apply views, read counters.
+//!
+//! ```text
+//!  apply(views) ──▶ Enactor (mutex) ──build──▶ Snapshot ──ArcSwap::store──▶ udp/tcp loops
+//!                        │ bump + persist serial
+//!                        └──▶ watch<serials> ──▶ notifier per secondary ──▶ NOTIFY
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use hickory_server::proto::rr::Name;
+use socket2::{Domain, Protocol as SockProto, Socket, Type};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::error::DnsError;
+use super::hot::HotTable;
+use super::metrics::{Counters, DnsCounters};
+use super::notify::{self, ZoneSerial};
+use super::serial::SerialStore;
+use super::snapshot::{self, ServiceDef, Snapshot, ZoneBase};
+use super::tsig::Keyring;
+use super::view::{self, Answer, ServiceView};
+use super::xfr::XfrPolicy;
+use super::zonefile;
+use crate::config::Config;
+
+/// Receive buffer per UDP socket, so bursts during a failover are not dropped by the kernel.
+const UDP_RCVBUF: usize = 4 << 20;
+
+/// State shared by the serving loops and every handle.
+pub(crate) struct Shared {
+    pub(crate) snap: ArcSwap<Snapshot>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) xfr: XfrPolicy,
+    enactor: Mutex<Enactor>,
+    serials: watch::Sender<Vec<ZoneSerial>>,
+}
+
+/// What apply needs to build the next snapshot (behind the mutex: one apply at a time).
+struct Enactor {
+    bases: Vec<ZoneBase>,
+    static_hot: Arc<HotTable>,
+    defs: Vec<ServiceDef>,
+    views: Vec<ServiceView>,
+    answers: Vec<Answer>,
+    serials: Vec<u32>,
+    store: SerialStore,
+}
+
+/// The authority, bound and loaded, not yet serving.
+pub struct DnsServer {
+    shared: Arc<Shared>,
+    udp: Vec<std::net::UdpSocket>,
+    tcp: Vec<std::net::TcpListener>,
+    addrs: Vec<SocketAddr>,
+    notify: Vec<SocketAddr>,
+}
+
+/// A cheap, cloneable way to tell the authority about decisions and to read its counters.
+#[derive(Clone)]
+pub struct DnsHandle {
+    shared: Arc<Shared>,
+}
+
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_owned()
+    } else {
+        base.join(p)
+    }
+}
+
+impl DnsServer {
+    /// Loads zones and serials and binds every listen address (UDP ×`udp_sockets`, TCP).
+    pub fn bind(cfg: &Config) -> Result<DnsServer, DnsError> {
+        let base = cfg.source.parent().unwrap_or(Path::new(".")).to_owned();
+        let mut bases = Vec::new();
+        for z in &cfg.dns.zones {
+            bases.push(ZoneBase::new(zonefile::load(&resolve(&base, z))?)?);
+        }
+        let defs = service_defs(cfg, &bases)?;
+        for (i, b) in bases.iter_mut().enumerate() {
+            let names: Vec<Name> = defs
+                .iter()
+                .flat_map(|d| d.names.iter())
+                .filter(|(zone, _)| *zone == i)
+                .map(|(_, n)| n.clone())
+                .collect();
+            b.set_names(&names);
+        }
+        let mut static_hot = HotTable::default();
+        for b in &bases {
+            b.render_static(&mut static_hot);
+        }
+        let mut store = SerialStore::open(&resolve(&base, &cfg.node.state_dir))?;
+        let mut serials = Vec::new();
+        for b in &bases {
+            serials.push(store.start(&b.file.origin, b.file.soa.serial)?);
+        }
+        let fallback = cfg
+            .sites
+            .keys()
+            .next()
+            .cloned()
+            .unwrap_or_else(|| "primary".into());
+        let primary = cfg.primary().cloned().unwrap_or(fallback);
+        let views: Vec<ServiceView> = defs
+            .iter()
+            .map(|d| ServiceView::initial(&d.service, &primary))
+            .collect();
+        let answers: Vec<Answer> = defs
+            .iter()
+            .zip(&views)
+            .map(|(d, v)| view::answer(&d.service, v))
+            .collect();
+        let static_hot = Arc::new(static_hot);
+        let snap = snapshot::build(&bases, &static_hot, &defs, &answers, &serials)?;
+        let (tx, _) = watch::channel(zone_serials(&snap));
+        let xfr = XfrPolicy {
+            allow: cfg.dns.allow_transfer.clone(),
+            keys: Arc::new(Keyring::load(&cfg.dns.tsig_keys, &base)?),
+        };
+        let shared = Arc::new(Shared {
+            snap: ArcSwap::from_pointee(snap),
+            counters: Arc::new(Counters::default()),
+            xfr,
+            enactor: Mutex::new(Enactor {
+                bases,
+                static_hot,
+                defs,
+                views,
+                answers,
+                serials,
+                store,
+            }),
+            serials: tx,
+        });
+        let (udp, tcp, addrs) = bind_all(&cfg.dns.listen, cfg.dns.udp_sockets.max(1))?;
+        Ok(DnsServer {
+            shared,
+            udp,
+            tcp,
+            addrs,
+            notify: cfg.dns.notify.clone(),
+        })
+    }
+
+    /// The bound addresses (with the real port when the config said 0), one per listen entry.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// A handle for applying views and reading counters.
+    pub fn handle(&self) -> DnsHandle {
+        DnsHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Serves UDP and TCP and sends NOTIFYs until `shutdown` is cancelled.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), DnsError> {
+        let mut tasks = JoinSet::new();
+        let rt = tokio::runtime::Handle::current();
+        let mut threads = Vec::new();
+        for (i, sock) in self.udp.into_iter().enumerate() {
+            let addr = sock.local_addr().map_err(|source| DnsError::Serve {
+                task: "udp",
+                addr: self
+                    .addrs
+                    .first()
+                    .copied()
+                    .unwrap_or(([0, 0, 0, 0], 0).into()),
+                source,
+            })?;
+            let (shared, token, rt) = (self.shared.clone(), shutdown.clone(), rt.clone());
+            let span = tracing::info_span!("dns_udp", %addr);
+            let t = std::thread::Builder::new()
+                .name(format!("dns-udp-{i}"))
+                .spawn(move || span.in_scope(|| super::udp::serve(sock, shared, token, rt)))
+                .map_err(|source| DnsError::Serve {
+                    task: "udp thread",
+                    addr,
+                    source,
+                })?;
+            threads.push(t);
+        }
+        for l in self.tcp {
+            let addr = l.local_addr().map_err(|source| DnsError::Serve {
+                task: "tcp",
+                addr: self
+                    .addrs
+                    .first()
+                    .copied()
+                    .unwrap_or(([0, 0, 0, 0], 0).into()),
+                source,
+            })?;
+            let l = tokio::net::TcpListener::from_std(l).map_err(|source| DnsError::Serve {
+                task: "tcp",
+                addr,
+                source,
+            })?;
+            tasks.spawn(
+                super::tcp::serve(l, self.shared.clone(), shutdown.clone())
+                    .instrument(tracing::info_span!("dns_tcp", %addr)),
+            );
+        }
+        for target in self.notify {
+            tasks.spawn(
+                notify::run(
+                    target,
+                    self.shared.serials.subscribe(),
+                    self.shared.counters.clone(),
+                    shutdown.clone(),
+                )
+                .instrument(tracing::info_span!("dns_notify", %target)),
+            );
+        }
+        for addr in &self.addrs {
+            tracing::info!(%addr, "dns listening on {addr}");
+        }
+        shutdown.cancelled().await;
+        while tasks.join_next().await.is_some() {}
+        let joined = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        });
+        let _ = joined.await;
+        tracing::info!("dns stopped");
+        Ok(())
+    }
+}
+
+impl DnsHandle {
+    /// Applies views; when an answer changed, bumps the affected zones' serials (persisted),
+    /// swaps in a new snapshot and schedules NOTIFY. Returns whether anything changed.
+    pub fn apply(&self, views: &[ServiceView]) -> Result<bool, DnsError> {
+        let mut guard = self
+            .shared
+            .enactor
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let e = &mut *guard;
+        let mut changed_zones = vec![false; e.bases.len()];
+        let mut changed_services = Vec::new();
+        for v in views {
+            let Some(i) = e.defs.iter().position(|d| d.service.name == v.service) else {
+                tracing::debug!(service = %v.service, "dns: view for a service without names");
+                continue;
+            };
+            if v.epoch < e.views[i].epoch {
+                tracing::warn!(service = %v.service, epoch = %v.epoch, serving = %e.views[i].epoch,
+                    "dns: stale view ignored");
+                continue;
+            }
+            let answer = view::answer(&e.defs[i].service, v);
+            e.views[i] = v.clone();
+            if answer != e.answers[i] {
+                for (zone, _) in &e.defs[i].names {
+                    if let Some(c) = changed_zones.get_mut(*zone) {
+                        *c = true;
+                    }
+                }
+                e.answers[i] = answer;
+                changed_services.push(v.service.to_string());
+            }
+        }
+        if changed_services.is_empty() {
+            return Ok(false);
+        }
+        for (i, changed) in changed_zones.iter().enumerate() {
+            if *changed {
+                let origin = e.bases[i].file.origin.clone();
+                e.serials[i] = e.store.next(&origin, e.serials[i])?;
+            }
+        }
+        let snap = snapshot::build(&e.bases, &e.static_hot, &e.defs, &e.answers, &e.serials)?;
+        let serials = zone_serials(&snap);
+        self.shared.snap.store(Arc::new(snap));
+        Counters::bump(&self.shared.counters.snapshots);
+        tracing::info!(services = ?changed_services, serials = ?e.serials, "dns snapshot swapped");
+        self.shared.serials.send_replace(serials);
+        Ok(true)
+    }
+
+    /// The serial now served for a zone apex (e.g. `boss.example.`).
+    pub fn serial(&self, zone: &str) -> Option<u32> {
+        let name = Name::from_ascii(zone).ok()?;
+        let snap = self.shared.snap.load();
+        snap.zones.iter().find(|z| z.apex == name).map(|z| z.serial)
+    }
+
+    /// The shared state (tests drive the answer path directly).
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
+    /// The counters, for `/metrics`.
+    pub fn counters(&self) -> DnsCounters {
+        self.shared.counters.read()
+    }
+}
+
+fn zone_serials(snap: &Snapshot) -> Vec<ZoneSerial> {
+    snap.zones
+        .iter()
+        .filter_map(|z| {
+            Some(ZoneSerial {
+                apex: z.apex.clone(),
+                serial: z.serial,
+                soa: z.soa.records_without_rrsigs().next()?.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Matches each service name to the zone that holds it, refusing names that are static records.
+fn service_defs(cfg: &Config, bases: &[ZoneBase]) -> Result<Vec<ServiceDef>, DnsError> {
+    let mut defs = Vec::new();
+    for s in &cfg.services {
+        let mut names = Vec::new();
+        for n in &s.names {
+            let fail = |problem: String| DnsError::Service {
+                service: s.name.to_string(),
+                name: n.clone(),
+                problem,
+            };
+            let name = Name::from_ascii(n)
+                .map_err(|e| fail(format!("not a DNS name: {e}")))?
+                .to_lowercase();
+            let mut name = name;
+            name.set_fqdn(true);
+            let zone = bases
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.apex.zone_of(&name))
+                .max_by_key(|(_, b)| b.apex.num_labels())
+                .map(|(i, _)| i)
+                .ok_or_else(|| fail("is not inside any served zone".into()))?;
+            let text = zonefile::fqdn_text(&name);
+            let file = &bases[zone].file;
+            if file.owners.contains(&text) {
+                return Err(fail(format!(
+                    "is also a static record in {}:{}; service names must not be in the zone file",
+                    file.path.display(),
+                    file.line_of(&text)
+                )));
+            }
+            names.push((zone, name));
+        }
+        if !names.is_empty() {
+            defs.push(ServiceDef {
+                service: s.clone(),
+                names,
+            });
+        }
+    }
+    Ok(defs)
+}
+
+type Bound = (
+    Vec<std::net::UdpSocket>,
+    Vec<std::net::TcpListener>,
+    Vec<SocketAddr>,
+);
+
+/// Binds N reuse-port UDP sockets and one TCP listener per address (same port for both).
+fn bind_all(listen: &[SocketAddr], per_addr: usize) -> Result<Bound, DnsError> {
+    let (mut udp, mut tcp, mut addrs) = (Vec::new(), Vec::new(), Vec::new());
+    for want in listen {
+        // Port 0: the kernel picks the UDP port; TCP may find it taken, so try a few picks.
+        let tries = if want.port() == 0 { 20 } else { 1 };
+        let mut last = None;
+        for _ in 0..tries {
+            match bind_one(*want, per_addr) {
+                Ok((u, t, addr)) => {
+                    udp.extend(u);
+                    tcp.push(t);
+                    addrs.push(addr);
+                    last = None;
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        if let Some(e) = last {
+            return Err(e);
+        }
+    }
+    Ok((udp, tcp, addrs))
+}
+
+type BoundOne = (Vec<std::net::UdpSocket>, std::net::TcpListener, SocketAddr);
+
+fn bind_one(want: SocketAddr, per_addr: usize) -> Result<BoundOne, DnsError> {
+    let mut addr = want;
+    let mut udp = Vec::with_capacity(per_addr);
+    for _ in 0..per_addr {
+        let bind_err = |source| DnsError::Bind {
+            proto: "udp",
+            addr: want,
+            source,
+        };
+        let s = udp_socket(addr).map_err(bind_err)?;
+        if addr.port() == 0 {
+            addr = s.local_addr().map_err(bind_err)?;
+        }
+        udp.push(s);
+    }
+    let tcp = tcp_listener(addr).map_err(|source| DnsError::Bind {
+        proto: "tcp",
+        addr,
+        source,
+    })?;
+    Ok((udp, tcp, addr))
+}
+
+fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(SockProto::UDP))?;
+    if addr.is_ipv6() {
+        s.set_only_v6(true)?;
+    }
+    s.set_reuse_port(true)?;
+    s.set_nonblocking(true)?;
+    let _ = s.set_recv_buffer_size(UDP_RCVBUF);
+    s.bind(&addr.into())?;
+    Ok(s.into())
+}
+
+fn tcp_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let s = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM,
+        Some(SockProto::TCP),
+    )?;
+    if addr.is_ipv6() {
+        s.set_only_v6(true)?;
+    }
+    s.set_reuse_address(true)?;
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    s.listen(1024)?;
+    Ok(s.into())
+}

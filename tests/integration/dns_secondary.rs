@@ -1,0 +1,132 @@
+//! A real secondary (Knot from Debian) on loopback: NOTIFY after a switch, transfer, new answer.
+//!
+//! Knot is another process, so there is no event to await: the test polls it with kdig in a
+//! bounded loop with a deadline.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::dns_support::{Running, config, require, section, services, shipped_zone, tool, view};
+
+/// knotd started on a temp config; killed (and its log printed) on drop.
+struct Knot {
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Drop for Knot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- knotd log ---\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    s.local_addr().expect("addr").port()
+}
+
+fn start_knot(knotd: &Path, dir: &Path, port: u16, primary: SocketAddr) -> Knot {
+    let conf = format!(
+        "server:\n  rundir: \"{d}\"\n  listen: 127.0.0.1@{port}\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\n\
+database:\n  storage: \"{d}\"\n\
+log:\n  - target: stderr\n    any: info\n\
+remote:\n  - id: primary\n    address: {ip}@{pport}\n\
+acl:\n  - id: notify_from_primary\n    address: {ip}\n    action: notify\n\
+zone:\n  - domain: boss.example\n    master: primary\n    acl: notify_from_primary\n    storage: \"{d}\"\n    file: \"{d}/boss.example.zone\"\n    zonefile-sync: -1\n",
+        d = dir.display(),
+        ip = primary.ip(),
+        pport = primary.port(),
+    );
+    let conf_path = dir.join("knot.conf");
+    std::fs::write(&conf_path, conf).expect("knot.conf");
+    let log = dir.join("knot.log");
+    let out = std::fs::File::create(&log).expect("log");
+    let child = Command::new(knotd)
+        .arg("-c")
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .stderr(out)
+        .spawn()
+        .expect("knotd starts");
+    Knot { child, log }
+}
+
+/// Polls the secondary until `crm` answers `want` or the deadline passes.
+async fn wait_for_answer(kdig: &Path, at: SocketAddr, want: &str, deadline: Duration) -> String {
+    let end = tokio::time::Instant::now() + deadline;
+    loop {
+        let out = tool(kdig, at, &["crm.boss.example", "A"]).await;
+        if section(&out, "ANSWER").iter().any(|l| l.ends_with(want))
+            || tokio::time::Instant::now() > end
+        {
+            return out;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knot_secondary_follows_a_switch() {
+    let (Some(knotd), Some(kdig)) = (require("knotd"), require("kdig")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let knot_dir = dir.path().join("knot");
+    std::fs::create_dir_all(&knot_dir).expect("dir");
+    let knot_port = free_port();
+    let knot_addr: SocketAddr = ([127, 0, 0, 1], knot_port).into();
+    let mut cfg = config(&shipped_zone(), dir.path(), services());
+    cfg.dns.notify = vec![knot_addr];
+    let srv = Running::start(&cfg);
+    let _knot = start_knot(&knotd, &knot_dir, knot_port, srv.addr);
+
+    // Bootstrap: Knot transfers the zone and serves the primary's address.
+    let out = wait_for_answer(&kdig, knot_addr, "10.1.0.10", Duration::from_secs(20)).await;
+    assert!(
+        section(&out, "ANSWER")
+            .iter()
+            .any(|l| l.ends_with("10.1.0.10")),
+        "bootstrap: {out}"
+    );
+
+    // Switch: NOTIFY → Knot asks IXFR → our full transfer → Knot serves the backup's address.
+    let acked_before = srv.handle.counters().notifies_acked;
+    let transfers_before = srv.handle.counters().transfers;
+    assert!(
+        srv.handle
+            .apply(&[view("crm", "sh", 1, false, &["sh"])])
+            .expect("apply")
+    );
+    let out = wait_for_answer(&kdig, knot_addr, "10.2.0.10", Duration::from_secs(20)).await;
+    assert!(
+        section(&out, "ANSWER")
+            .iter()
+            .any(|l| l.ends_with("10.2.0.10")),
+        "after switch: {out}"
+    );
+    let c = srv.handle.counters();
+    assert!(
+        c.notifies_acked > acked_before,
+        "NOTIFY acknowledged: {c:?}"
+    );
+    assert!(
+        c.transfers > transfers_before,
+        "secondary transferred: {c:?}"
+    );
+    let serial = srv.handle.serial("boss.example.").expect("serial");
+    let soa = tool(&kdig, knot_addr, &["boss.example", "SOA", "+short"]).await;
+    assert!(
+        soa.contains(&format!(" {serial} ")),
+        "secondary at serial {serial}: {soa}"
+    );
+    srv.stop().await;
+}
