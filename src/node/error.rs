@@ -36,6 +36,15 @@ pub enum NodeError {
         /// The error.
         source: std::io::Error,
     },
+    /// The DNS authority could not start or apply the committed state.
+    #[error("dns: {0}")]
+    Dns(#[from] crate::dns::DnsError),
+    /// The probe role could not start.
+    #[error("probe role: {0}")]
+    ProbeRole(#[from] super::probe_role::ProbeRoleError),
+    /// A probe-only node has nowhere to send its votes.
+    #[error("[votes]: a probe-only node needs authorities and key_files to push observations")]
+    NoAuthorities,
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),

@@ -20,17 +20,21 @@
 
 mod clock;
 mod decide;
+mod enact_dns;
 mod error;
 mod handle;
+mod probe_role;
 mod signals;
 
 pub use clock::Clock;
 pub use error::NodeError;
 pub use handle::{CommandFailure, DecisionHandle, Published};
+pub use probe_role::ProbeRoleError;
 pub use signals::cancel_on_signals;
 
 use crate::api::{self, ApiState, Metrics, Readiness, Token};
-use crate::config::{Config, StoreSection};
+use crate::config::{Config, Role, StoreSection};
+use crate::dns::DnsServer;
 use crate::policy::{AuditRecord, Engine};
 use crate::store::{EmbeddedStore, Store};
 use crate::tally::Verifier;
@@ -193,9 +197,62 @@ pub async fn run(
         .instrument(info_span!("admin")),
     );
 
-    // Seams for the integrator: the probe role sends verified observations into
-    // `handle.observations`; enactors (dns, route, alert) subscribe with
-    // `handle.published.clone()` and follow `Published::committed`.
+    if cfg.has_role(Role::Authority) && !cfg.dns.listen.is_empty() {
+        let server = DnsServer::bind(&cfg)?;
+        let dns = server.handle();
+        // Answer from the committed state from the very first query.
+        enact_dns::apply_now(&dns, &handle.published.borrow())?;
+        let token = shutdown.clone();
+        tasks.spawn(
+            async move { server.run(token).await.map_err(NodeError::from) }
+                .instrument(info_span!("dns")),
+        );
+        let token = shutdown.clone();
+        let published = handle.published.clone();
+        tasks.spawn(
+            async move {
+                enact_dns::follow(dns, published, token).await;
+                Ok(())
+            }
+            .instrument(info_span!("enact_dns")),
+        );
+    }
+    if cfg.has_role(Role::Probe) {
+        let prober = probe_role::prober(&cfg)?;
+        let tx = if cfg.has_role(Role::Authority) {
+            // Our own observations skip the signature: they never leave the process.
+            handle.observations.clone()
+        } else {
+            let key = read_keys(&cfg)?
+                .into_iter()
+                .next()
+                .ok_or(NodeError::NoAuthorities)?;
+            if cfg.votes.authorities.is_empty() {
+                return Err(NodeError::NoAuthorities);
+            }
+            let (tx, rx) = mpsc::channel(16);
+            let authorities = cfg.votes.authorities.clone();
+            let token = shutdown.clone();
+            tasks.spawn(
+                async move {
+                    probe_role::push(rx, authorities, key, token).await;
+                    Ok(())
+                }
+                .instrument(info_span!("push")),
+            );
+            tx
+        };
+        let token = shutdown.clone();
+        tasks.spawn(
+            async move {
+                prober
+                    .run(tx, token)
+                    .await
+                    .map_err(|e| NodeError::ProbeRole(e.into()))
+            }
+            .instrument(info_span!("probe")),
+        );
+    }
     drop(handle);
 
     readiness.set_ready();
