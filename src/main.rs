@@ -47,6 +47,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn serve(args: cli::ServeArgs) -> ExitCode {
+    // Without -c we run the loopback demo, which also needs stand-in sites to probe.
+    let demo = args.config.is_none();
     let path = args.config.unwrap_or_else(cli::demo_config_path);
     let cfg = match config::load(&path, None) {
         Ok(cfg) => cfg,
@@ -63,8 +65,17 @@ fn serve(args: cli::ServeArgs) -> ExitCode {
     init_tracing(format, &cfg.log.level);
     tracing::info!(config = %path.display(), node = %cfg.node.id, "starting");
     let result = runtime().and_then(|rt| {
-        rt.block_on(switchback::node::serve(cfg))
-            .map_err(anyhow::Error::from)
+        rt.block_on(async {
+            // The stand-ins die with the runtime when the node returns.
+            let _stand_ins = if demo {
+                let token = tokio_util::sync::CancellationToken::new();
+                Some(switchback::demo::start(&switchback::demo::default_stand_ins(), token).await?)
+            } else {
+                None
+            };
+            switchback::node::serve(cfg).await?;
+            Ok(())
+        })
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

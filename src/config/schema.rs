@@ -83,7 +83,8 @@ pub struct VotesSection {
     pub key_files: Vec<PathBuf>,
     /// Observations older than this do not count.
     pub stale_after: Duration,
-    /// The probe nodes whose votes count; anyone else's observation is dropped and counted.
+    /// The probe nodes whose votes count (this node alone when the file lists none); anyone
+    /// else's observation is dropped and counted.
     pub voters: Vec<Voter>,
 }
 

@@ -32,7 +32,7 @@ impl fmt::Display for CheckSummary {
             .iter()
             .map(|v| format!("{}@{}", v.id, v.domain))
             .collect();
-        if voters.is_empty() {
+        if c.votes.voters.len() == 1 && c.votes.voters[0].id == c.node.id {
             writeln!(
                 f,
                 "voters:   this node alone ({}@{})",

@@ -214,6 +214,14 @@ fn votes(raw: RawVotes, ctx: &mut Ctx<'_>, node: &NodeSection) -> VotesSection {
             "other nodes vote, so observations are signed: give at least one key file",
         );
     }
+    // No voters listed: this node alone votes (a single-node setup). Filling it in here keeps
+    // the typed config self-describing, so the tally and verifier need no special case.
+    if voters.is_empty() {
+        voters.push(Voter {
+            id: node.id.clone(),
+            domain: node.domain.clone(),
+        });
+    }
     VotesSection {
         authorities,
         key_files,

@@ -78,8 +78,9 @@ pub(crate) fn policy(
             &k("quorum"),
             format!(
                 "quorum {quorum} is larger than the {voters} probe(s) that can vote ({})",
-                if votes.voters.is_empty() {
-                    "votes.voters is empty: this node alone votes".to_owned()
+                if votes.voters.len() == 1 && votes.voters[0].id == node.id {
+                    "votes.voters is empty or lists only this node: this node alone votes"
+                        .to_owned()
                 } else {
                     join(votes.voters.iter().map(|v| &v.id))
                 }

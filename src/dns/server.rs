@@ -79,7 +79,8 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
 impl DnsServer {
     /// Loads zones and serials and binds every listen address (UDP ×`udp_sockets`, TCP).
     pub fn bind(cfg: &Config) -> Result<DnsServer, DnsError> {
-        let base = cfg.source.parent().unwrap_or(Path::new(".")).to_owned();
+        // The config loader already resolved relative paths against the config's folder.
+        let base = PathBuf::new();
         let mut bases = Vec::new();
         for z in &cfg.dns.zones {
             bases.push(ZoneBase::new(zonefile::load(&resolve(&base, z))?)?);

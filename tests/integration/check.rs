@@ -27,7 +27,6 @@ fn example_configs(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Needs `probes/{crm,billing,accounting,settlement}.toml` and `zones/boss.example.zone`
 /// (written on the probe and dns branches) and their real parsers.
 #[test]
-#[ignore = "needs probes/*.toml, zones/boss.example.zone and the real parsers from the probe and dns branches; the integrator un-ignores"]
 fn every_example_config_passes_check() {
     let mut configs = Vec::new();
     example_configs(&repo().join("deploy"), &mut configs);
@@ -135,7 +134,6 @@ fn env_overrides_are_checked_and_named() {
 
 /// The `switchback check -c FILE` binary: exit 1 and one `file:line: key: problem` per line.
 #[test]
-#[ignore = "needs the CLI from the ops branch; the integrator un-ignores"]
 fn binary_check_exits_1_with_located_problems() {
     let (_dir, path) = tree(CONFIG);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchback"))
@@ -158,7 +156,6 @@ fn binary_check_exits_1_with_located_problems() {
 
 /// `switchback check -c deploy/examples/demo.toml`: exit 0 and the one-screen summary.
 #[test]
-#[ignore = "needs the CLI (ops), probes/ and zones/ with their parsers (probe, dns); the integrator un-ignores"]
 fn binary_check_exits_0_with_a_summary() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchback"))
         .arg("check")

@@ -226,7 +226,6 @@ fn config_problems_come_first_and_alone() {
 /// Needs the real `dns::zonefile::load` (the stub returns an empty origin) and the real
 /// `probe::defs::load`; the integrator un-ignores it after merging the dns and probe branches.
 #[test]
-#[ignore = "needs the real dns::zonefile and probe::defs parsers (dns, probe branches)"]
 fn consistent_tree_passes_with_a_summary() {
     let dir = tree(&[]);
     std::fs::write(
@@ -318,7 +317,6 @@ fn an_authority_needs_zones_for_its_names() {
 
 /// Problems inside referenced files come back located in those files.
 #[test]
-#[ignore = "needs the real dns::zonefile and probe::defs parsers (dns, probe branches)"]
 fn problems_inside_probes_and_zone_files_are_located_there() {
     let dir = tree(&[]);
     std::fs::write(

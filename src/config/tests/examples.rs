@@ -18,7 +18,10 @@ fn minimal_config_gets_documented_defaults() {
     assert_eq!(c.node.state_dir, PathBuf::from("/var/lib/switchback"));
     assert_eq!(c.store, StoreSection::Embedded);
     assert_eq!(c.votes.stale_after, Duration::from_secs(1));
-    assert!(c.votes.voters.is_empty());
+    // No voters listed: this node alone votes.
+    assert_eq!(c.votes.voters.len(), 1);
+    assert_eq!(c.votes.voters[0].id, c.node.id);
+    assert_eq!(c.votes.voters[0].domain, c.node.domain);
     assert_eq!(c.log.format, LogFormat::Text);
     assert_eq!(c.log.level, "info,hickory_server=warn");
     assert_eq!(c.dns.listen, vec!["127.0.0.1:5353".parse().expect("addr")]);
