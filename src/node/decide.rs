@@ -122,8 +122,8 @@ impl DecisionTask {
                     None => std::future::pending().await,
                 }
             };
+            // Unbiased: a flood of observations must not starve operator commands or ticks.
             tokio::select! {
-                biased;
                 () = shutdown.cancelled() => return Ok(()),
                 Some(req) = requests.recv() => match req {
                     Request::Command { command, reply } => {

@@ -126,7 +126,7 @@ pub async fn run(
         votes: engine.votes(),
     };
     let (published_tx, published_rx) = watch::channel(initial);
-    let mut records = vec![engine.start_record()];
+    let mut records = vec![engine.start_record(now)];
     records.extend(outputs.iter().cloned().map(|o| AuditRecord::output(now, o)));
     let mut task = DecisionTask {
         engine,
