@@ -133,3 +133,36 @@ fn json_log_format_writes_one_object_per_line() {
     }
     assert!(committed, "no structured commit event in\n{log}");
 }
+
+#[test]
+fn approve_and_reject_with_nothing_pending_are_409() {
+    let dir = NodeDir::new();
+    let node = dir.start();
+    for verb in ["approve", "reject"] {
+        let out = node.cli(&[verb, "crm"]);
+        assert!(
+            !out.status.success(),
+            "{verb} succeeded with nothing pending"
+        );
+        let err = stderr(&out);
+        assert!(
+            err.contains("409") && err.contains("nothing pending"),
+            "{verb}: {err}"
+        );
+    }
+    let history = node.cli_ok(&["history", "crm", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&history).expect("json");
+    let refused = v["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| {
+            r["input"]["command"].get("approve").is_some()
+                || r["input"]["command"].get("reject").is_some()
+        })
+        .count();
+    assert_eq!(
+        refused, 2,
+        "refused commands belong in the audit trail: {history}"
+    );
+}
