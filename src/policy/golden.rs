@@ -19,8 +19,19 @@ fn config_for(name: &str) -> Option<Config> {
         | "target-down-refused"
         | "abstain-uplink"
         | "maintenance-restart"
-        | "host-down-layers" => {}
+        | "host-down-layers"
+        | "late-observations" => {}
         "confirm-approve" => p.mode = Mode::Confirm,
+        "confirm-timeout-proceed" => {
+            p.mode = Mode::Confirm;
+            p.confirm_timeout = Duration::from_secs(2);
+            p.on_confirm_timeout = ConfirmTimeout::Proceed;
+        }
+        "auto-failback" => {
+            p.failback = Failback::Auto;
+            p.failback_hold = Duration::from_secs(2);
+        }
+        "manual-operator-switch" => p.mode = Mode::Manual,
         "confirm-timeout-abort" => {
             p.mode = Mode::Confirm;
             p.confirm_timeout = Duration::from_secs(2);

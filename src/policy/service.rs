@@ -144,6 +144,13 @@ impl Service {
             })
     }
 
+    /// When the active site's hold-down started: when it was first seen down, or when it became
+    /// active if later (an operator's forced switch to a down site gets a full hold-down before
+    /// automatic failover overrules it).
+    fn down_since(&self, active: Track) -> Timestamp {
+        active.since.max(self.state.committed.decision.at)
+    }
+
     /// Whether `site` may be switched to now: up by quorum and every gate up. `Err` says why not.
     fn ready(&self, w: &World<'_>, site: &SiteId) -> Result<String, String> {
         let e = self.eval(w, site);
@@ -279,7 +286,7 @@ impl Service {
         let active = self.active().clone();
         let at = self.track(&active);
         let active_down = at.verdict == Health::Down;
-        let down_held = active_down && w.now >= at.since.add(hold_down);
+        let down_held = active_down && w.now >= self.down_since(at).add(hold_down);
         if !active_down {
             if self.state.flags.down_reported {
                 out.push(Output::Event(Event::ActiveRecovered {
@@ -331,6 +338,10 @@ impl Service {
 
         if let Some(pend) = self.state.pending.take_if(|p| w.now >= p.deadline) {
             self.on_timeout(w, pend, out);
+            if *self.active() != active {
+                // It proceeded: the new active site is judged from the next evaluation on.
+                return changed;
+            }
         }
 
         if self.state.committed.operator.maintenance {
@@ -356,7 +367,7 @@ impl Service {
         }
         let at = self.track(self.active());
         if at.verdict == Health::Down {
-            ds.push(at.since.add(p.hold_down));
+            ds.push(self.down_since(at).add(p.hold_down));
         }
         if let Some(pend) = &self.state.pending {
             ds.push(pend.deadline);

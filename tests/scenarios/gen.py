@@ -57,6 +57,15 @@ def scenario(phases, start=None):
             lines.append({"at": t, "input": "tick"})
         elif p[0] == "cmd":
             lines.append(cmd(t, p[1], **p[2]))
+        elif p[0] == "late":
+            # A delayed copy of an older observation (seq `back` behind) from probe p[1].
+            _, i, back, bj, sh = p
+            node, domain = PROBES[i]
+            o = obs(t - 100 * back, node, domain, bj, sh)
+            SEQ[node] -= 1
+            o["input"]["observation"]["seq"] = SEQ[node] - back + 1
+            o["at"] = t
+            lines.append(o)
     return lines
 
 
@@ -90,6 +99,22 @@ SCENARIOS = {
                          ("cmd", "readmit", {"site": "bj", "by": "ops"}), ("hb", 300, "up", "up")],
     # ICMP to bj fails but the app answers: no switch; app checks stop reporting: host down counts.
     "host-down-layers": [("hb", 1000, "up", "up", {"host_bj": "down"}), ("hb", 600, "unknown", "up", {"host_bj": "down"})],
+    # Confirm mode, proceed on timeout (2 s): the switch goes ahead, and says so.
+    "confirm-timeout-proceed": [("hb", 500, "up", "up"), ("hb", 3000, "down", "up")],
+    # Auto failback after 2 s: a flap of bj during the hold restarts the clock; then back to bj.
+    "auto-failback": [("hb", 500, "up", "up"), ("hb", 600, "down", "up"), ("hb", 1500, "up", "up"),
+                      ("hb", 200, "down", "up"), ("hb", 2500, "up", "up")],
+    # Manual mode: only report; an operator switch to an up site works, back to a down one is refused
+    # (no output) unless forced; the forced site is reported down only after a full hold-down.
+    "manual-operator-switch": [("hb", 500, "up", "up"), ("hb", 1000, "down", "up"),
+                               ("cmd", "switch", {"to": "sh", "reason": "bj app down", "by": "ops"}),
+                               ("hb", 300, "down", "up"),
+                               ("cmd", "switch", {"to": "bj", "reason": "try bj", "by": "ops"}),
+                               ("cmd", "switch", {"to": "bj", "reason": "drill", "by": "ops", "force": True}),
+                               ("hb", 500, "down", "up")],
+    # Late, reordered copies of older "bj up" observations while bj is down change nothing.
+    "late-observations": [("hb", 500, "up", "up"), ("hb", 100, "down", "up"), ("late", 0, 3, "up", "up"),
+                          ("late", 1, 2, "up", "up"), ("hb", 400, "down", "up")],
 }
 
 STARTS = {"maintenance-restart": MAINT}

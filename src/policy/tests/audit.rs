@@ -6,8 +6,12 @@ use crate::model::{Health, Timestamp};
 use crate::policy::{AuditEntry, AuditRecord, Command, Input, fixture, replay};
 use std::io::Cursor;
 
-/// Drive an engine, writing the audit log the way the node does; return (log lines, inputs, outputs).
-fn drive(schedule: &[(u64, Health, Health)]) -> (Vec<AuditRecord>, usize, Vec<AuditRecord>) {
+/// Drive an engine, writing the audit log the way the node does, restarting the engine after the
+/// phase `restart_after` (if any); return (log lines, inputs, outputs).
+fn drive(
+    schedule: &[(u64, Health, Health)],
+    restart_after: Option<usize>,
+) -> (Vec<AuditRecord>, usize, Vec<AuditRecord>) {
     let cfg = fixture::config(&[SVC], fixture::voters(3, 2), fixture::policy());
     let mut h = H::new(cfg);
     let mut log = vec![h.engine.start_record(Timestamp(h.now))];
@@ -27,7 +31,7 @@ fn drive(schedule: &[(u64, Health, Health)]) -> (Vec<AuditRecord>, usize, Vec<Au
                 outputs.extend(out.into_iter().map(|o| AuditRecord::output(now, o)));
             }
         };
-    for &(ms, bj, sh) in schedule {
+    for (phase, &(ms, bj, sh)) in schedule.iter().enumerate() {
         let end = h.now + ms;
         while h.now < end {
             for v in &voters {
@@ -43,6 +47,13 @@ fn drive(schedule: &[(u64, Health, Health)]) -> (Vec<AuditRecord>, usize, Vec<Au
                 feed(&mut h, Input::Tick, &mut log, &mut outputs);
             }
             h.now = next;
+        }
+        if restart_after == Some(phase) {
+            let committed = h.engine.committed();
+            let (engine, out) = crate::policy::Engine::new(&h.cfg, committed, Timestamp(h.now));
+            assert!(out.is_empty(), "a restart commits nothing: {out:?}");
+            h.engine = engine;
+            log.push(h.engine.start_record(Timestamp(h.now)));
         }
     }
     inputs += 1;
@@ -61,12 +72,15 @@ fn drive(schedule: &[(u64, Health, Health)]) -> (Vec<AuditRecord>, usize, Vec<Au
 
 #[test]
 fn the_audit_log_replays_to_the_same_outputs() {
-    let (log, inputs, outputs) = drive(&[
-        (5_000, Up, Up),
-        (1_000, Down, Up),
-        (20_000, Down, Up),
-        (3_000, Up, Up),
-    ]);
+    let (log, inputs, outputs) = drive(
+        &[
+            (5_000, Up, Up),
+            (1_000, Down, Up),
+            (20_000, Down, Up),
+            (3_000, Up, Up),
+        ],
+        None,
+    );
     let text: String = log.iter().map(|r| r.to_line() + "\n").collect();
     let replayed = replay(
         Cursor::new(text.as_bytes()),
@@ -83,6 +97,32 @@ fn the_audit_log_replays_to_the_same_outputs() {
         "heartbeats not thinned: {logged_inputs} of {inputs}"
     );
     assert!(outputs.iter().any(|r| matches!(&r.entry, AuditEntry::Output(crate::policy::Output::Commit(c)) if c.decision.epoch.0 == 2)));
+}
+
+#[test]
+fn a_log_with_a_restart_replays_to_the_same_outputs() {
+    // Restart in the middle of an outage (hold-down starts again) and again after the switch.
+    for restart_after in [1, 2] {
+        let (log, _, outputs) = drive(
+            &[
+                (2_000, Up, Up),
+                (200, Down, Up),
+                (2_000, Down, Up),
+                (2_000, Up, Up),
+            ],
+            Some(restart_after),
+        );
+        let starts = log
+            .iter()
+            .filter(|r| matches!(r.entry, AuditEntry::Start(_)))
+            .count();
+        assert_eq!(starts, 2);
+        let text: String = log.iter().map(|r| r.to_line() + "\n").collect();
+        let cfg = fixture::config(&[SVC], fixture::voters(3, 2), fixture::policy());
+        let replayed = replay(Cursor::new(text.as_bytes()), &cfg).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(replayed, outputs, "restart after phase {restart_after}");
+        assert!(outputs.iter().any(|r| matches!(&r.entry, AuditEntry::Output(crate::policy::Output::Commit(c)) if c.decision.epoch.0 == 2)));
+    }
 }
 
 #[test]

@@ -377,3 +377,22 @@ fn a_lossy_primary_causes_at_most_one_switch() {
         "30% loss never tripped hold-down: the test would prove nothing"
     );
 }
+
+#[test]
+fn an_operator_switch_persists_across_a_restart() {
+    let mut h = auto_failback(false);
+    h.run(500, 100, Up, Up);
+    h.cmd(Command::Switch {
+        service: svc(),
+        to: site("sh"),
+        reason: "bj work".into(),
+        by: "ops".into(),
+        force: false,
+    })
+    .unwrap_or_default();
+    let mut h = H::resume(h.cfg.clone(), h.engine.committed(), h.now + 5);
+    let out = h.run(60_000, 100, Up, Up);
+    assert!(commits(&out).is_empty(), "{out:?}");
+    assert_eq!(h.active(), site("sh"));
+    assert_eq!(h.engine.status()[0].kind, DecisionKind::Operator);
+}
