@@ -166,3 +166,18 @@ fn approve_and_reject_with_nothing_pending_are_409() {
         "refused commands belong in the audit trail: {history}"
     );
 }
+
+#[test]
+fn unreachable_admin_api_is_a_clear_error() {
+    // A loopback port that was free a moment ago: nothing listens there.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("probe a free port");
+    let out = std::process::Command::new(bin())
+        .args(["status", "--admin", &format!("http://{addr}")])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("cannot reach the admin API"), "{err}");
+}
