@@ -5,8 +5,8 @@ use std::path::PathBuf;
 /// An operator verb's failure.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// The admin API could not be reached or answered garbage.
-    #[error("{url}: {source}")]
+    /// The admin API could not be reached or its answer not read (the cause follows).
+    #[error("{url}: cannot reach the admin API (is the node running? --admin URL)")]
     Http {
         /// The request URL.
         url: String,

@@ -38,6 +38,10 @@ impl DecisionTask {
     }
 
     async fn audit(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            // Most heartbeats are not audited; skip the store round trip.
+            return Ok(());
+        }
         let values = records
             .iter()
             .map(serde_json::to_value)
@@ -122,8 +126,8 @@ impl DecisionTask {
                     None => std::future::pending().await,
                 }
             };
+            // Unbiased: a flood of observations must not starve operator commands or ticks.
             tokio::select! {
-                biased;
                 () = shutdown.cancelled() => return Ok(()),
                 Some(req) = requests.recv() => match req {
                     Request::Command { command, reply } => {

@@ -192,6 +192,22 @@ async fn starts_at_primary_switches_and_resumes_after_restart() {
     assert_eq!(code, 200);
     assert!(metrics.contains("switchback_ready 1"), "{metrics}");
     node.stop().await;
+
+    // The audit log is a replayable scenario: replaying its inputs yields its outputs.
+    let log = std::fs::read_to_string(dir.path().join("state/audit.jsonl")).unwrap();
+    let recorded: Vec<crate::policy::AuditRecord> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &crate::policy::AuditRecord| {
+            matches!(r.entry, crate::policy::AuditEntry::Output(_))
+        })
+        .collect();
+    let replayed = crate::policy::replay(log.as_bytes(), &config(dir.path())).unwrap();
+    assert!(recorded.len() >= 2, "{log}");
+    assert_eq!(
+        replayed, recorded,
+        "audit log does not replay to itself:\n{log}"
+    );
 }
 
 #[tokio::test]

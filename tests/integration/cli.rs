@@ -133,3 +133,51 @@ fn json_log_format_writes_one_object_per_line() {
     }
     assert!(committed, "no structured commit event in\n{log}");
 }
+
+#[test]
+fn approve_and_reject_with_nothing_pending_are_409() {
+    let dir = NodeDir::new();
+    let node = dir.start();
+    for verb in ["approve", "reject"] {
+        let out = node.cli(&[verb, "crm"]);
+        assert!(
+            !out.status.success(),
+            "{verb} succeeded with nothing pending"
+        );
+        let err = stderr(&out);
+        assert!(
+            err.contains("409") && err.contains("nothing pending"),
+            "{verb}: {err}"
+        );
+    }
+    let history = node.cli_ok(&["history", "crm", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&history).expect("json");
+    let refused = v["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| {
+            r["input"]["command"].get("approve").is_some()
+                || r["input"]["command"].get("reject").is_some()
+        })
+        .count();
+    assert_eq!(
+        refused, 2,
+        "refused commands belong in the audit trail: {history}"
+    );
+}
+
+#[test]
+fn unreachable_admin_api_is_a_clear_error() {
+    // A loopback port that was free a moment ago: nothing listens there.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("probe a free port");
+    let out = std::process::Command::new(bin())
+        .args(["status", "--admin", &format!("http://{addr}")])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("cannot reach the admin API"), "{err}");
+}

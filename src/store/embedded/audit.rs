@@ -70,6 +70,33 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<Value>, Torn), StoreError> {
     Ok((records, None))
 }
 
+/// Keep a torn tail in `audit.jsonl.torn-<offset>[.<n>]`, never overwriting an earlier one.
+fn save_aside(path: &Path, offset: u64, tail: &[u8]) -> Result<PathBuf, StoreError> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("audit.jsonl");
+    for n in 0u32..1000 {
+        let side = match n {
+            0 => path.with_file_name(format!("{name}.torn-{offset}")),
+            n => path.with_file_name(format!("{name}.torn-{offset}.{n}")),
+        };
+        let mut f = match OpenOptions::new().write(true).create_new(true).open(&side) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io(&side, "create")(e)),
+        };
+        f.write_all(tail).map_err(io(&side, "write"))?;
+        f.sync_all().map_err(io(&side, "fsync"))?;
+        return Ok(side);
+    }
+    Err(StoreError::Io {
+        path: path.to_path_buf(),
+        op: "set aside torn tail",
+        source: std::io::Error::other("1000 side files for one offset already exist"),
+    })
+}
+
 impl AuditLog {
     /// Open (creating) the log, validating every line and setting aside a torn last line.
     pub(crate) fn open(path: &Path, recoveries: &mut Vec<Recovery>) -> Result<Self, StoreError> {
@@ -83,16 +110,8 @@ impl AuditLog {
         file.read_to_end(&mut bytes).map_err(io(path, "read"))?;
         let (records, torn) = parse(path, &bytes)?;
         if let Some((line, offset)) = torn {
-            let side = path.with_file_name(format!(
-                "{}.torn-{offset}",
-                path.file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or("audit.jsonl")
-            ));
             let tail = &bytes[offset as usize..];
-            let mut f = File::create(&side).map_err(io(&side, "create"))?;
-            f.write_all(tail).map_err(io(&side, "write"))?;
-            f.sync_all().map_err(io(&side, "fsync"))?;
+            let side = save_aside(path, offset, tail)?;
             file.set_len(offset)
                 .map_err(io(path, "truncate torn tail"))?;
             file.sync_all().map_err(io(path, "fsync"))?;

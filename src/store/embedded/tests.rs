@@ -162,3 +162,22 @@ async fn second_opener_of_a_state_dir_is_refused_until_the_first_closes() {
     drop(first);
     EmbeddedStore::open(dir.path()).unwrap();
 }
+
+#[tokio::test]
+async fn a_second_torn_tail_at_the_same_offset_keeps_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let mut saved = Vec::new();
+    for torn in [&b"{\"first"[..], &b"{\"second"[..]] {
+        std::fs::write(&log, torn).unwrap();
+        let s = EmbeddedStore::open(dir.path()).unwrap();
+        let [Recovery::TornAuditTail { saved_to, .. }] = s.recoveries() else {
+            panic!("{:?}", s.recoveries());
+        };
+        saved.push((saved_to.clone(), torn));
+    }
+    assert_ne!(saved[0].0, saved[1].0);
+    for (path, torn) in saved {
+        assert_eq!(std::fs::read(path).unwrap(), torn);
+    }
+}
