@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use hickory_server::proto::rr::Name;
+use hickory_server::proto::rr::{Name, Record};
 use socket2::{Domain, Protocol as SockProto, Socket, Type};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -20,6 +20,7 @@ use tracing::Instrument;
 
 use super::error::DnsError;
 use super::hot::HotTable;
+use super::journal::{self, Delta, Journal};
 use super::metrics::{Counters, DnsCounters};
 use super::notify::{self, ZoneSerial};
 use super::serial::SerialStore;
@@ -50,6 +51,7 @@ struct Enactor {
     views: Vec<ServiceView>,
     answers: Vec<Answer>,
     serials: Vec<u32>,
+    journals: Vec<Journal>,
     store: SerialStore,
 }
 
@@ -120,7 +122,8 @@ impl DnsServer {
             .map(|(d, v)| view::answer(&d.service, v))
             .collect();
         let static_hot = Arc::new(static_hot);
-        let snap = snapshot::build(&bases, &static_hot, &defs, &answers, &serials)?;
+        let journals = vec![Journal::new(); bases.len()];
+        let snap = snapshot::build(&bases, &static_hot, &defs, &answers, &serials, &journals)?;
         let (tx, _) = watch::channel(zone_serials(&snap));
         let xfr = XfrPolicy {
             allow: cfg.dns.allow_transfer.clone(),
@@ -137,6 +140,7 @@ impl DnsServer {
                 views,
                 answers,
                 serials,
+                journals,
                 store,
             }),
             serials: tx,
@@ -248,6 +252,7 @@ impl DnsHandle {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let e = &mut *guard;
         let mut changed_zones = vec![false; e.bases.len()];
+        let mut deltas: Vec<(Vec<Record>, Vec<Record>)> = vec![(vec![], vec![]); e.bases.len()];
         let mut changed_services = Vec::new();
         for v in views {
             let Some(i) = e.defs.iter().position(|d| d.service.name == v.service) else {
@@ -262,9 +267,13 @@ impl DnsHandle {
             let answer = view::answer(&e.defs[i].service, v);
             e.views[i] = v.clone();
             if answer != e.answers[i] {
-                for (zone, _) in &e.defs[i].names {
+                for (zone, name) in &e.defs[i].names {
                     if let Some(c) = changed_zones.get_mut(*zone) {
                         *c = true;
+                    }
+                    if let Some((removed, added)) = deltas.get_mut(*zone) {
+                        removed.extend(records(&snapshot::name_sets(name, &e.answers[i], 0)));
+                        added.extend(records(&snapshot::name_sets(name, &answer, 0)));
                     }
                 }
                 e.answers[i] = answer;
@@ -274,13 +283,28 @@ impl DnsHandle {
         if changed_services.is_empty() {
             return Ok(false);
         }
-        for (i, changed) in changed_zones.iter().enumerate() {
+        for ((i, changed), (removed, added)) in changed_zones.iter().enumerate().zip(deltas) {
             if *changed {
                 let origin = e.bases[i].file.origin.clone();
-                e.serials[i] = e.store.next(&origin, e.serials[i])?;
+                let from = e.serials[i];
+                e.serials[i] = e.store.next(&origin, from)?;
+                let delta = Delta {
+                    from,
+                    to: e.serials[i],
+                    removed,
+                    added,
+                };
+                journal::push(&mut e.journals[i], delta);
             }
         }
-        let snap = snapshot::build(&e.bases, &e.static_hot, &e.defs, &e.answers, &e.serials)?;
+        let snap = snapshot::build(
+            &e.bases,
+            &e.static_hot,
+            &e.defs,
+            &e.answers,
+            &e.serials,
+            &e.journals,
+        )?;
         let serials = zone_serials(&snap);
         self.shared.snap.store(Arc::new(snap));
         Counters::bump(&self.shared.counters.snapshots);
@@ -306,6 +330,15 @@ impl DnsHandle {
     pub fn counters(&self) -> DnsCounters {
         self.shared.counters.read()
     }
+}
+
+/// The records of a name's A and AAAA sets.
+fn records(sets: &super::zone::NameSets) -> Vec<Record> {
+    sets.a
+        .iter()
+        .chain(sets.aaaa.iter())
+        .flat_map(|s| s.records_without_rrsigs().cloned())
+        .collect()
 }
 
 fn zone_serials(snap: &Snapshot) -> Vec<ZoneSerial> {
