@@ -19,6 +19,7 @@ mod error;
 mod fuzz;
 mod hot;
 mod journal;
+mod listen;
 mod metrics;
 mod notify;
 mod respond;

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use hickory_server::proto::rr::{Name, Record};
-use socket2::{Domain, Protocol as SockProto, Socket, Type};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -21,6 +20,7 @@ use tracing::Instrument;
 use super::error::DnsError;
 use super::hot::HotTable;
 use super::journal::{self, Delta, Journal};
+use super::listen::bind_all;
 use super::metrics::{Counters, DnsCounters};
 use super::notify::{self, ZoneSerial};
 use super::serial::SerialStore;
@@ -30,9 +30,6 @@ use super::view::{self, Answer, ServiceView};
 use super::xfr::XfrPolicy;
 use super::zonefile;
 use crate::config::Config;
-
-/// Receive buffer per UDP socket, so bursts during a failover are not dropped by the kernel.
-const UDP_RCVBUF: usize = 4 << 20;
 
 /// State shared by the serving loops and every handle.
 pub(crate) struct Shared {
@@ -396,89 +393,4 @@ fn service_defs(cfg: &Config, bases: &[ZoneBase]) -> Result<Vec<ServiceDef>, Dns
         }
     }
     Ok(defs)
-}
-
-type Bound = (
-    Vec<std::net::UdpSocket>,
-    Vec<std::net::TcpListener>,
-    Vec<SocketAddr>,
-);
-
-/// Binds N reuse-port UDP sockets and one TCP listener per address (same port for both).
-fn bind_all(listen: &[SocketAddr], per_addr: usize) -> Result<Bound, DnsError> {
-    let (mut udp, mut tcp, mut addrs) = (Vec::new(), Vec::new(), Vec::new());
-    for want in listen {
-        // Port 0: the kernel picks the UDP port; TCP may find it taken, so try a few picks.
-        let tries = if want.port() == 0 { 20 } else { 1 };
-        let mut last = None;
-        for _ in 0..tries {
-            match bind_one(*want, per_addr) {
-                Ok((u, t, addr)) => {
-                    udp.extend(u);
-                    tcp.push(t);
-                    addrs.push(addr);
-                    last = None;
-                    break;
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        if let Some(e) = last {
-            return Err(e);
-        }
-    }
-    Ok((udp, tcp, addrs))
-}
-
-type BoundOne = (Vec<std::net::UdpSocket>, std::net::TcpListener, SocketAddr);
-
-fn bind_one(want: SocketAddr, per_addr: usize) -> Result<BoundOne, DnsError> {
-    let mut addr = want;
-    let mut udp = Vec::with_capacity(per_addr);
-    for _ in 0..per_addr {
-        let bind_err = |source| DnsError::Bind {
-            proto: "udp",
-            addr: want,
-            source,
-        };
-        let s = udp_socket(addr).map_err(bind_err)?;
-        if addr.port() == 0 {
-            addr = s.local_addr().map_err(bind_err)?;
-        }
-        udp.push(s);
-    }
-    let tcp = tcp_listener(addr).map_err(|source| DnsError::Bind {
-        proto: "tcp",
-        addr,
-        source,
-    })?;
-    Ok((udp, tcp, addr))
-}
-
-fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
-    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(SockProto::UDP))?;
-    if addr.is_ipv6() {
-        s.set_only_v6(true)?;
-    }
-    s.set_reuse_port(true)?;
-    s.set_nonblocking(true)?;
-    let _ = s.set_recv_buffer_size(UDP_RCVBUF);
-    s.bind(&addr.into())?;
-    Ok(s.into())
-}
-
-fn tcp_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    let s = Socket::new(
-        Domain::for_address(addr),
-        Type::STREAM,
-        Some(SockProto::TCP),
-    )?;
-    if addr.is_ipv6() {
-        s.set_only_v6(true)?;
-    }
-    s.set_reuse_address(true)?;
-    s.set_nonblocking(true)?;
-    s.bind(&addr.into())?;
-    s.listen(1024)?;
-    Ok(s.into())
 }
