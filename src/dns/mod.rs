@@ -9,7 +9,8 @@
 //! - `hot`: pre-rendered answers for switched names, static A/AAAA and NXDOMAIN (fast path).
 //! - `respond`: hickory's Catalog behind the fast path, encoding into our own buffers.
 //! - `udp`: blocking threads with recvmmsg/sendmmsg; `tcp`: tokio, idle timeout, transfers.
-//! - `xfr` / `tsig`: AXFR/IXFR with allow-list, TSIG on every message, multi-message.
+//! - `xfr` / `tsig` / `journal`: AXFR, incremental IXFR from a journal (full transfer for
+//!   unknown serials), allow-list, TSIG on every message, multi-message.
 //! - `notify`: NOTIFY to secondaries with retries and backoff.
 //! - `server`: [`DnsServer`] (bind, run) and [`DnsHandle`] (apply, counters).
 
@@ -17,6 +18,8 @@ mod error;
 #[cfg(test)]
 mod fuzz;
 mod hot;
+mod journal;
+mod listen;
 mod metrics;
 mod notify;
 mod respond;

@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use hickory_server::proto::rr::Name;
-use socket2::{Domain, Protocol as SockProto, Socket, Type};
+use hickory_server::proto::rr::{Name, Record};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +19,8 @@ use tracing::Instrument;
 
 use super::error::DnsError;
 use super::hot::HotTable;
+use super::journal::{self, Delta, Journal};
+use super::listen::bind_all;
 use super::metrics::{Counters, DnsCounters};
 use super::notify::{self, ZoneSerial};
 use super::serial::SerialStore;
@@ -29,9 +30,6 @@ use super::view::{self, Answer, ServiceView};
 use super::xfr::XfrPolicy;
 use super::zonefile;
 use crate::config::Config;
-
-/// Receive buffer per UDP socket, so bursts during a failover are not dropped by the kernel.
-const UDP_RCVBUF: usize = 4 << 20;
 
 /// State shared by the serving loops and every handle.
 pub(crate) struct Shared {
@@ -50,6 +48,7 @@ struct Enactor {
     views: Vec<ServiceView>,
     answers: Vec<Answer>,
     serials: Vec<u32>,
+    journals: Vec<Journal>,
     store: SerialStore,
 }
 
@@ -121,7 +120,8 @@ impl DnsServer {
             .map(|(d, v)| view::answer(&d.service, v))
             .collect();
         let static_hot = Arc::new(static_hot);
-        let snap = snapshot::build(&bases, &static_hot, &defs, &answers, &serials)?;
+        let journals = vec![Journal::new(); bases.len()];
+        let snap = snapshot::build(&bases, &static_hot, &defs, &answers, &serials, &journals)?;
         let (tx, _) = watch::channel(zone_serials(&snap));
         let xfr = XfrPolicy {
             allow: cfg.dns.allow_transfer.clone(),
@@ -138,6 +138,7 @@ impl DnsServer {
                 views,
                 answers,
                 serials,
+                journals,
                 store,
             }),
             serials: tx,
@@ -249,6 +250,7 @@ impl DnsHandle {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let e = &mut *guard;
         let mut changed_zones = vec![false; e.bases.len()];
+        let mut deltas: Vec<(Vec<Record>, Vec<Record>)> = vec![(vec![], vec![]); e.bases.len()];
         let mut changed_services = Vec::new();
         for v in views {
             let Some(i) = e.defs.iter().position(|d| d.service.name == v.service) else {
@@ -263,9 +265,13 @@ impl DnsHandle {
             let answer = view::answer(&e.defs[i].service, v);
             e.views[i] = v.clone();
             if answer != e.answers[i] {
-                for (zone, _) in &e.defs[i].names {
+                for (zone, name) in &e.defs[i].names {
                     if let Some(c) = changed_zones.get_mut(*zone) {
                         *c = true;
+                    }
+                    if let Some((removed, added)) = deltas.get_mut(*zone) {
+                        removed.extend(records(&snapshot::name_sets(name, &e.answers[i], 0)));
+                        added.extend(records(&snapshot::name_sets(name, &answer, 0)));
                     }
                 }
                 e.answers[i] = answer;
@@ -275,13 +281,28 @@ impl DnsHandle {
         if changed_services.is_empty() {
             return Ok(false);
         }
-        for (i, changed) in changed_zones.iter().enumerate() {
+        for ((i, changed), (removed, added)) in changed_zones.iter().enumerate().zip(deltas) {
             if *changed {
                 let origin = e.bases[i].file.origin.clone();
-                e.serials[i] = e.store.next(&origin, e.serials[i])?;
+                let from = e.serials[i];
+                e.serials[i] = e.store.next(&origin, from)?;
+                let delta = Delta {
+                    from,
+                    to: e.serials[i],
+                    removed,
+                    added,
+                };
+                journal::push(&mut e.journals[i], delta);
             }
         }
-        let snap = snapshot::build(&e.bases, &e.static_hot, &e.defs, &e.answers, &e.serials)?;
+        let snap = snapshot::build(
+            &e.bases,
+            &e.static_hot,
+            &e.defs,
+            &e.answers,
+            &e.serials,
+            &e.journals,
+        )?;
         let serials = zone_serials(&snap);
         self.shared.snap.store(Arc::new(snap));
         Counters::bump(&self.shared.counters.snapshots);
@@ -307,6 +328,15 @@ impl DnsHandle {
     pub fn counters(&self) -> DnsCounters {
         self.shared.counters.read()
     }
+}
+
+/// The records of a name's A and AAAA sets.
+fn records(sets: &super::zone::NameSets) -> Vec<Record> {
+    sets.a
+        .iter()
+        .chain(sets.aaaa.iter())
+        .flat_map(|s| s.records_without_rrsigs().cloned())
+        .collect()
 }
 
 fn zone_serials(snap: &Snapshot) -> Vec<ZoneSerial> {
@@ -364,89 +394,4 @@ fn service_defs(cfg: &Config, bases: &[ZoneBase]) -> Result<Vec<ServiceDef>, Dns
         }
     }
     Ok(defs)
-}
-
-type Bound = (
-    Vec<std::net::UdpSocket>,
-    Vec<std::net::TcpListener>,
-    Vec<SocketAddr>,
-);
-
-/// Binds N reuse-port UDP sockets and one TCP listener per address (same port for both).
-fn bind_all(listen: &[SocketAddr], per_addr: usize) -> Result<Bound, DnsError> {
-    let (mut udp, mut tcp, mut addrs) = (Vec::new(), Vec::new(), Vec::new());
-    for want in listen {
-        // Port 0: the kernel picks the UDP port; TCP may find it taken, so try a few picks.
-        let tries = if want.port() == 0 { 20 } else { 1 };
-        let mut last = None;
-        for _ in 0..tries {
-            match bind_one(*want, per_addr) {
-                Ok((u, t, addr)) => {
-                    udp.extend(u);
-                    tcp.push(t);
-                    addrs.push(addr);
-                    last = None;
-                    break;
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        if let Some(e) = last {
-            return Err(e);
-        }
-    }
-    Ok((udp, tcp, addrs))
-}
-
-type BoundOne = (Vec<std::net::UdpSocket>, std::net::TcpListener, SocketAddr);
-
-fn bind_one(want: SocketAddr, per_addr: usize) -> Result<BoundOne, DnsError> {
-    let mut addr = want;
-    let mut udp = Vec::with_capacity(per_addr);
-    for _ in 0..per_addr {
-        let bind_err = |source| DnsError::Bind {
-            proto: "udp",
-            addr: want,
-            source,
-        };
-        let s = udp_socket(addr).map_err(bind_err)?;
-        if addr.port() == 0 {
-            addr = s.local_addr().map_err(bind_err)?;
-        }
-        udp.push(s);
-    }
-    let tcp = tcp_listener(addr).map_err(|source| DnsError::Bind {
-        proto: "tcp",
-        addr,
-        source,
-    })?;
-    Ok((udp, tcp, addr))
-}
-
-fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
-    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(SockProto::UDP))?;
-    if addr.is_ipv6() {
-        s.set_only_v6(true)?;
-    }
-    s.set_reuse_port(true)?;
-    s.set_nonblocking(true)?;
-    let _ = s.set_recv_buffer_size(UDP_RCVBUF);
-    s.bind(&addr.into())?;
-    Ok(s.into())
-}
-
-fn tcp_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    let s = Socket::new(
-        Domain::for_address(addr),
-        Type::STREAM,
-        Some(SockProto::TCP),
-    )?;
-    if addr.is_ipv6() {
-        s.set_only_v6(true)?;
-    }
-    s.set_reuse_address(true)?;
-    s.set_nonblocking(true)?;
-    s.bind(&addr.into())?;
-    s.listen(1024)?;
-    Ok(s.into())
 }

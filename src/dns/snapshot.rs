@@ -14,6 +14,7 @@ use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
 
 use super::error::DnsError;
 use super::hot::{HotName, HotTable, Rendered, Sections, ZoneNames};
+use super::journal::Journal;
 use super::view::Answer;
 use super::zone::{NameSets, Statics, ZoneSnap};
 use super::zonefile::ZoneFile;
@@ -200,6 +201,7 @@ pub(crate) fn build(
     defs: &[ServiceDef],
     answers: &[Answer],
     serials: &[u32],
+    journals: &[Journal],
 ) -> Result<Snapshot, DnsError> {
     let mut per_zone: Vec<HashMap<LowerName, NameSets>> = vec![HashMap::new(); bases.len()];
     for (def, answer) in defs.iter().zip(answers) {
@@ -213,7 +215,9 @@ pub(crate) fn build(
     let mut hot = HotTable::default();
     let mut zones = Vec::with_capacity(bases.len());
     let mut catalog = Catalog::new();
-    for ((base, services), serial) in bases.iter().zip(per_zone).zip(serials) {
+    for (((base, services), serial), journal) in
+        bases.iter().zip(per_zone).zip(serials).zip(journals)
+    {
         let soa = Arc::new(base.soa(*serial));
         render_zone(base, &soa, &services, &mut hot).ok_or_else(|| DnsError::Snapshot {
             zone: base.file.origin.clone(),
@@ -227,6 +231,7 @@ pub(crate) fn build(
             services,
             static_sets: base.static_sets.clone(),
             statics: base.statics.clone(),
+            journal: journal.iter().cloned().collect(),
         });
         let handler: Arc<dyn ZoneHandler> = snap.clone();
         catalog.upsert(base.origin.clone(), vec![handler]);

@@ -14,6 +14,7 @@ use hickory_server::proto::serialize::binary::{BinEncodable, BinEncoder};
 use hickory_server::server::Request;
 use ipnet::IpNet;
 
+use super::journal;
 use super::metrics::Counters;
 use super::serial::serial_gt;
 use super::snapshot::Snapshot;
@@ -78,8 +79,10 @@ pub(crate) fn serve(
     let records = match client_serial {
         // Up to date (or ahead): a single SOA says "nothing to send" (RFC 1995 §2).
         Some(theirs) if !serial_gt(zone.serial, theirs) => soa_only(zone),
-        // We keep no journal: any older serial gets the whole zone, AXFR-style (RFC 1995 §4).
-        _ => full(zone),
+        // A serial the journal still covers: the differences only.
+        Some(theirs) => incremental(zone, theirs).unwrap_or_else(|| full(zone)),
+        // AXFR, or a serial we no longer have: the whole zone, AXFR-style (RFC 1995 §4).
+        None => full(zone),
     };
     Counters::bump(&counters.transfers);
     tracing::info!(%peer, zone = %zone.origin, serial = zone.serial, ?qtype, client_serial,
@@ -89,6 +92,22 @@ pub(crate) fn serve(
 
 fn soa_only(zone: &ZoneSnap) -> Vec<Record> {
     zone.soa.records_without_rrsigs().cloned().collect()
+}
+
+/// RFC 1995 §4 incremental form: SOA(new), then per delta SOA(old) removed… SOA(next) added…,
+/// then SOA(new).
+fn incremental(zone: &ZoneSnap, from: u32) -> Option<Vec<Record>> {
+    let deltas = journal::chain(&zone.journal, from, zone.serial)?;
+    let soa = zone.soa.records_without_rrsigs().next()?;
+    let mut out = vec![soa.clone()];
+    for d in deltas {
+        out.push(journal::soa_at(soa, d.from));
+        out.extend(d.removed.iter().cloned());
+        out.push(journal::soa_at(soa, d.to));
+        out.extend(d.added.iter().cloned());
+    }
+    out.push(soa.clone());
+    Some(out)
 }
 
 fn full(zone: &ZoneSnap) -> Vec<Record> {

@@ -45,6 +45,8 @@ pub(crate) struct ZoneSnap {
     pub(crate) static_sets: Arc<Vec<Arc<RecordSet>>>,
     /// hickory's in-memory handler over the file's records, for lookups.
     pub(crate) statics: Arc<Statics>,
+    /// Recent deltas ending at `serial`, for incremental transfers.
+    pub(crate) journal: Arc<[Arc<super::journal::Delta>]>,
 }
 
 impl ZoneSnap {

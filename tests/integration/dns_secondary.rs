@@ -87,7 +87,7 @@ async fn knot_secondary_follows_a_switch() {
     let mut cfg = config(&shipped_zone(), dir.path(), services());
     cfg.dns.notify = vec![knot_addr];
     let srv = Running::start(&cfg);
-    let _knot = start_knot(&knotd, &knot_dir, knot_port, srv.addr);
+    let knot = start_knot(&knotd, &knot_dir, knot_port, srv.addr);
 
     // Bootstrap: Knot transfers the zone and serves the primary's address.
     let out = wait_for_answer(&kdig, knot_addr, "10.1.0.10", Duration::from_secs(20)).await;
@@ -128,5 +128,22 @@ async fn knot_secondary_follows_a_switch() {
         soa.contains(&format!(" {serial} ")),
         "secondary at serial {serial}: {soa}"
     );
+
+    // Back again: another NOTIFY, and this time an incremental transfer from the journal.
+    assert!(
+        srv.handle
+            .apply(&[view("crm", "bj", 2, false, &["bj"])])
+            .expect("apply")
+    );
+    let out = wait_for_answer(&kdig, knot_addr, "10.1.0.10", Duration::from_secs(20)).await;
+    assert!(
+        section(&out, "ANSWER")
+            .iter()
+            .any(|l| l.ends_with("10.1.0.10")),
+        "failback: {out}"
+    );
+    let log = std::fs::read_to_string(&knot.log).unwrap_or_default();
+    assert!(log.contains("IXFR, incoming"), "Knot took an IXFR: {log}");
+    assert!(!log.contains("fallback to AXFR"), "no AXFR fallback: {log}");
     srv.stop().await;
 }

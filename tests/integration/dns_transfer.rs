@@ -70,7 +70,7 @@ async fn axfr_carries_service_answers_and_splits_big_zones() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ixfr_from_old_serial_is_a_full_transfer_and_current_is_one_soa() {
+async fn ixfr_is_incremental_from_journal_full_from_unknown_one_soa_when_current() {
     let dir = tempfile::tempdir().expect("tempdir");
     let srv = Running::start(&config(&shipped_zone(), dir.path(), services()));
     let old = srv.handle.serial("boss.example.").expect("serial");
@@ -79,16 +79,65 @@ async fn ixfr_from_old_serial_is_a_full_transfer_and_current_is_one_soa() {
             .apply(&[view("crm", "sh", 1, false, &["sh"])])
             .expect("apply")
     );
+    assert!(
+        srv.handle
+            .apply(&[view("crm", "sh", 2, true, &["sh"])])
+            .expect("apply")
+    );
     let now = srv.handle.serial("boss.example.").expect("serial");
-    let Some(full) = dig(srv.addr, &["boss.example", &format!("IXFR={old}")]).await else {
+    assert_eq!(now, old + 2);
+
+    // From a serial in the journal: SOA(new), per bump SOA(old) removed SOA(next) added, SOA(new).
+    let Some(inc) = dig(srv.addr, &["boss.example", &format!("IXFR={old}")]).await else {
         return;
     };
+    let recs = records(&inc);
+    let soa = |s: u32| format!("noc.boss.example. {s} ");
+    let shape: Vec<String> = recs
+        .iter()
+        .map(|r| {
+            if r.contains(" SOA ") {
+                let serial = [old, old + 1, now]
+                    .into_iter()
+                    .find(|s| r.contains(&soa(*s)));
+                format!("SOA {}", serial.map(|s| s - old).unwrap_or(99))
+            } else {
+                r.clone()
+            }
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            "SOA 2",
+            "SOA 0",
+            "crm.boss.example. 30 IN A 10.1.0.10",
+            "SOA 1",
+            "crm.boss.example. 30 IN A 10.2.0.10",
+            "SOA 1",
+            "crm.boss.example. 30 IN A 10.2.0.10",
+            "SOA 2",
+            "crm.boss.example. 5 IN A 10.2.0.10",
+            "SOA 2",
+        ],
+        "{inc}"
+    );
+
+    // A serial we never had: the whole zone.
+    let full = dig(srv.addr, &["boss.example", &format!("IXFR={}", old - 100)])
+        .await
+        .expect("dig");
     let recs = records(&full);
-    assert!(recs.len() > 5, "full transfer: {full}");
     assert!(
-        recs.contains(&"crm.boss.example. 30 IN A 10.2.0.10".to_owned()),
+        recs.iter().any(|r| r.starts_with("portal.boss.example.")),
+        "full transfer: {full}"
+    );
+    assert!(
+        recs.contains(&"crm.boss.example. 5 IN A 10.2.0.10".to_owned()),
         "{full}"
     );
+
+    // Up to date: a single SOA.
     let current = dig(srv.addr, &["boss.example", &format!("IXFR={now}")])
         .await
         .expect("dig");
