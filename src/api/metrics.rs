@@ -13,6 +13,8 @@ pub struct Metrics {
     observations_dropped: Mutex<BTreeMap<String, u64>>,
     decisions: Mutex<BTreeMap<String, u64>>,
     commands: Mutex<BTreeMap<(String, &'static str), u64>>,
+    /// The DNS authority's counters, once the node has started it.
+    dns: std::sync::OnceLock<crate::dns::DnsHandle>,
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
@@ -53,6 +55,11 @@ impl Metrics {
             &self.commands,
             (command.to_owned(), if ok { "ok" } else { "error" }),
         );
+    }
+
+    /// Include the DNS authority's counters in the exposition from now on.
+    pub fn attach_dns(&self, dns: crate::dns::DnsHandle) {
+        let _ = self.dns.set(dns);
     }
 
     /// Dropped observations for one reason (for tests and the dashboard).
@@ -118,7 +125,62 @@ impl Metrics {
                 esc(&command)
             );
         }
+        if let Some(dns) = self.dns.get() {
+            dns_counters(&mut out, &dns.counters());
+        }
         out
+    }
+}
+
+fn dns_counters(out: &mut String, c: &crate::dns::DnsCounters) {
+    let rows: [(&str, &str, u64); 10] = [
+        (
+            "dns_queries_total",
+            "DNS requests received (UDP and TCP).",
+            c.queries,
+        ),
+        (
+            "dns_fast_answers_total",
+            "DNS requests answered from pre-rendered answers.",
+            c.fast_answers,
+        ),
+        (
+            "dns_malformed_dropped_total",
+            "DNS packets dropped as unparseable.",
+            c.malformed_dropped,
+        ),
+        ("dns_refused_total", "DNS answers with REFUSED.", c.refused),
+        ("dns_transfers_total", "Zone transfers served.", c.transfers),
+        (
+            "dns_transfers_refused_total",
+            "Zone transfers refused by ACL or TSIG.",
+            c.transfers_refused,
+        ),
+        (
+            "dns_notifies_sent_total",
+            "NOTIFY messages sent, retries included.",
+            c.notifies_sent,
+        ),
+        (
+            "dns_notifies_acked_total",
+            "NOTIFYs acknowledged by a secondary.",
+            c.notifies_acked,
+        ),
+        (
+            "dns_notifies_failed_total",
+            "NOTIFYs given up after every retry.",
+            c.notifies_failed,
+        ),
+        (
+            "dns_snapshots_total",
+            "Zone snapshots swapped in.",
+            c.snapshots,
+        ),
+    ];
+    for (name, help, value) in rows {
+        let _ = writeln!(out, "# HELP switchback_{name} {help}");
+        let _ = writeln!(out, "# TYPE switchback_{name} counter");
+        let _ = writeln!(out, "switchback_{name} {value}");
     }
 }
 

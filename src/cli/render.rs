@@ -3,6 +3,25 @@
 use serde_json::Value;
 use std::fmt::Write;
 
+/// A pending proposal as `KIND->SITE (approve by HH:MM:SSZ)`, not its raw JSON.
+fn pending(v: &Value) -> String {
+    let Some(p) = v.as_object() else {
+        return "-".to_owned();
+    };
+    let to = p.get("to").and_then(Value::as_str).unwrap_or("?");
+    let kind = p.get("kind").and_then(Value::as_str).unwrap_or("switch");
+    let by = p
+        .get("deadline")
+        .and_then(Value::as_u64)
+        .map(|ms| {
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+            let iso = humantime::format_rfc3339_seconds(t).to_string();
+            format!(" (approve by {})", iso.get(11..).unwrap_or(&iso))
+        })
+        .unwrap_or_default();
+    format!("{kind}->{to}{by}")
+}
+
 fn text(v: &Value) -> String {
     match v {
         Value::Null => "-".to_owned(),
@@ -32,7 +51,7 @@ pub(crate) fn status(answer: &Value) -> String {
             f("active_site"),
             f("epoch"),
             f("mode"),
-            f("pending"),
+            pending(s.get("pending").unwrap_or(&Value::Null)),
             f("maintenance"),
             f("degraded"),
             f("reason"),
@@ -103,7 +122,7 @@ pub(crate) fn done(answer: &Value) -> String {
         f("active_site"),
         f("epoch"),
         f("mode"),
-        f("pending"),
+        pending(s.get("pending").unwrap_or(&Value::Null)),
         f("maintenance")
     )
 }

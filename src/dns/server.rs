@@ -67,6 +67,14 @@ pub struct DnsHandle {
     shared: Arc<Shared>,
 }
 
+impl std::fmt::Debug for DnsHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DnsHandle")
+            .field("counters", &self.counters())
+            .finish_non_exhaustive()
+    }
+}
+
 fn resolve(base: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_owned()

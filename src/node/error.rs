@@ -37,10 +37,10 @@ pub enum NodeError {
         source: std::io::Error,
     },
     /// The DNS authority could not start or apply the committed state.
-    #[error("dns: {0}")]
+    #[error(transparent)]
     Dns(#[from] crate::dns::DnsError),
     /// The probe role could not start.
-    #[error("probe role: {0}")]
+    #[error(transparent)]
     ProbeRole(#[from] super::probe_role::ProbeRoleError),
     /// A probe-only node has nowhere to send its votes.
     #[error("[votes]: a probe-only node needs authorities and key_files to push observations")]

@@ -200,6 +200,7 @@ pub async fn run(
     if cfg.has_role(Role::Authority) && !cfg.dns.listen.is_empty() {
         let server = DnsServer::bind(&cfg)?;
         let dns = server.handle();
+        metrics.attach_dns(dns.clone());
         // Answer from the committed state from the very first query.
         enact_dns::apply_now(&dns, &handle.published.borrow())?;
         let token = shutdown.clone();

@@ -180,7 +180,7 @@ async fn tsig_is_required_and_signs_every_message() {
     cfg.dns.tsig_keys = vec![TsigKey {
         name: "xfr.boss.example.".into(),
         algorithm: "hmac-sha256".into(),
-        secret_file: "xfr.key".into(),
+        secret_file: dir.path().join("xfr.key"),
     }];
     let srv = Running::start(&cfg);
     let key = format!("hmac-sha256:xfr.boss.example.:{secret}");

@@ -34,6 +34,11 @@ impl NodeDir {
         std::fs::write(d.join("admin.token"), format!("{TOKEN}\n")).expect("write token");
         std::fs::create_dir_all(d.join("probes")).expect("mkdir probes");
         std::fs::write(d.join("probes/crm.toml"), "# no checks\n").expect("write probes");
+        std::fs::write(
+            d.join("boss.example.zone"),
+            "$ORIGIN boss.example.\n$TTL 300\n@ IN SOA ns1 noc 2026112501 3600 600 86400 10\n@ IN NS ns1\nns1 IN A 127.0.0.1\n",
+        )
+        .expect("write zone");
         let config = format!(
             r#"[node]
 id = "it-1"
@@ -43,6 +48,10 @@ state_dir = "{state}"
 
 [store]
 kind = "embedded"
+
+[dns]
+listen = ["127.0.0.1:0"]
+zones = ["boss.example.zone"]
 
 [admin]
 listen = "127.0.0.1:0"
