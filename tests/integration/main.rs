@@ -3,5 +3,6 @@ mod check;
 mod probe_exec;
 mod probe_kinds;
 mod probe_netns;
+mod probe_privilege;
 mod probe_servers;
 mod probe_support;
