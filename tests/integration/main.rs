@@ -6,3 +6,4 @@ mod probe_netns;
 mod probe_privilege;
 mod probe_servers;
 mod probe_support;
+mod probe_tls;
