@@ -7,6 +7,7 @@
 
 use super::ProbeError;
 use super::defs::{CheckDef, CheckKind, ProbeFile};
+use super::events::ProbeEvent;
 use super::kinds::icmp::{self, SockKind};
 use super::kinds::{self, Outcome, Probe, Shared};
 use super::machine::{RiseFall, Transition};
@@ -225,6 +226,7 @@ impl Prober {
         drop(rep_tx);
         tracing::info!(checks = checks.len(), heartbeat = ?heartbeat, "prober running");
         let mut seq = 0u64;
+        let mut voting: Option<bool> = None;
         let mut tick = tokio::time::interval(heartbeat);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -255,6 +257,14 @@ impl Prober {
                     Ok(all) => summary::observation(&layout, &all, seq, Timestamp::now()),
                     Err(_) => break,
                 };
+                // Abstention is logged when it starts and ends, not on every heartbeat.
+                if voting != Some(obs.self_ok) {
+                    match &obs.self_detail {
+                        Some(detail) if !obs.self_ok => ProbeEvent::Abstaining { detail }.log(),
+                        _ => ProbeEvent::Voting.log(),
+                    }
+                    voting = Some(obs.self_ok);
+                }
                 tokio::select! {
                     biased;
                     _ = shutdown.cancelled() => break,
@@ -300,15 +310,15 @@ fn apply(status: &StatusHandle, r: Report) -> bool {
                 after: r.streak,
                 why: st.detail.clone(),
             });
-            tracing::info!(
-                check = %st.name,
-                site = st.site.as_ref().map_or("self", |s| s.as_str()),
-                layer = %st.layer,
-                from = %t.from,
-                to = %t.to,
-                why = %st.detail,
-                "check state changed"
-            );
+            ProbeEvent::CheckChanged {
+                check: &st.name,
+                site: st.site.as_ref(),
+                layer: st.layer,
+                from: t.from,
+                to: t.to,
+                why: &st.detail,
+            }
+            .log();
             true
         }
         None => false,
