@@ -32,6 +32,7 @@ mod prober;
 pub mod schedule;
 mod status;
 pub mod summary;
+mod task;
 pub mod window;
 
 pub use kinds::iface::{LinkState, LinkTable};
