@@ -5,12 +5,13 @@
 
 use super::ctx::Ctx;
 use super::error::{ConfigError, Origin};
+use super::facts::{ProbesFacts, ZoneFacts};
 use super::load::{load, process_env};
 use super::locate::Locator;
 use super::values::in_zone;
 use super::{Config, Role, SiteRole};
-use crate::dns::zonefile::{self, ZoneFile};
-use crate::probe::defs::{self, ProbeFile};
+use crate::dns::zonefile;
+use crate::probe::defs;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,10 +21,10 @@ use std::path::{Path, PathBuf};
 pub struct CheckSummary {
     /// The validated config.
     pub config: Config,
-    /// Each service's probes file, parsed, by resolved path.
-    pub probes: BTreeMap<PathBuf, ProbeFile>,
-    /// The zone files, parsed, in config order.
-    pub zones: Vec<ZoneFile>,
+    /// Each service's probes file (what cross-references use), by resolved path.
+    pub probes: BTreeMap<PathBuf, ProbesFacts>,
+    /// The zone files (what cross-references use), in config order.
+    pub zones: Vec<ZoneFacts>,
 }
 
 /// Every problem found by `check`, printed one `file:line: key: problem` per line.
@@ -32,8 +33,11 @@ pub struct CheckErrors(pub Vec<ConfigError>);
 
 impl fmt::Display for CheckErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for e in &self.0 {
-            writeln!(f, "{e}")?;
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
         }
         Ok(())
     }
@@ -121,7 +125,7 @@ fn files_exist(config: &Config, ctx: &mut Ctx<'_>) {
     }
 }
 
-fn probe_files(config: &Config, ctx: &mut Ctx<'_>) -> BTreeMap<PathBuf, ProbeFile> {
+fn probe_files(config: &Config, ctx: &mut Ctx<'_>) -> BTreeMap<PathBuf, ProbesFacts> {
     let mut out = BTreeMap::new();
     for s in &config.services {
         if out.contains_key(&s.probes) || !s.probes.is_file() {
@@ -129,7 +133,7 @@ fn probe_files(config: &Config, ctx: &mut Ctx<'_>) -> BTreeMap<PathBuf, ProbeFil
         }
         match defs::load(&s.probes) {
             Ok(f) => {
-                out.insert(s.probes.clone(), f);
+                out.insert(s.probes.clone(), ProbesFacts::from(&f));
             }
             Err(errors) => {
                 for e in errors {
@@ -145,14 +149,14 @@ fn probe_files(config: &Config, ctx: &mut Ctx<'_>) -> BTreeMap<PathBuf, ProbeFil
     out
 }
 
-fn zone_files(config: &Config, ctx: &mut Ctx<'_>) -> Vec<ZoneFile> {
+fn zone_files(config: &Config, ctx: &mut Ctx<'_>) -> Vec<ZoneFacts> {
     let mut out = Vec::new();
     for z in &config.dns.zones {
         if !z.is_file() {
             continue;
         }
         match zonefile::load(z) {
-            Ok(f) => out.push(f),
+            Ok(f) => out.push(ZoneFacts::from(&f)),
             Err(e) => ctx.other(ConfigError::InReferencedFile {
                 at: Origin::file(&e.path, (e.line > 0).then_some(e.line)),
                 key: "(zone)".into(),
@@ -167,8 +171,8 @@ fn zone_files(config: &Config, ctx: &mut Ctx<'_>) -> Vec<ZoneFile> {
 /// data, so it is tested without the parsers.
 pub(crate) fn cross_check(
     config: &Config,
-    probes: &BTreeMap<PathBuf, ProbeFile>,
-    zones: &[ZoneFile],
+    probes: &BTreeMap<PathBuf, ProbesFacts>,
+    zones: &[ZoneFacts],
     ctx: &mut Ctx<'_>,
 ) {
     zone_coverage(config, zones, ctx);
@@ -177,7 +181,7 @@ pub(crate) fn cross_check(
 }
 
 /// On an authority: every service name inside some zone, and none a static record there.
-fn zone_coverage(config: &Config, zones: &[ZoneFile], ctx: &mut Ctx<'_>) {
+fn zone_coverage(config: &Config, zones: &[ZoneFacts], ctx: &mut Ctx<'_>) {
     for z in zones.iter().filter(|z| z.origin.is_empty()) {
         ctx.other(ConfigError::InReferencedFile {
             at: Origin::file(&z.path, None),
@@ -220,9 +224,10 @@ fn zone_coverage(config: &Config, zones: &[ZoneFile], ctx: &mut Ctx<'_>) {
     }
 }
 
-/// Checks measure known sites; check names are unique across the node's probes files.
-fn probe_sites(config: &Config, probes: &BTreeMap<PathBuf, ProbeFile>, ctx: &mut Ctx<'_>) {
-    let mut seen: HashMap<(&str, Option<&str>), (&Path, usize)> = HashMap::new();
+/// Every check measures a site of this config (or is a self-check). Check names are scoped
+/// per file and site (each service's file has its own `replication-lag`), so the same name in
+/// two files is fine; uniqueness inside a file is the probes loader's rule.
+fn probe_sites(config: &Config, probes: &BTreeMap<PathBuf, ProbesFacts>, ctx: &mut Ctx<'_>) {
     for f in probes.values() {
         for (k, c) in f.checks.iter().enumerate() {
             if let Some(site) = &c.site
@@ -238,28 +243,12 @@ fn probe_sites(config: &Config, probes: &BTreeMap<PathBuf, ProbeFile>, ctx: &mut
                     ),
                 });
             }
-            let id = (c.name.as_str(), c.site.as_ref().map(|s| s.as_str()));
-            if let Some((p, line)) = seen.get(&id) {
-                if *p != f.path.as_path() {
-                    ctx.other(ConfigError::InReferencedFile {
-                        at: Origin::file(&f.path, Some(c.line)),
-                        key: format!("check[{k}].name"),
-                        problem: format!(
-                            "check `{}` also defined at {}:{line}",
-                            c.name,
-                            p.display()
-                        ),
-                    });
-                }
-            } else {
-                seen.insert(id, (&f.path, c.line));
-            }
         }
     }
 }
 
 /// Each gate is a check of the service's probes file for every backup site it can switch to.
-fn gates(config: &Config, probes: &BTreeMap<PathBuf, ProbeFile>, ctx: &mut Ctx<'_>) {
+fn gates(config: &Config, probes: &BTreeMap<PathBuf, ProbesFacts>, ctx: &mut Ctx<'_>) {
     for (i, s) in config.services.iter().enumerate() {
         let Some(file) = probes.get(&s.probes) else {
             continue;

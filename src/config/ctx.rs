@@ -127,7 +127,7 @@ impl<'a> Ctx<'a> {
         self.push(e);
     }
 
-    /// Parses with `f`, reporting a failure at `key`; `None` when it failed.
+    /// The parsed value, or `None` after reporting the parser's problem at `key`.
     pub(crate) fn parse<T>(&mut self, key: &str, r: Result<T, String>) -> Option<T> {
         match r {
             Ok(v) => Some(v),

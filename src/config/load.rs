@@ -1,6 +1,10 @@
 //! Loading: the TOML file plus `SWITCHBACK__SECTION__KEY` environment overrides, merged by the
 //! `config` crate into the raw schema, then validated into the typed [`Config`].
 //!
+//! Environment variables override scalars and lists (`SWITCHBACK__DNS__LISTEN=a,b` for the
+//! keys in `LIST_KEYS`); arrays of tables (`[[service]]`, `[[alert]]`, voters, TSIG keys) come
+//! from the file only.
+//!
 //! serde stops at its first error. To still report every unknown key and mistyped value in one
 //! run, the merged tree is deserialized repeatedly: each failure is recorded (located through
 //! [`Locator`]) and the offending key removed from the tree before the next try.
@@ -52,7 +56,13 @@ pub fn load(path: &Path, env: Option<HashMap<String, String>>) -> Result<Config,
     if ctx.errors.is_empty() {
         Ok(config)
     } else {
-        Err(ConfigErrors(ctx.errors))
+        // Report in reading order: env overrides first, then the file top to bottom.
+        let mut errors = ctx.errors;
+        errors.sort_by_key(|e| match e.at() {
+            Origin::Env { .. } => (0, 0),
+            Origin::File { line, .. } => (1, line.unwrap_or(0)),
+        });
+        Err(ConfigErrors(errors))
     }
 }
 

@@ -6,15 +6,14 @@ use super::*;
 use crate::config::check::cross_check;
 use crate::config::ctx::Ctx;
 use crate::config::{CheckErrors, Locator, check};
-use crate::dns::zonefile::ZoneFile;
+use crate::config::{CheckFacts, ProbesFacts, ZoneFacts};
 use crate::model::{CheckName, Layer, SiteId};
-use crate::probe::defs::{CheckDef, ProbeFile};
 use std::collections::{BTreeMap, BTreeSet};
 
 const GATED: &str = "policy = { gates = [\"replication-lag\"] }\n";
 
-fn zone(origin: &str, owners: &[&str]) -> ZoneFile {
-    ZoneFile {
+fn zone(origin: &str, owners: &[&str]) -> ZoneFacts {
+    ZoneFacts {
         path: PathBuf::from("zones/boss.example.zone"),
         origin: origin.into(),
         owners: owners
@@ -24,8 +23,8 @@ fn zone(origin: &str, owners: &[&str]) -> ZoneFile {
     }
 }
 
-fn def(name: &str, site: Option<&str>, layer: Layer, line: usize) -> CheckDef {
-    CheckDef {
+fn def(name: &str, site: Option<&str>, layer: Layer, line: usize) -> CheckFacts {
+    CheckFacts {
         name: CheckName::from(name),
         site: site.map(SiteId::from),
         layer,
@@ -46,7 +45,7 @@ fn def(name: &str, site: Option<&str>, layer: Layer, line: usize) -> CheckDef {
 }
 
 /// Loads `text` (+ `[dns] zones`), then runs the cross-reference core on the given parsed files.
-fn cross(text: &str, checks: Vec<CheckDef>, zones: Vec<ZoneFile>) -> Vec<ConfigError> {
+fn cross(text: &str, checks: Vec<CheckFacts>, zones: Vec<ZoneFacts>) -> Vec<ConfigError> {
     let text = format!(
         "{text}\n[dns]\nzones = [\"{}\"]\n",
         "zones/boss.example.zone"
@@ -56,13 +55,13 @@ fn cross(text: &str, checks: Vec<CheckDef>, zones: Vec<ZoneFile>) -> Vec<ConfigE
     let path = dir.path().join("switchback.toml");
     let locator = Locator::new(&text).expect("valid toml");
     let mut ctx = Ctx::new(&path, &locator, &HashMap::new());
-    let probes: BTreeMap<PathBuf, ProbeFile> = config
+    let probes: BTreeMap<PathBuf, ProbesFacts> = config
         .services
         .iter()
         .map(|s| {
             (
                 s.probes.clone(),
-                ProbeFile {
+                ProbesFacts {
                     path: s.probes.clone(),
                     checks: checks.clone(),
                 },
@@ -73,7 +72,7 @@ fn cross(text: &str, checks: Vec<CheckDef>, zones: Vec<ZoneFile>) -> Vec<ConfigE
     ctx.errors
 }
 
-fn good_checks() -> Vec<CheckDef> {
+fn good_checks() -> Vec<CheckFacts> {
     vec![
         def("crm-http", Some("bj"), Layer::App, 1),
         def("crm-http", Some("sh"), Layer::App, 8),
@@ -270,7 +269,7 @@ fn summary_fits_one_screen() {
             ];
             (
                 s.probes.clone(),
-                ProbeFile {
+                ProbesFacts {
                     path: s.probes.clone(),
                     checks,
                 },
@@ -327,4 +326,44 @@ fn an_authority_needs_zones_for_its_names() {
     if let Err(e) = check(&path, Some(HashMap::new())) {
         panic!("{e}");
     }
+}
+
+/// Problems inside referenced files come back located in those files.
+#[test]
+#[ignore = "needs the real dns::zonefile and probe::defs parsers (dns, probe branches)"]
+fn problems_inside_probes_and_zone_files_are_located_there() {
+    let dir = tree(&[]);
+    std::fs::write(
+        dir.path().join("probes/crm.toml"),
+        "[[check]]\nname = \"x\"\nsite = \"bj\"\nlayer = \"app\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:1\"\ninterval = \"1s\"\ntimeout = \"500ms\"\nrise = 1\nfall = 1\nbogus = 1\n",
+    )
+    .expect("write probes");
+    std::fs::write(
+        dir.path().join("zones/boss.example.zone"),
+        "$ORIGIN boss.example.\n$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 600 86400 30\n@ IN NS ns1\nns1 IN A 10.1.0.300\n",
+    )
+    .expect("write zone");
+    let errors = check_errors(&dir);
+    let shown = CheckErrors(errors.clone()).to_string();
+    assert!(
+        errors
+            .iter()
+            .all(|e| matches!(e, ConfigError::InReferencedFile { .. })),
+        "{shown}"
+    );
+    assert!(
+        errors.iter().any(|e| e
+            .at()
+            .path()
+            .is_some_and(|p| p.ends_with("probes/crm.toml"))
+            && e.at().line() == Some(11)),
+        "{shown}"
+    );
+    assert!(
+        errors.iter().any(|e| e
+            .at()
+            .path()
+            .is_some_and(|p| p.ends_with("boss.example.zone"))),
+        "{shown}"
+    );
 }

@@ -3,6 +3,7 @@
 mod check;
 mod examples;
 mod problems;
+mod props;
 mod unknown_keys;
 
 use super::{Config, ConfigError, ConfigErrors, load};

@@ -433,3 +433,16 @@ fn site_ids_are_lower_case_words() {
     let e = one(&text, "sites.SH");
     at_line(&e, line_of(&text, "[sites.SH]"));
 }
+
+#[test]
+fn problems_come_in_file_order() {
+    // Sites are validated before [node], yet the node's problem is written first.
+    let text = edit("site = \"bj\"", "site = \"bj\"\nroles = [\"boss\"]")
+        .replace("role = \"backup\"", "role = \"spare\"");
+    let lines: Vec<usize> = problems(&text)
+        .iter()
+        .filter_map(|e| e.at().line())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
+}
