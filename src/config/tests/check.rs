@@ -29,18 +29,6 @@ fn def(name: &str, site: Option<&str>, layer: Layer, line: usize) -> CheckFacts 
         site: site.map(SiteId::from),
         layer,
         line,
-        // Kind and timing do not matter to the cross-reference core.
-        timing: crate::probe::defs::Timing {
-            interval: std::time::Duration::from_secs(1),
-            fast_interval: None,
-            timeout: std::time::Duration::from_millis(500),
-            rise: 1,
-            fall: 1,
-            jitter: std::time::Duration::ZERO,
-        },
-        kind: crate::probe::defs::CheckKind::Iface(crate::probe::defs::IfaceSpec {
-            iface: "lo".into(),
-        }),
     }
 }
 
