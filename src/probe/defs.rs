@@ -9,12 +9,13 @@
 mod fields;
 mod kinds;
 
-use crate::config::locate::{Locator, line_at};
+use crate::config::locate::line_at;
 use crate::model::{CheckName, Layer, SiteId};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use toml::de::{DeTable, DeValue};
 
 /// One parsed probes file.
 #[derive(Clone, Debug)]
@@ -211,10 +212,13 @@ pub fn load(path: &Path) -> Result<ProbeFile, Vec<ProbeFileError>> {
 }
 
 /// Parses probes-file text (already read from `path`), returning every problem found.
+///
+/// One parse into the toml crate's spanned document gives both the values (borrowing the
+/// text, so a file with ten thousand checks stays small in memory) and their lines.
 pub fn parse(path: &Path, text: &str) -> Result<ProbeFile, Vec<ProbeFileError>> {
     let mut errors = Vec::new();
-    let table: toml::Table = match toml::from_str(text) {
-        Ok(t) => t,
+    let root = match DeTable::parse(text) {
+        Ok(t) => t.into_inner(),
         Err(e) => {
             let line = e.span().map(|s| line_at(text, s.start)).unwrap_or(0);
             return Err(vec![ProbeFileError {
@@ -234,28 +238,27 @@ pub fn parse(path: &Path, text: &str) -> Result<ProbeFile, Vec<ProbeFileError>> 
         })
     };
     let mut checks = Vec::new();
-    // One parse of the spanned document serves every line lookup in this file.
-    let locator = Locator::new(text).ok();
-    let line_of = |key: &str| locator.as_ref().and_then(|l| l.line_of(key)).unwrap_or(0);
-    for (key, value) in &table {
+    for (key, value) in root.iter() {
+        let key_line = line_at(text, key.span().start);
+        let key = key.get_ref().as_ref();
         if key != "check" {
             report(
-                line_of(key),
-                key.clone(),
+                key_line,
+                key.to_owned(),
                 "unknown key (expected [[check]] tables)".into(),
             );
             continue;
         }
-        let Some(items) = value.as_array() else {
+        let DeValue::Array(items) = value.get_ref() else {
             report(
-                line_of(key),
-                key.clone(),
+                key_line,
+                key.to_owned(),
                 "must be an array of tables ([[check]])".into(),
             );
             continue;
         };
         for (i, item) in items.iter().enumerate() {
-            let mut fields = fields::Fields::new(&line_of, i, item, &mut report);
+            let mut fields = fields::Fields::new(text, i, item, &mut report);
             if let Some(def) = kinds::check(&mut fields) {
                 checks.push(def);
             }

@@ -135,3 +135,37 @@ mod tests {
         assert_eq!(m.record(false), Some(Transition { from: Up, to: Down }));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Over any sequence, a change happens exactly when the trailing run of equal
+        /// results reaches `rise` (to up) or `fall` (to down), and never otherwise.
+        #[test]
+        fn changes_only_when_a_run_reaches_rise_or_fall(
+            rise in 1u32..5,
+            fall in 1u32..5,
+            results in proptest::collection::vec(any::<bool>(), 0..200),
+        ) {
+            let mut m = RiseFall::new(rise, fall);
+            let (mut run_ok, mut run_fail) = (0u32, 0u32);
+            for ok in results {
+                let before = m.state();
+                if ok { run_ok += 1; run_fail = 0; } else { run_fail += 1; run_ok = 0; }
+                let expected = if run_ok >= rise {
+                    Health::Up
+                } else if run_fail >= fall {
+                    Health::Down
+                } else {
+                    before
+                };
+                let t = m.record(ok);
+                prop_assert_eq!(m.state(), expected);
+                prop_assert_eq!(t.is_some(), expected != before);
+            }
+        }
+    }
+}

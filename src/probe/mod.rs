@@ -9,6 +9,7 @@
 //!   family, one rtnetlink link-event subscription).
 //! - [`summary`]: check states → per site/layer, per service and gate health → an
 //!   [`Observation`](crate::model::Observation).
+//! - [`events`]: the typed log events (check changed, abstaining, voting).
 //! - [`Prober`]: one task per check (tokio tasks, not threads) reporting over a bounded channel
 //!   to one aggregator, which keeps [`CheckStatus`] and sends observations on every change and
 //!   as a heartbeat.
@@ -23,6 +24,7 @@
 //! check runs in its own process group with the check's timeout; at most 32 run at once.
 
 pub mod defs;
+pub mod events;
 mod kinds;
 pub mod machine;
 mod once;
@@ -30,6 +32,7 @@ mod prober;
 pub mod schedule;
 mod status;
 pub mod summary;
+mod task;
 pub mod window;
 
 pub use kinds::iface::{LinkState, LinkTable};

@@ -1,4 +1,4 @@
-//! The running prober: one tokio task per check feeding one aggregator.
+//! The running prober: one tokio task per check ([`super::task`]) feeding one aggregator.
 //!
 //! ```text
 //! check task ×N ──Report (bounded mpsc)──▶ aggregator ──Observation (bounded mpsc)──▶ tx
@@ -7,12 +7,12 @@
 
 use super::ProbeError;
 use super::defs::{CheckDef, CheckKind, ProbeFile};
+use super::events::ProbeEvent;
 use super::kinds::icmp::{self, SockKind};
-use super::kinds::{self, Outcome, Probe, Shared};
-use super::machine::{RiseFall, Transition};
-use super::schedule;
+use super::kinds::{self, Probe, Shared};
 use super::status::{CheckStatus, StateChange, StatusHandle};
 use super::summary::{self, Layout};
+use super::task::{Report, check_task};
 use crate::config::Config;
 use crate::model::{Health, Observation, Timestamp};
 use std::net::IpAddr;
@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -31,15 +30,6 @@ const REPORT_CAPACITY: usize = 4096;
 
 /// The shortest heartbeat, whatever the intervals.
 const MIN_HEARTBEAT: Duration = Duration::from_millis(50);
-
-/// One attempt's result as sent to the aggregator.
-struct Report {
-    index: usize,
-    outcome: Outcome,
-    state: Health,
-    transition: Option<Transition>,
-    streak: u32,
-}
 
 /// Runs every check of this node and publishes observations.
 pub struct Prober {
@@ -225,6 +215,7 @@ impl Prober {
         drop(rep_tx);
         tracing::info!(checks = checks.len(), heartbeat = ?heartbeat, "prober running");
         let mut seq = 0u64;
+        let mut voting: Option<bool> = None;
         let mut tick = tokio::time::interval(heartbeat);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -255,6 +246,14 @@ impl Prober {
                     Ok(all) => summary::observation(&layout, &all, seq, Timestamp::now()),
                     Err(_) => break,
                 };
+                // Abstention is logged when it starts and ends, not on every heartbeat.
+                if voting != Some(obs.self_ok) {
+                    match &obs.self_detail {
+                        Some(detail) if !obs.self_ok => ProbeEvent::Abstaining { detail }.log(),
+                        _ => ProbeEvent::Voting.log(),
+                    }
+                    voting = Some(obs.self_ok);
+                }
                 tokio::select! {
                     biased;
                     _ = shutdown.cancelled() => break,
@@ -300,15 +299,15 @@ fn apply(status: &StatusHandle, r: Report) -> bool {
                 after: r.streak,
                 why: st.detail.clone(),
             });
-            tracing::info!(
-                check = %st.name,
-                site = st.site.as_ref().map_or("self", |s| s.as_str()),
-                layer = %st.layer,
-                from = %t.from,
-                to = %t.to,
-                why = %st.detail,
-                "check state changed"
-            );
+            ProbeEvent::CheckChanged {
+                check: &st.name,
+                site: st.site.as_ref(),
+                layer: st.layer,
+                from: t.from,
+                to: t.to,
+                why: &st.detail,
+            }
+            .log();
             true
         }
         None => false,
@@ -329,52 +328,6 @@ pub(crate) fn initial_status(c: &CheckDef) -> CheckStatus {
         runs: 0,
         failures: 0,
         last_change: None,
-    }
-}
-
-/// One check's loop: wait (offset, period, jitter, or a link event), attempt, rise/fall, report.
-async fn check_task(
-    index: usize,
-    mut probe: Probe,
-    tx: mpsc::Sender<Report>,
-    stop: CancellationToken,
-) {
-    let timing = probe.def().timing.clone();
-    let mut machine = RiseFall::new(timing.rise, timing.fall);
-    // Event-driven checks know their state from the first dump: run them at once. Polled
-    // checks start at a random offset within one interval so they do not fire together.
-    let offset = if probe.event_driven() {
-        Duration::ZERO
-    } else {
-        schedule::first_delay(&timing, rand::random())
-    };
-    let mut next = Instant::now() + offset;
-    loop {
-        tokio::select! {
-            biased;
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep_until(next) => {}
-            _ = probe.changed() => {}
-        }
-        let start = Instant::now();
-        let outcome = tokio::select! {
-            biased;
-            _ = stop.cancelled() => return,
-            o = probe.run() => o,
-        };
-        let transition = machine.record(outcome.ok);
-        let (oks, fails) = machine.runs();
-        next = start + schedule::period(&timing, machine.pending(), rand::random());
-        let report = Report {
-            index,
-            outcome,
-            state: machine.state(),
-            transition,
-            streak: oks.max(fails),
-        };
-        if tx.send(report).await.is_err() {
-            return;
-        }
     }
 }
 

@@ -12,6 +12,8 @@ mod harness;
 mod probe_exec;
 mod probe_kinds;
 mod probe_netns;
+mod probe_privilege;
 mod probe_servers;
 mod probe_support;
+mod probe_tls;
 mod restart;

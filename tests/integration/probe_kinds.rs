@@ -257,3 +257,33 @@ async fn a_failing_self_check_makes_the_node_abstain_until_it_recovers() {
     assert_eq!(o.self_detail, None);
     stop.cancel();
 }
+
+/// The integrator's `probe --once` path on the shipped demo: config::load, each service's
+/// probes file through defs::load, run_once. Only loopback addresses are checked.
+#[tokio::test]
+async fn once_over_the_demo_config() {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/examples/demo.toml");
+    let cfg = switchback::config::load(&demo, Some(Default::default())).expect("demo config");
+    let mut files = Vec::new();
+    for s in &cfg.services {
+        files.push(switchback::probe::defs::load(&s.probes).expect("demo probes"));
+    }
+    let n: usize = files.iter().map(|f| f.checks.len()).sum();
+    let report = match probe::run_once(&cfg, files).await {
+        Ok(r) => r,
+        Err(e) => {
+            require(&format!("ICMP sockets: {e}"), false);
+            return;
+        }
+    };
+    assert_eq!(report.rows.len(), n, "{report}");
+    assert_eq!(
+        report.to_string().lines().count(),
+        n + 1,
+        "header plus one line per check"
+    );
+    assert!(
+        report.rows.iter().all(|r| r.state != Health::Unknown),
+        "once gives every check a verdict:\n{report}"
+    );
+}

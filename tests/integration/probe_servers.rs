@@ -5,8 +5,9 @@ use hickory_server::proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_server::proto::rr::rdata::A;
 use hickory_server::proto::rr::{RData, Record};
 use std::net::{Ipv4Addr, SocketAddr};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::{JoinHandle, JoinSet};
 
 /// How a test server behaves.
@@ -36,6 +37,43 @@ impl Server {
             let mut conns = JoinSet::new();
             while let Ok((s, _)) = listener.accept().await {
                 conns.spawn(serve(s, mode));
+            }
+        });
+        Server { addr, task }
+    }
+
+    /// Starts an HTTPS server (healthy) on `addr` with this certificate chain and key (PEM).
+    pub(crate) async fn https(
+        addr: SocketAddr,
+        cert_pem: &std::path::Path,
+        key_pem: &std::path::Path,
+    ) -> Server {
+        use tokio_rustls::rustls::{self, pki_types::pem::PemObject};
+        let certs = rustls::pki_types::CertificateDer::pem_file_iter(cert_pem)
+            .expect("cert file")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("certs");
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key_pem).expect("key");
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind(addr).await.expect("bind https");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            let mut conns = JoinSet::new();
+            while let Ok((s, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                conns.spawn(async move {
+                    if let Ok(tls) = acceptor.accept(s).await {
+                        serve(tls, Mode::Healthy).await;
+                    }
+                });
             }
         });
         Server { addr, task }
@@ -88,7 +126,7 @@ impl Drop for Server {
     }
 }
 
-async fn serve(mut s: TcpStream, mode: Mode) {
+async fn serve(mut s: impl AsyncRead + AsyncWrite + Unpin, mode: Mode) {
     let mut buf = vec![0u8; 4096];
     let mut have = Vec::new();
     if mode == Mode::Banner {

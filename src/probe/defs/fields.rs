@@ -1,19 +1,51 @@
 //! Typed, located reads of one `[[check]]` table; every key read is marked consumed so
 //! [`Fields::finish`] can report the rest as unknown.
 
+use crate::config::locate::line_at;
 use std::collections::BTreeSet;
 use std::time::Duration;
-use toml::Value;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// A value of the spanned document, borrowing the file's text.
+type Value<'i> = Spanned<DeValue<'i>>;
+
+/// The TOML type name of a value, for "expected X, found Y".
+fn type_str(v: &DeValue<'_>) -> &'static str {
+    match v {
+        DeValue::String(_) => "string",
+        DeValue::Integer(_) => "integer",
+        DeValue::Float(_) => "float",
+        DeValue::Boolean(_) => "boolean",
+        DeValue::Datetime(_) => "datetime",
+        DeValue::Array(_) => "array",
+        DeValue::Table(_) => "table",
+    }
+}
+
+fn as_str<'a>(v: &'a DeValue<'_>) -> Option<&'a str> {
+    match v {
+        DeValue::String(s) => Some(s.as_ref()),
+        _ => None,
+    }
+}
+
+fn as_int(v: &DeValue<'_>) -> Option<i64> {
+    match v {
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
+        _ => None,
+    }
+}
 
 /// Where problems go: `(line, key, problem)`.
 pub(crate) type Report<'r> = dyn FnMut(usize, String, String) + 'r;
 
 /// One check table being read.
 pub(crate) struct Fields<'a, 'r> {
-    line_of: &'a dyn Fn(&str) -> usize,
+    text: &'a str,
     index: usize,
     line: usize,
-    table: Option<&'a toml::Table>,
+    table: Option<&'a DeTable<'a>>,
     used: BTreeSet<&'a str>,
     report: &'a mut Report<'r>,
     /// Set once any problem was reported for this check.
@@ -23,16 +55,19 @@ pub(crate) struct Fields<'a, 'r> {
 impl<'a, 'r> Fields<'a, 'r> {
     /// Starts reading check number `index` (0-based) of the file.
     pub(crate) fn new(
-        line_of: &'a dyn Fn(&str) -> usize,
+        text: &'a str,
         index: usize,
-        value: &'a Value,
+        value: &'a Value<'a>,
         report: &'a mut Report<'r>,
     ) -> Self {
         let mut f = Fields {
-            line_of,
+            text,
             index,
-            line: line_of(&format!("check[{index}]")),
-            table: value.as_table(),
+            line: line_at(text, value.span().start),
+            table: match value.get_ref() {
+                DeValue::Table(t) => Some(t),
+                _ => None,
+            },
             used: BTreeSet::new(),
             report,
             failed: false,
@@ -54,7 +89,10 @@ impl<'a, 'r> Fields<'a, 'r> {
 
     /// Reports a problem at `key` of this check.
     pub(crate) fn fail(&mut self, key: &str, problem: impl Into<String>) {
-        let line = (self.line_of)(&self.key_path(key));
+        let line = self
+            .table
+            .and_then(|t| t.get_key_value(key))
+            .map_or(self.line, |(k, _)| line_at(self.text, k.span().start));
         let path = self.key_path(key);
         (self.report)(line, path, problem.into());
         self.failed = true;
@@ -66,24 +104,24 @@ impl<'a, 'r> Fields<'a, 'r> {
         self.failed = true;
     }
 
-    fn raw(&mut self, key: &'static str) -> Option<&'a Value> {
+    fn raw(&mut self, key: &'static str) -> Option<&'a DeValue<'a>> {
         let v = self.table?.get(key)?;
         self.used.insert(key);
-        Some(v)
+        Some(v.get_ref())
     }
 
     /// Whether `key` is present (without consuming it).
     pub(crate) fn has(&self, key: &str) -> bool {
-        self.table.is_some_and(|t| t.contains_key(key))
+        self.table.is_some_and(|t| t.get(key).is_some())
     }
 
     /// An optional string.
     pub(crate) fn opt_str(&mut self, key: &'static str) -> Option<&'a str> {
         let v = self.raw(key)?;
-        match v.as_str() {
+        match as_str(v) {
             Some(s) => Some(s),
             None => {
-                self.fail(key, format!("expected a string, found {}", v.type_str()));
+                self.fail(key, format!("expected a string, found {}", type_str(v)));
                 None
             }
         }
@@ -122,14 +160,14 @@ impl<'a, 'r> Fields<'a, 'r> {
     /// An optional integer within `lo..=hi`.
     pub(crate) fn opt_int(&mut self, key: &'static str, lo: i64, hi: i64) -> Option<i64> {
         let v = self.raw(key)?;
-        match v.as_integer() {
+        match as_int(v) {
             Some(n) if (lo..=hi).contains(&n) => Some(n),
             Some(n) => {
                 self.fail(key, format!("{n} is out of range {lo}..={hi}"));
                 None
             }
             None => {
-                self.fail(key, format!("expected an integer, found {}", v.type_str()));
+                self.fail(key, format!("expected an integer, found {}", type_str(v)));
                 None
             }
         }
@@ -138,7 +176,10 @@ impl<'a, 'r> Fields<'a, 'r> {
     /// An optional number (integer or float) within `lo..=hi`.
     pub(crate) fn opt_num(&mut self, key: &'static str, lo: f64, hi: f64) -> Option<f64> {
         let v = self.raw(key)?;
-        let n = v.as_float().or_else(|| v.as_integer().map(|i| i as f64));
+        let n = match v {
+            DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
+            _ => as_int(v).map(|i| i as f64),
+        };
         match n {
             Some(n) if (lo..=hi).contains(&n) => Some(n),
             Some(n) => {
@@ -146,7 +187,7 @@ impl<'a, 'r> Fields<'a, 'r> {
                 None
             }
             None => {
-                self.fail(key, format!("expected a number, found {}", v.type_str()));
+                self.fail(key, format!("expected a number, found {}", type_str(v)));
                 None
             }
         }
@@ -190,11 +231,13 @@ impl<'a, 'r> Fields<'a, 'r> {
     /// An optional array of strings.
     pub(crate) fn opt_str_list(&mut self, key: &'static str) -> Option<Vec<String>> {
         let v = self.raw(key)?;
-        let list = v.as_array().and_then(|a| {
-            a.iter()
-                .map(|x| x.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-        });
+        let list = match v {
+            DeValue::Array(a) => a
+                .iter()
+                .map(|x| as_str(x.get_ref()).map(str::to_owned))
+                .collect::<Option<Vec<_>>>(),
+            _ => None,
+        };
         if list.is_none() {
             self.fail(key, "expected an array of strings");
         }
@@ -204,11 +247,13 @@ impl<'a, 'r> Fields<'a, 'r> {
     /// An optional array of integers within `lo..=hi`.
     pub(crate) fn opt_int_list(&mut self, key: &'static str, lo: i64, hi: i64) -> Option<Vec<i64>> {
         let v = self.raw(key)?;
-        let list = v.as_array().and_then(|a| {
-            a.iter()
-                .map(|x| x.as_integer().filter(|n| (lo..=hi).contains(n)))
-                .collect::<Option<Vec<_>>>()
-        });
+        let list = match v {
+            DeValue::Array(a) => a
+                .iter()
+                .map(|x| as_int(x.get_ref()).filter(|n| (lo..=hi).contains(n)))
+                .collect::<Option<Vec<_>>>(),
+            _ => None,
+        };
         if list.is_none() {
             self.fail(key, format!("expected an array of integers in {lo}..={hi}"));
         }
@@ -221,11 +266,13 @@ impl<'a, 'r> Fields<'a, 'r> {
         key: &'static str,
     ) -> Option<std::collections::BTreeMap<String, String>> {
         let v = self.raw(key)?;
-        let map = v.as_table().and_then(|t| {
-            t.iter()
-                .map(|(k, x)| x.as_str().map(|s| (k.clone(), s.to_owned())))
-                .collect::<Option<_>>()
-        });
+        let map = match v {
+            DeValue::Table(t) => t
+                .iter()
+                .map(|(k, x)| as_str(x.get_ref()).map(|s| (k.get_ref().to_string(), s.to_owned())))
+                .collect::<Option<_>>(),
+            _ => None,
+        };
         if map.is_none() {
             self.fail(key, "expected a table of strings");
         }
@@ -235,7 +282,8 @@ impl<'a, 'r> Fields<'a, 'r> {
     /// Marks every key consumed (after a problem that makes the rest meaningless).
     pub(crate) fn consume_all(&mut self) {
         if let Some(t) = self.table {
-            self.used.extend(t.keys().map(String::as_str));
+            self.used
+                .extend(t.iter().map(|(k, _)| k.get_ref().as_ref()));
         }
     }
 
@@ -243,8 +291,8 @@ impl<'a, 'r> Fields<'a, 'r> {
     pub(crate) fn finish(mut self) {
         let Some(table) = self.table else { return };
         let unknown: Vec<&str> = table
-            .keys()
-            .map(String::as_str)
+            .iter()
+            .map(|(k, _)| k.get_ref().as_ref())
             .filter(|k| !self.used.contains(k))
             .collect();
         for k in unknown {

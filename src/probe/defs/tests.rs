@@ -171,9 +171,14 @@ fn window_keys_only_on_link_layer_and_scheme_matches_kind() {
 
 #[test]
 fn every_example_probe_file_loads() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("probes");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut n = 0;
-    for entry in std::fs::read_dir(&dir).expect("probes/ exists") {
+    let dirs = [root.join("probes"), root.join("deploy/examples/probes")];
+    for entry in dirs
+        .iter()
+        .filter(|d| d.is_dir())
+        .flat_map(|d| std::fs::read_dir(d).expect("readable"))
+    {
         let path = entry.expect("entry").path();
         if path.extension().is_some_and(|e| e == "toml") {
             if let Err(e) = load(&path) {

@@ -5,8 +5,11 @@
 use super::*;
 use crate::model::{CheckName, Layer, SiteId};
 use crate::probe::defs::{IfaceSpec, Timing};
+use crate::probe::kinds::Outcome;
 use crate::probe::kinds::iface::{LinkState, LinkTable};
+use crate::probe::machine::Transition;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 fn table(carrier: bool) -> Arc<LinkTable> {
     let state = LinkState {
