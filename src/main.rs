@@ -16,10 +16,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Check { config } => check(&config),
-        Command::Probe { .. } | Command::Drill => {
-            eprintln!("switchback: this command is not available in this build yet");
-            ExitCode::FAILURE
-        }
+        Command::Probe { config, .. } => probe_once(&config),
         operator => run_operator(&operator),
     }
 }
@@ -81,6 +78,41 @@ fn serve(args: cli::ServeArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "node failed");
+            eprintln!("switchback: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `switchback probe -c FILE --once`: every check once, as a table.
+fn probe_once(path: &std::path::Path) -> ExitCode {
+    let cfg = match config::load(path, None) {
+        Ok(cfg) => cfg,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    init_tracing(LogFormat::Text, "warn");
+    let files = match switchback::probe::defs::load_all(&cfg) {
+        Ok(files) => files,
+        Err(problems) => {
+            for p in problems {
+                eprintln!("{p}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime().and_then(|rt| {
+        rt.block_on(switchback::probe::run_once(&cfg, files))
+            .map_err(anyhow::Error::from)
+    });
+    match result {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
             eprintln!("switchback: {e:#}");
             ExitCode::FAILURE
         }

@@ -151,17 +151,16 @@ pub enum Command {
         #[command(flatten)]
         admin: AdminArgs,
     },
-    /// Run every check once and print the observation (not wired yet).
+    /// Run every check of the config's probes files once and print a table (check, site,
+    /// layer, state, RTT, detail); exits 1 when a definition is invalid.
     Probe {
         /// Config file.
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
-        /// Run once and exit.
-        #[arg(long)]
+        /// Run each check once and exit (the continuous prober runs inside `serve`).
+        #[arg(long, required = true)]
         once: bool,
     },
-    /// Rehearse a failover (not wired yet).
-    Drill,
 }
 
 /// The demo config: `deploy/demo/switchback.toml` under the current directory if present,

@@ -4,36 +4,19 @@
 
 use crate::config::Config;
 use crate::model::Observation;
-use crate::probe::defs::{self, ProbeFile};
+use crate::probe::defs;
 use crate::probe::{ProbeError, Prober};
 use crate::tally::Verifier;
-use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// Every distinct probes file the services reference, parsed; problems are joined per line.
-pub(crate) fn load_files(cfg: &Config) -> Result<Vec<ProbeFile>, String> {
-    let paths: BTreeSet<PathBuf> = cfg.services.iter().map(|s| s.probes.clone()).collect();
-    let mut files = Vec::new();
-    let mut problems = Vec::new();
-    for path in paths {
-        match defs::load(&path) {
-            Ok(f) => files.push(f),
-            Err(errs) => problems.extend(errs.iter().map(ToString::to_string)),
-        }
-    }
-    if problems.is_empty() {
-        Ok(files)
-    } else {
-        Err(problems.join("\n"))
-    }
-}
-
 /// Builds the prober for this node's config.
 pub(crate) fn prober(cfg: &Config) -> Result<Prober, ProbeRoleError> {
-    let files = load_files(cfg).map_err(ProbeRoleError::Definitions)?;
+    let files = defs::load_all(cfg).map_err(|errs| {
+        let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        ProbeRoleError::Definitions(lines.join("\n"))
+    })?;
     Prober::new(cfg, files).map_err(ProbeRoleError::Probe)
 }
 

@@ -295,3 +295,22 @@ pub fn parse(path: &Path, text: &str) -> Result<ProbeFile, Vec<ProbeFileError>> 
 
 #[cfg(test)]
 mod tests;
+
+/// Every distinct probes file the config's services reference, parsed; all problems on failure.
+pub fn load_all(cfg: &crate::config::Config) -> Result<Vec<ProbeFile>, Vec<ProbeFileError>> {
+    let paths: std::collections::BTreeSet<&Path> =
+        cfg.services.iter().map(|s| s.probes.as_path()).collect();
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        match load(path) {
+            Ok(f) => files.push(f),
+            Err(errs) => problems.extend(errs),
+        }
+    }
+    if problems.is_empty() {
+        Ok(files)
+    } else {
+        Err(problems)
+    }
+}

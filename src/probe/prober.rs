@@ -214,7 +214,10 @@ impl Prober {
         }
         drop(rep_tx);
         tracing::info!(checks = checks.len(), heartbeat = ?heartbeat, "prober running");
-        let mut seq = 0u64;
+        // Authorities drop a sequence number they have seen (replay protection), so a restarted
+        // probe must not start again from zero: start at wall-clock milliseconds x 1000, which
+        // grows across restarts and leaves room for 1,000 observations a millisecond.
+        let mut seq = Timestamp::now().0.saturating_mul(1000);
         let mut voting: Option<bool> = None;
         let mut tick = tokio::time::interval(heartbeat);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
