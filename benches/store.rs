@@ -55,6 +55,10 @@ site = "bj"
 roles = ["authority"]
 state_dir = "STATE"
 
+[dns]
+listen = ["127.0.0.1:0"]
+zones = ["boss.example.zone"]
+
 [admin]
 listen = "127.0.0.1:0"
 token_file = "admin.token"
@@ -78,6 +82,11 @@ fn switch_over_api(c: &mut Criterion) {
     let d = dir.path();
     std::fs::write(d.join("admin.token"), "bench").expect("token");
     std::fs::write(d.join("probes.toml"), "").expect("probes");
+    std::fs::write(
+        d.join("boss.example.zone"),
+        "$ORIGIN boss.example.\n$TTL 300\n@ IN SOA ns1 noc 1 3600 600 86400 10\n@ IN NS ns1\nns1 IN A 127.0.0.1\n",
+    )
+    .expect("zone");
     let text = CONFIG.replace("STATE", &d.join("state").display().to_string());
     std::fs::write(d.join("switchback.toml"), text).expect("config");
     let cfg = switchback::config::load(&d.join("switchback.toml"), Some(Default::default()))
