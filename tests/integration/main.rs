@@ -8,6 +8,7 @@ mod dns_restart;
 mod dns_secondary;
 mod dns_support;
 mod dns_transfer;
+mod failover;
 mod harness;
 mod probe_exec;
 mod probe_kinds;

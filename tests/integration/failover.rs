@@ -1,0 +1,161 @@
+//! End to end through the real binary: probes see the primary's health endpoint fail, the
+//! policy switches after its hold-down, the DNS answer changes, and a kill -9 and restart
+//! resumes the switched state (never back to the primary because it restarted).
+
+use crate::dns_support::require;
+use crate::harness::{Node, TOKEN};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A stand-in site: answers `GET /health` with 200 while `up`, else 503. Loopback only.
+struct StandIn {
+    addr: SocketAddr,
+    up: Arc<AtomicBool>,
+}
+
+impl StandIn {
+    fn start() -> StandIn {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind stand-in");
+        let addr = listener.local_addr().expect("addr");
+        let up = Arc::new(AtomicBool::new(true));
+        let flag = Arc::clone(&up);
+        // The thread ends with the test process; it only ever accepts on loopback.
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let mut buf = [0u8; 1024];
+                let _ = conn.read(&mut buf);
+                let answer = if flag.load(Ordering::SeqCst) {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
+                } else {
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 5\r\nConnection: close\r\n\r\ndown\n"
+                };
+                let _ = conn.write_all(answer.as_bytes());
+            }
+        });
+        StandIn { addr, up }
+    }
+}
+
+fn write_node(dir: &Path, bj: SocketAddr, sh: SocketAddr) {
+    std::fs::write(dir.join("admin.token"), format!("{TOKEN}\n")).expect("token");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/boss.example.zone"),
+        dir.join("boss.example.zone"),
+    )
+    .expect("zone");
+    let check = |site: &str, addr: SocketAddr| {
+        format!(
+            "[[check]]\nname = \"app-{site}\"\nsite = \"{site}\"\nlayer = \"app\"\nkind = \"http\"\n\
+             url = \"http://{addr}/health\"\nexpect_status = [200]\ninterval = \"100ms\"\n\
+             timeout = \"80ms\"\nrise = 1\nfall = 2\n\n"
+        )
+    };
+    std::fs::write(
+        dir.join("probes.toml"),
+        format!("{}{}", check("bj", bj), check("sh", sh)),
+    )
+    .expect("probes");
+    let config = format!(
+        r#"[node]
+id = "e2e-1"
+site = "bj"
+roles = ["probe", "authority"]
+state_dir = "{state}"
+
+[votes]
+stale_after = "2s"
+
+[dns]
+listen = ["127.0.0.1:0"]
+zones = ["boss.example.zone"]
+
+[admin]
+listen = "127.0.0.1:0"
+token_file = "admin.token"
+
+[sites.bj]
+role = "primary"
+
+[sites.sh]
+role = "backup"
+
+[[service]]
+name = "crm"
+names = ["crm.boss.example."]
+addresses = {{ bj = ["127.0.1.10"], sh = ["127.0.2.10"] }}
+probes = "probes.toml"
+policy = {{ mode = "auto", quorum = 1, min_domains = 1, hold_down = "300ms" }}
+"#,
+        state = dir.join("state").display()
+    );
+    std::fs::write(dir.join("switchback.toml"), config).expect("config");
+}
+
+/// The DNS address from the node's "dns listening on ADDR" line.
+fn dns_addr(node: &mut Node) -> SocketAddr {
+    let line = node.wait_for_line("dns listening on");
+    let rest = line.split("dns listening on ").nth(1).expect("address");
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
+        .unwrap_or(rest.len());
+    rest[..end].parse().expect("socket address")
+}
+
+fn dig_a(dig: &Path, dns: SocketAddr, name: &str) -> String {
+    let out = Command::new(dig)
+        .args([
+            "+short",
+            "+time=2",
+            "+tries=2",
+            "-p",
+            &dns.port().to_string(),
+        ])
+        .arg(format!("@{}", dns.ip()))
+        .args([name, "A"])
+        .output()
+        .expect("run dig");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn primary_failure_moves_dns_and_survives_restart() {
+    let Some(dig) = require("dig") else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (bj, sh) = (StandIn::start(), StandIn::start());
+    write_node(dir.path(), bj.addr, sh.addr);
+    let config = dir.path().join("switchback.toml");
+    let token = dir.path().join("admin.token");
+
+    let mut node = Node::spawn(&config, &token, &[]);
+    let dns = dns_addr(&mut node);
+    assert_eq!(dig_a(&dig, dns, "crm.boss.example."), "127.0.1.10");
+
+    // The primary's application fails; wait for the committed failover, not for time.
+    bj.up.store(false, Ordering::SeqCst);
+    let line = node.wait_for_line("decision committed");
+    assert!(line.contains("active_site=sh"), "{line}");
+    // The enactor applies what was committed; the next swap carries it.
+    node.wait_for_line("dns snapshot swapped");
+    assert_eq!(dig_a(&dig, dns, "crm.boss.example."), "127.0.2.10");
+    let status = node.status();
+    let crm = &status["services"][0];
+    assert_eq!(crm["active_site"], "sh", "{status}");
+    assert_eq!(crm["epoch"], 2, "{status}");
+    let reason = crm["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("app down"), "reason says why: {reason}");
+
+    // A crash and restart (primary still failing, then even recovered) resumes sh at epoch 2.
+    node.kill9();
+    bj.up.store(true, Ordering::SeqCst);
+    let mut node = Node::spawn(&config, &token, &[]);
+    let dns = dns_addr(&mut node);
+    assert_eq!(dig_a(&dig, dns, "crm.boss.example."), "127.0.2.10");
+    let status = node.status();
+    assert_eq!(status["services"][0]["active_site"], "sh", "{status}");
+    assert_eq!(status["services"][0]["epoch"], 2, "{status}");
+}
