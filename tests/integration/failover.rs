@@ -3,7 +3,7 @@
 //! resumes the switched state (never back to the primary because it restarted).
 
 use crate::dns_support::require;
-use crate::harness::{Node, TOKEN};
+use crate::harness::{Node, NodeDir};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -41,13 +41,8 @@ impl StandIn {
     }
 }
 
-fn write_node(dir: &Path, bj: SocketAddr, sh: SocketAddr) {
-    std::fs::write(dir.join("admin.token"), format!("{TOKEN}\n")).expect("token");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/boss.example.zone"),
-        dir.join("boss.example.zone"),
-    )
-    .expect("zone");
+/// A probing authority whose crm checks are the two stand-ins' health endpoints.
+fn node_dir(bj: SocketAddr, sh: SocketAddr) -> NodeDir {
     let check = |site: &str, addr: SocketAddr| {
         format!(
             "[[check]]\nname = \"app-{site}\"\nsite = \"{site}\"\nlayer = \"app\"\nkind = \"http\"\n\
@@ -55,45 +50,11 @@ fn write_node(dir: &Path, bj: SocketAddr, sh: SocketAddr) {
              timeout = \"80ms\"\nrise = 1\nfall = 2\n\n"
         )
     };
-    std::fs::write(
-        dir.join("probes.toml"),
-        format!("{}{}", check("bj", bj), check("sh", sh)),
+    NodeDir::with(
+        &["probe", "authority"],
+        &format!("{}{}", check("bj", bj), check("sh", sh)),
+        r#"{ mode = "auto", quorum = 1, min_domains = 1, hold_down = "300ms" }"#,
     )
-    .expect("probes");
-    let config = format!(
-        r#"[node]
-id = "e2e-1"
-site = "bj"
-roles = ["probe", "authority"]
-state_dir = "{state}"
-
-[votes]
-stale_after = "2s"
-
-[dns]
-listen = ["127.0.0.1:0"]
-zones = ["boss.example.zone"]
-
-[admin]
-listen = "127.0.0.1:0"
-token_file = "admin.token"
-
-[sites.bj]
-role = "primary"
-
-[sites.sh]
-role = "backup"
-
-[[service]]
-name = "crm"
-names = ["crm.boss.example."]
-addresses = {{ bj = ["127.0.1.10"], sh = ["127.0.2.10"] }}
-probes = "probes.toml"
-policy = {{ mode = "auto", quorum = 1, min_domains = 1, hold_down = "300ms" }}
-"#,
-        state = dir.join("state").display()
-    );
-    std::fs::write(dir.join("switchback.toml"), config).expect("config");
 }
 
 /// The DNS address from the node's "dns listening on ADDR" line.
@@ -125,13 +86,10 @@ fn dig_a(dig: &Path, dns: SocketAddr, name: &str) -> String {
 #[test]
 fn primary_failure_moves_dns_and_survives_restart() {
     let Some(dig) = require("dig") else { return };
-    let dir = tempfile::tempdir().expect("tempdir");
     let (bj, sh) = (StandIn::start(), StandIn::start());
-    write_node(dir.path(), bj.addr, sh.addr);
-    let config = dir.path().join("switchback.toml");
-    let token = dir.path().join("admin.token");
+    let dir = node_dir(bj.addr, sh.addr);
 
-    let mut node = Node::spawn(&config, &token, &[]);
+    let mut node = dir.start();
     let dns = dns_addr(&mut node);
     assert_eq!(dig_a(&dig, dns, "crm.boss.example."), "127.0.1.10");
 
@@ -152,7 +110,7 @@ fn primary_failure_moves_dns_and_survives_restart() {
     // A crash and restart (primary still failing, then even recovered) resumes sh at epoch 2.
     node.kill9();
     bj.up.store(true, Ordering::SeqCst);
-    let mut node = Node::spawn(&config, &token, &[]);
+    let mut node = dir.start();
     let dns = dns_addr(&mut node);
     assert_eq!(dig_a(&dig, dns, "crm.boss.example."), "127.0.2.10");
     let status = node.status();

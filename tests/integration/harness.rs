@@ -29,25 +29,35 @@ pub(crate) struct NodeDir {
 impl NodeDir {
     /// A node with sites bj (primary) and sh (backup) and one service `crm`, admin on port 0.
     pub(crate) fn new() -> Self {
+        Self::with(&["authority"], "# no checks\n", r#"{ mode = "auto" }"#)
+    }
+
+    /// The same node with its own roles, probes file text and crm `policy` inline table; DNS
+    /// serves a minimal `boss.example.` zone on a free loopback port.
+    pub(crate) fn with(roles: &[&str], probes: &str, policy: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         std::fs::write(d.join("admin.token"), format!("{TOKEN}\n")).expect("write token");
         std::fs::create_dir_all(d.join("probes")).expect("mkdir probes");
-        std::fs::write(d.join("probes/crm.toml"), "# no checks\n").expect("write probes");
+        std::fs::write(d.join("probes/crm.toml"), probes).expect("write probes");
         std::fs::write(
             d.join("boss.example.zone"),
             "$ORIGIN boss.example.\n$TTL 300\n@ IN SOA ns1 noc 2026112501 3600 600 86400 10\n@ IN NS ns1\nns1 IN A 127.0.0.1\n",
         )
         .expect("write zone");
+        let roles: Vec<String> = roles.iter().map(|r| format!("\"{r}\"")).collect();
         let config = format!(
             r#"[node]
 id = "it-1"
 site = "bj"
-roles = ["authority"]
+roles = [{roles}]
 state_dir = "{state}"
 
 [store]
 kind = "embedded"
+
+[votes]
+stale_after = "2s"
 
 [dns]
 listen = ["127.0.0.1:0"]
@@ -68,8 +78,9 @@ name = "crm"
 names = ["crm.boss.example."]
 addresses = {{ bj = ["127.0.1.10"], sh = ["127.0.2.10"] }}
 probes = "probes/crm.toml"
-policy = {{ mode = "auto" }}
+policy = {policy}
 "#,
+            roles = roles.join(", "),
             state = d.join("state").display()
         );
         std::fs::write(d.join("switchback.toml"), config).expect("write config");
@@ -113,7 +124,7 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    pub(crate) fn spawn(config: &Path, token_file: &Path, extra: &[&str]) -> Node {
+    fn spawn(config: &Path, token_file: &Path, extra: &[&str]) -> Node {
         let mut child = Command::new(bin())
             .args(["serve", "-c"])
             .arg(config)
