@@ -25,7 +25,7 @@ fn minimal_config_gets_documented_defaults() {
     assert_eq!(c.log.format, LogFormat::Text);
     assert_eq!(c.log.level, "info,hickory_server=warn");
     assert_eq!(c.dns.listen, vec!["127.0.0.1:5353".parse().expect("addr")]);
-    assert_eq!(c.dns.udp_sockets, 2);
+    assert_eq!(c.dns.udp_sockets, 4);
     assert_eq!(c.admin.listen, "127.0.0.1:9530".parse().expect("addr"));
     assert_eq!(c.admin.token_file, None);
     assert_eq!(c.sites[&SiteId::from("sh")].role, SiteRole::Backup);
