@@ -12,13 +12,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A stand-in site: answers `GET /health` with 200 while `up`, else 503. Loopback only.
-struct StandIn {
-    addr: SocketAddr,
-    up: Arc<AtomicBool>,
+pub(crate) struct StandIn {
+    pub(crate) addr: SocketAddr,
+    pub(crate) up: Arc<AtomicBool>,
 }
 
 impl StandIn {
-    fn start() -> StandIn {
+    pub(crate) fn start() -> StandIn {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind stand-in");
         let addr = listener.local_addr().expect("addr");
         let up = Arc::new(AtomicBool::new(true));
@@ -41,18 +41,20 @@ impl StandIn {
     }
 }
 
+/// A probes-file `[[check]]` of the crm app at `site`, against a stand-in's health endpoint.
+pub(crate) fn http_check(site: &str, addr: SocketAddr) -> String {
+    format!(
+        "[[check]]\nname = \"app-{site}\"\nsite = \"{site}\"\nlayer = \"app\"\nkind = \"http\"\n\
+         url = \"http://{addr}/health\"\nexpect_status = [200]\ninterval = \"100ms\"\n\
+         timeout = \"80ms\"\nrise = 1\nfall = 2\n\n"
+    )
+}
+
 /// A probing authority whose crm checks are the two stand-ins' health endpoints.
 fn node_dir(bj: SocketAddr, sh: SocketAddr) -> NodeDir {
-    let check = |site: &str, addr: SocketAddr| {
-        format!(
-            "[[check]]\nname = \"app-{site}\"\nsite = \"{site}\"\nlayer = \"app\"\nkind = \"http\"\n\
-             url = \"http://{addr}/health\"\nexpect_status = [200]\ninterval = \"100ms\"\n\
-             timeout = \"80ms\"\nrise = 1\nfall = 2\n\n"
-        )
-    };
     NodeDir::with(
         &["probe", "authority"],
-        &format!("{}{}", check("bj", bj), check("sh", sh)),
+        &format!("{}{}", http_check("bj", bj), http_check("sh", sh)),
         r#"{ mode = "auto", quorum = 1, min_domains = 1, hold_down = "300ms" }"#,
     )
 }

@@ -124,7 +124,7 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    fn spawn(config: &Path, token_file: &Path, extra: &[&str]) -> Node {
+    pub(crate) fn spawn(config: &Path, token_file: &Path, extra: &[&str]) -> Node {
         let mut child = Command::new(bin())
             .args(["serve", "-c"])
             .arg(config)

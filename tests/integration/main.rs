@@ -17,4 +17,5 @@ mod probe_privilege;
 mod probe_servers;
 mod probe_support;
 mod probe_tls;
+mod remote_probe;
 mod restart;

@@ -1,0 +1,79 @@
+//! Votes over the wire: a probe-only node signs its observations and pushes them to an
+//! authority's `POST /v1/observations`; those remote votes alone drive a failover there.
+
+use crate::failover::{StandIn, http_check};
+use crate::harness::{Node, TOKEN};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+const KEY: &str = "remote-probe-test-key-0123456789";
+
+/// Shared parts of both nodes' configs: sites, the voter list, the key and one service.
+fn common(probes: &str) -> String {
+    format!(
+        r#"[votes]
+key_files = ["votes.key"]
+stale_after = "2s"
+voters = [{{ id = "probe-1", domain = "x" }}]
+{probes}
+[sites.bj]
+role = "primary"
+
+[sites.sh]
+role = "backup"
+
+[[service]]
+name = "crm"
+names = ["crm.boss.example."]
+addresses = {{ bj = ["127.0.1.10"], sh = ["127.0.2.10"] }}
+probes = "probes.toml"
+policy = {{ mode = "auto", quorum = 1, min_domains = 1, hold_down = "300ms" }}
+"#
+    )
+}
+
+fn write(dir: &Path, node: &str, roles: &str, extra: &str, probes: &str) {
+    std::fs::write(dir.join("votes.key"), KEY).expect("key");
+    std::fs::write(dir.join("admin.token"), TOKEN).expect("token");
+    std::fs::write(dir.join("probes.toml"), probes).expect("probes");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/boss.example.zone"),
+        dir.join("boss.example.zone"),
+    )
+    .expect("zone");
+    let config = format!(
+        "[node]\nid = \"{node}\"\nsite = \"bj\"\ndomain = \"x\"\nroles = [{roles}]\nstate_dir = \"{state}\"\n\n\
+         [admin]\nlisten = \"127.0.0.1:0\"\ntoken_file = \"admin.token\"\n\n\
+         [dns]\nlisten = [\"127.0.0.1:0\"]\nzones = [\"boss.example.zone\"]\n\n{}",
+        common(extra),
+        state = dir.join("state").display(),
+    );
+    std::fs::write(dir.join("switchback.toml"), config).expect("config");
+}
+
+#[test]
+fn signed_remote_votes_drive_a_failover() {
+    let (bj, sh) = (StandIn::start(), StandIn::start());
+    let checks = format!("{}{}", http_check("bj", bj.addr), http_check("sh", sh.addr));
+
+    // The authority runs no checks of its own: only probe-1's pushed votes count.
+    let auth_dir = tempfile::tempdir().expect("tempdir");
+    write(auth_dir.path(), "auth-1", "\"authority\"", "", &checks);
+    let auth_cfg = auth_dir.path().join("switchback.toml");
+    let mut authority = Node::spawn(&auth_cfg, &auth_dir.path().join("admin.token"), &[]);
+
+    let probe_dir = tempfile::tempdir().expect("tempdir");
+    let push = format!("authorities = [\"{}\"]\n", authority.url());
+    write(probe_dir.path(), "probe-1", "\"probe\"", &push, &checks);
+    let probe_cfg = probe_dir.path().join("switchback.toml");
+    let _probe = Node::spawn(&probe_cfg, &probe_dir.path().join("admin.token"), &[]);
+
+    bj.up.store(false, Ordering::SeqCst);
+    let line = authority.wait_for_line("decision committed");
+    assert!(line.contains("active_site=sh"), "{line}");
+    let status = authority.status();
+    let reason = status["services"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("app down"), "{reason}");
+    let votes = authority.cli_ok(&["votes", "--json"]);
+    assert!(votes.contains("probe-1"), "{votes}");
+}
