@@ -8,6 +8,7 @@
 //! | GET | `/metrics` | Prometheus text: dropped observations by reason, decisions, commands |
 //! | GET | `/v1/status` | `{services:[{name, active_site, epoch, mode, pending, sites, maintenance, degraded, reason}]}` |
 //! | GET | `/v1/votes` | the latest observation per probe and how it counts |
+//! | GET | `/v1/checks` | `{checks:[..]}` this node's own checks: state, last error, last RTT, last change |
 //! | GET | `/v1/history?service=&limit=` | `{records:[..]}` audit records, newest first |
 //! | POST | `/v1/services/{name}/switch` | `{to, reason, force?}` move the service (token) |
 //! | POST | `/v1/services/{name}/approve` | approve the pending switch (token) |
@@ -58,6 +59,8 @@ struct Inner {
     metrics: Arc<Metrics>,
     readiness: Readiness,
     clock: Clock,
+    /// This node's own checks, once its probe role has started.
+    checks: std::sync::OnceLock<crate::probe::StatusHandle>,
 }
 
 impl ApiState {
@@ -83,8 +86,14 @@ impl ApiState {
                 metrics,
                 readiness,
                 clock,
+                checks: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Serve this node's own check states at `GET /v1/checks` from now on.
+    pub fn attach_checks(&self, checks: crate::probe::StatusHandle) {
+        let _ = self.inner.checks.set(checks);
     }
 }
 
@@ -96,6 +105,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(read::metrics))
         .route("/v1/status", get(read::status))
         .route("/v1/votes", get(read::votes))
+        .route("/v1/checks", get(read::checks))
         .route("/v1/history", get(read::history))
         .route("/v1/services/{name}/switch", post(write::switch))
         .route("/v1/services/{name}/approve", post(write::approve))

@@ -62,6 +62,19 @@ pub(crate) async fn votes(State(s): State<ApiState>) -> Result<Json<Value>, ApiE
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
+/// `GET /v1/checks`: this node's own checks (empty on a node without the probe role).
+pub(crate) async fn checks(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    let checks = s
+        .inner
+        .checks
+        .get()
+        .map(crate::probe::StatusHandle::snapshot)
+        .unwrap_or_default();
+    serde_json::to_value(checks)
+        .map(|checks| Json(serde_json::json!({ "checks": checks })))
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 /// Query of `GET /v1/history`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

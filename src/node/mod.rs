@@ -185,6 +185,7 @@ pub async fn run(
         })?;
     tracing::info!(addr = %admin_addr, "admin listening on {admin_addr}");
     let token_api = shutdown.clone();
+    let api_state = state.clone();
     tasks.spawn(
         async move {
             api::serve(listeners.admin, state, token_api)
@@ -220,6 +221,7 @@ pub async fn run(
     }
     if cfg.has_role(Role::Probe) {
         let prober = probe_role::prober(&cfg)?;
+        api_state.attach_checks(prober.status());
         let tx = if cfg.has_role(Role::Authority) {
             // Our own observations skip the signature: they never leave the process.
             handle.observations.clone()

@@ -108,6 +108,14 @@ fn primary_failure_moves_dns_and_survives_restart() {
     assert_eq!(crm["epoch"], 2, "{status}");
     let reason = crm["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("app down"), "reason says why: {reason}");
+    // The node's own check states, with the failing check's last error.
+    let checks: serde_json::Value =
+        serde_json::from_str(&node.get("/v1/checks")).expect("checks JSON");
+    let bj_check = checks["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "app-bj"))
+        .unwrap_or_else(|| panic!("app-bj in {checks}"));
+    assert_eq!(bj_check["state"], "down", "{bj_check}");
 
     // A crash and restart (primary still failing, then even recovered) resumes sh at epoch 2.
     node.kill9();

@@ -233,6 +233,26 @@ impl Node {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// A plain `GET path` against the admin API; returns the response body.
+    pub(crate) fn get(&self, path: &str) -> String {
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(self.admin).expect("connect admin");
+        conn.set_read_timeout(Some(STARTUP_LIMIT)).expect("timeout");
+        write!(
+            conn,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.admin
+        )
+        .expect("send request");
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).expect("read answer");
+        assert!(answer.starts_with("HTTP/1.1 200"), "GET {path}: {answer}");
+        answer
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap_or_default()
+    }
+
     /// `status --json` parsed.
     pub(crate) fn status(&self) -> serde_json::Value {
         serde_json::from_str(&self.cli_ok(&["status", "--json"])).expect("status is JSON")
