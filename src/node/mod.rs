@@ -116,7 +116,8 @@ pub async fn run(
     let metrics = Arc::new(Metrics::default());
     let readiness = Readiness::new();
     let token = read_token(&cfg)?;
-    let verifier = Verifier::new(read_keys(&cfg)?, &cfg.votes.voters, cfg.votes.stale_after);
+    let keys = read_keys(&cfg)?;
+    let verifier = Verifier::new(keys.clone(), &cfg.votes.voters, cfg.votes.stale_after);
 
     // Startup: load what is committed, let the engine take over from it, make its outputs
     // (initial decisions for new services) durable before anything is served.
@@ -226,10 +227,7 @@ pub async fn run(
             // Our own observations skip the signature: they never leave the process.
             handle.observations.clone()
         } else {
-            let key = read_keys(&cfg)?
-                .into_iter()
-                .next()
-                .ok_or(NodeError::NoAuthorities)?;
+            let key = keys.first().cloned().ok_or(NodeError::NoAuthorities)?;
             if cfg.votes.authorities.is_empty() {
                 return Err(NodeError::NoAuthorities);
             }

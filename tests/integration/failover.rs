@@ -3,7 +3,7 @@
 //! resumes the switched state (never back to the primary because it restarted).
 
 use crate::dns_support::require;
-use crate::harness::{Node, NodeDir};
+use crate::harness::NodeDir;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -59,16 +59,6 @@ fn node_dir(bj: SocketAddr, sh: SocketAddr) -> NodeDir {
     )
 }
 
-/// The DNS address from the node's "dns listening on ADDR" line.
-fn dns_addr(node: &mut Node) -> SocketAddr {
-    let line = node.wait_for_line("dns listening on");
-    let rest = line.split("dns listening on ").nth(1).expect("address");
-    let end = rest
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
-        .unwrap_or(rest.len());
-    rest[..end].parse().expect("socket address")
-}
-
 fn dig_a(dig: &Path, dns: SocketAddr, name: &str) -> String {
     let out = Command::new(dig)
         .args([
@@ -92,7 +82,7 @@ fn primary_failure_moves_dns_and_survives_restart() {
     let dir = node_dir(bj.addr, sh.addr);
 
     let mut node = dir.start();
-    let dns = dns_addr(&mut node);
+    let dns = node.wait_for_addr("dns listening on");
     assert_eq!(dig_a(&dig, dns, "crm.boss.example."), "127.0.1.10");
 
     // The primary's application fails; wait for the committed failover, not for time.
@@ -121,7 +111,7 @@ fn primary_failure_moves_dns_and_survives_restart() {
     node.kill9();
     bj.up.store(true, Ordering::SeqCst);
     let mut node = dir.start();
-    let dns = dns_addr(&mut node);
+    let dns = node.wait_for_addr("dns listening on");
     assert_eq!(dig_a(&dig, dns, "crm.boss.example."), "127.0.2.10");
     let status = node.status();
     assert_eq!(status["services"][0]["active_site"], "sh", "{status}");

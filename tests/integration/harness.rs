@@ -167,17 +167,22 @@ impl Node {
             admin: "0.0.0.0:0".parse().expect("addr"),
             token_file: token_file.to_path_buf(),
         };
-        let line = node.wait_for_line("admin listening on");
+        node.admin = node.wait_for_addr("admin listening on");
+        node
+    }
+
+    /// Wait for the next log line with `phrase` and parse the socket address that follows it.
+    pub(crate) fn wait_for_addr(&mut self, phrase: &str) -> SocketAddr {
+        let line = self.wait_for_line(phrase);
         // Text or JSON log line: the address follows the phrase, up to the first character
         // that cannot be part of an IPv4 socket address.
-        let addr = line.split("admin listening on ").nth(1).and_then(|rest| {
+        let addr = line.split(&format!("{phrase} ")).nth(1).and_then(|rest| {
             let end = rest
                 .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
                 .unwrap_or(rest.len());
             rest[..end].parse().ok()
         });
-        node.admin = addr.unwrap_or_else(|| panic!("no address in log line {line:?}"));
-        node
+        addr.unwrap_or_else(|| panic!("no address in log line {line:?}"))
     }
 
     /// Wait for the next log line containing `needle`; panics (with the log) if the process
