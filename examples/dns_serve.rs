@@ -215,7 +215,11 @@ fn main() -> Result<()> {
         .get(1)
         .context("usage: dns_serve ZONE LISTEN [UDP_SOCKETS] [SWITCH_SAMPLES]")?;
     let listen: SocketAddr = args.get(2).context("LISTEN missing")?.parse()?;
-    let sockets: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(2);
+    let sockets: usize = args
+        .get(3)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let samples: usize = args.get(4).map(|s| s.parse()).transpose()?.unwrap_or(0);
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(

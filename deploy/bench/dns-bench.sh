@@ -10,7 +10,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PEERS=${PEERS:-/work/shared/bench/dns-peers.sh}
-SOCKETS=${1:-4}; SAMPLES=${2:-2000}; SECS=${3:-10}
+SOCKETS=${1:-$(nproc)}; SAMPLES=${2:-2000}; SECS=${3:-10}
 W=$(mktemp -d /tmp/dnsbench.XXXX)
 SERVER=""
 cleanup() { if [ -n "$SERVER" ]; then kill -INT "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi; rm -rf "$W"; }

@@ -9,7 +9,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PEERS=${PEERS:-/work/shared/bench/dns-peers.sh}
-SECS=${1:-5}; SOCKETS=${2:-4}
+SECS=${1:-5}; SOCKETS=${2:-$(nproc)}
 W=$(mktemp -d /tmp/dnscpu.XXXX)
 PID=""
 stop() { if [ -n "$PID" ]; then kill -INT "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; fi; }

