@@ -7,13 +7,12 @@
 //! Run: `cargo bench --bench probe_scale` (release). Options: `-- --secs 10 --n 1000,10000
 //! --kinds icmp,tcp`. Each scenario runs in a fresh child process so RSS is its own.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use switchback::config::*;
-use switchback::model::{CheckName, ServiceId, SiteId};
+use switchback::policy::fixture;
 use switchback::probe::{Prober, defs};
 use tokio_util::sync::CancellationToken;
 
@@ -212,71 +211,18 @@ fn scenario(kind: &str, n: usize, secs: u64, target: &str) {
 }
 
 fn config(source: &Path, probes: &Path) -> Config {
-    let site = |id: &str, role| {
-        (
-            SiteId::from(id),
-            Site {
-                id: id.into(),
-                role,
-                gateways: vec![],
-            },
-        )
+    let policy = Policy {
+        quorum: 1,
+        min_domains: 1,
+        ..fixture::policy()
     };
-    Config {
-        source: source.to_owned(),
-        node: NodeSection {
-            id: "bench".into(),
-            site: "bj".into(),
-            domain: "bj".into(),
-            roles: vec![Role::Probe],
-            state_dir: std::env::temp_dir(),
-        },
-        store: StoreSection::Embedded,
-        votes: VotesSection {
-            authorities: vec![],
-            key_files: vec![],
-            stale_after: Duration::from_secs(2),
-            voters: vec![],
-        },
-        log: LogSection {
-            format: LogFormat::Text,
-            level: "warn".into(),
-        },
-        dns: DnsSection {
-            listen: vec![],
-            zones: vec![],
-            notify: vec![],
-            allow_transfer: vec![],
-            tsig_keys: vec![],
-            udp_sockets: 1,
-        },
-        admin: AdminSection {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            token_file: None,
-        },
-        sites: [site("bj", SiteRole::Primary), site("sh", SiteRole::Backup)].into(),
-        services: vec![Service {
-            name: ServiceId::from("crm"),
-            names: vec!["crm.boss.example.".into()],
-            ttl: Duration::from_secs(30),
-            degraded_ttl: Duration::from_secs(5),
-            addresses: BTreeMap::new(),
-            vip: None,
-            probes: probes.to_owned(),
-            policy: Policy {
-                mode: Mode::Auto,
-                quorum: 1,
-                min_domains: 1,
-                hold_down: Duration::from_millis(300),
-                confirm_timeout: Duration::from_secs(600),
-                on_confirm_timeout: ConfirmTimeout::Abort,
-                failback: Failback::Manual,
-                failback_hold: Duration::from_secs(600),
-                hold_out_recovered: false,
-                gates: Vec::<CheckName>::new(),
-                all_down: AllDown::Keep,
-            },
-        }],
-        alerts: vec![],
-    }
+    let mut c = fixture::config_owned(&["crm".to_owned()], vec![], policy);
+    c.source = source.to_owned();
+    c.node.roles = vec![Role::Probe];
+    c.node.state_dir = std::env::temp_dir();
+    c.log.level = "warn".into();
+    c.dns.listen.clear();
+    c.services[0].addresses.clear();
+    c.services[0].probes = probes.to_owned();
+    c
 }

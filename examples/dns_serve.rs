@@ -12,36 +12,20 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use hickory_server::proto::op::{Message, MessageType, OpCode, Query};
 use hickory_server::proto::rr::{Name, RData, RecordType};
-use switchback::config::*;
+use switchback::config::Config;
 use switchback::dns::{DnsServer, ServiceView};
 use switchback::model::Epoch;
+use switchback::policy::fixture;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 const SWITCHED: [&str; 8] = [
     "crm", "billing", "acct", "settle", "portal", "api", "sms", "ussd",
 ];
-
-fn policy() -> Policy {
-    Policy {
-        mode: Mode::Auto,
-        quorum: 1,
-        min_domains: 1,
-        hold_down: Duration::ZERO,
-        confirm_timeout: Duration::ZERO,
-        on_confirm_timeout: ConfirmTimeout::Abort,
-        failback: Failback::Manual,
-        failback_hold: Duration::ZERO,
-        hold_out_recovered: false,
-        gates: vec![],
-        all_down: AllDown::Keep,
-    }
-}
 
 /// Splits the zone: static text without the switched names, and their primary addresses.
 fn split_zone(text: &str) -> (String, BTreeMap<String, IpAddr>) {
@@ -72,70 +56,16 @@ fn config(
     let services = addrs
         .iter()
         .map(|(name, ip)| {
-            (
-                SWITCHED.iter().position(|n| n == name).unwrap_or(0),
-                name,
-                ip,
-            )
-        })
-        .map(|(i, name, ip)| Service {
-            name: name.as_str().into(),
-            names: vec![format!("{name}.boss.example.")],
-            ttl: Duration::from_secs(30),
-            degraded_ttl: Duration::from_secs(5),
-            addresses: BTreeMap::from([
-                ("bj".into(), vec![*ip]),
-                ("sh".into(), vec![IpAddr::from([10, 2, 0, 10 + i as u8])]),
-            ]),
-            vip: None,
-            probes: "probes/none.toml".into(),
-            policy: policy(),
+            let i = SWITCHED.iter().position(|n| n == name).unwrap_or(0);
+            let backup = IpAddr::from([10, 2, 0, 10 + i as u8]);
+            fixture::service(name, *ip, backup, fixture::policy())
         })
         .collect();
-    let site = |id: &str, role| Site {
-        id: id.into(),
-        role,
-        gateways: vec![],
-    };
-    Config {
-        source: state.join("bench.toml"),
-        node: NodeSection {
-            id: "bench".into(),
-            site: "bj".into(),
-            domain: "bj".into(),
-            roles: vec![Role::Authority],
-            state_dir: state.to_owned(),
-        },
-        store: StoreSection::Embedded,
-        votes: VotesSection {
-            authorities: vec![],
-            key_files: vec![],
-            stale_after: Duration::from_secs(1),
-            voters: vec![],
-        },
-        log: LogSection {
-            format: LogFormat::Text,
-            level: "warn".into(),
-        },
-        dns: DnsSection {
-            listen: vec![listen],
-            zones: vec![zone.to_owned()],
-            notify: vec![],
-            allow_transfer: vec!["127.0.0.1/32".parse().expect("static net")],
-            tsig_keys: vec![],
-            udp_sockets: sockets,
-        },
-        admin: AdminSection {
-            listen: "127.0.0.1:0".parse().expect("static addr"),
-            token_file: None,
-        },
-        sites: BTreeMap::from([
-            ("bj".into(), site("bj", SiteRole::Primary)),
-            ("sh".into(), site("sh", SiteRole::Backup)),
-        ]),
-        services,
-        alerts: vec![],
-    }
+    let mut c = fixture::dns_config(zone, state, services);
+    c.dns.listen = vec![listen];
+    c.dns.udp_sockets = sockets;
+    c.log.level = "warn".into();
+    c
 }
 
 fn crm_query(id: u16) -> Result<Vec<u8>> {

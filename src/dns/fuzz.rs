@@ -1,8 +1,6 @@
 //! Property tests over random request bytes: never a panic, every packet answered or counted.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use hickory_server::proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_server::proto::rr::{Name, RecordType};
@@ -10,78 +8,20 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 
 use super::server::DnsServer;
-use crate::config::*;
+use crate::config::Config;
+use crate::policy::fixture;
 
 fn config(state: &Path) -> Config {
     let zone = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/boss.example.zone");
-    let svc = Service {
-        name: "crm".into(),
-        names: vec!["crm.boss.example.".into()],
-        ttl: Duration::from_secs(30),
-        degraded_ttl: Duration::from_secs(5),
-        addresses: BTreeMap::from([
-            ("bj".into(), vec!["10.1.0.10".parse().expect("ip")]),
-            ("sh".into(), vec!["fd00::10".parse().expect("ip")]),
-        ]),
-        vip: None,
-        probes: "p.toml".into(),
-        policy: Policy {
-            mode: Mode::Auto,
-            quorum: 1,
-            min_domains: 1,
-            hold_down: Duration::ZERO,
-            confirm_timeout: Duration::ZERO,
-            on_confirm_timeout: ConfirmTimeout::Abort,
-            failback: Failback::Manual,
-            failback_hold: Duration::ZERO,
-            hold_out_recovered: false,
-            gates: vec![],
-            all_down: AllDown::Keep,
-        },
-    };
-    Config {
-        source: state.join("c.toml"),
-        node: NodeSection {
-            id: "n".into(),
-            site: "bj".into(),
-            domain: "bj".into(),
-            roles: vec![Role::Authority],
-            state_dir: state.to_owned(),
-        },
-        store: StoreSection::Embedded,
-        votes: VotesSection {
-            authorities: vec![],
-            key_files: vec![],
-            stale_after: Duration::from_secs(1),
-            voters: vec![],
-        },
-        log: LogSection {
-            format: LogFormat::Text,
-            level: "warn".into(),
-        },
-        dns: DnsSection {
-            listen: vec!["127.0.0.1:0".parse().expect("addr")],
-            zones: vec![zone],
-            notify: vec![],
-            allow_transfer: vec![],
-            tsig_keys: vec![],
-            udp_sockets: 1,
-        },
-        admin: AdminSection {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            token_file: None,
-        },
-        sites: BTreeMap::from([(
-            "bj".into(),
-            Site {
-                id: "bj".into(),
-                role: SiteRole::Primary,
-                gateways: vec![],
-            },
-        )]),
-        services: vec![svc],
-        alerts: vec![],
-    }
+    let crm = fixture::service(
+        "crm",
+        "10.1.0.10".parse().expect("ip"),
+        "fd00::10".parse().expect("ip"),
+        fixture::policy(),
+    );
+    let mut c = fixture::dns_config(&zone, state, vec![crm]);
+    c.dns.allow_transfer.clear();
+    c
 }
 
 fn query(name: &str, qtype: u16, edns: bool) -> Vec<u8> {

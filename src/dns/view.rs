@@ -84,36 +84,16 @@ pub(crate) fn answer(service: &Service, view: &ServiceView) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ConfirmTimeout, Failback, Mode, Policy};
-    use std::collections::BTreeMap;
-    use std::time::Duration;
+    use crate::config::Policy;
+    use crate::policy::fixture;
 
     pub(crate) fn service(all_down: AllDown) -> Service {
-        Service {
-            name: "crm".into(),
-            names: vec!["crm.boss.example.".into()],
-            ttl: Duration::from_secs(30),
-            degraded_ttl: Duration::from_secs(5),
-            addresses: BTreeMap::from([
-                ("bj".into(), vec!["10.1.0.10".parse().expect("ip")]),
-                ("sh".into(), vec!["10.2.0.10".parse().expect("ip")]),
-            ]),
-            vip: None,
-            probes: "probes/crm.toml".into(),
-            policy: Policy {
-                mode: Mode::Auto,
-                quorum: 2,
-                min_domains: 2,
-                hold_down: Duration::from_millis(300),
-                confirm_timeout: Duration::from_secs(60),
-                on_confirm_timeout: ConfirmTimeout::Abort,
-                failback: Failback::Manual,
-                failback_hold: Duration::from_secs(600),
-                hold_out_recovered: false,
-                gates: vec![],
-                all_down,
-            },
-        }
+        let policy = Policy {
+            all_down,
+            ..fixture::policy()
+        };
+        let ip = |t: &str| t.parse().expect("ip");
+        fixture::service("crm", ip("10.1.0.10"), ip("10.2.0.10"), policy)
     }
 
     fn view(active: &str, degraded: bool, up: &[&str]) -> ServiceView {

@@ -9,7 +9,7 @@ use crate::config::{
 use crate::model::{DomainId, NodeId, ServiceId, SiteId};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The default test policy: auto, quorum 2 of 2 domains, hold-down 300 ms, manual failback after 10 min.
@@ -62,25 +62,12 @@ pub fn config_owned(services: &[String], voters: Vec<Voter>, policy: Policy) -> 
         .enumerate()
         .map(|(i, name)| {
             let octet = (i % 250) as u8 + 1;
-            Service {
-                name: ServiceId(name.clone()),
-                names: vec![format!("{name}.boss.example.")],
-                ttl: Duration::from_secs(30),
-                degraded_ttl: Duration::from_secs(5),
-                addresses: BTreeMap::from([
-                    (
-                        SiteId::from("bj"),
-                        vec![IpAddr::V4(Ipv4Addr::new(127, 1, 0, octet))],
-                    ),
-                    (
-                        SiteId::from("sh"),
-                        vec![IpAddr::V4(Ipv4Addr::new(127, 2, 0, octet))],
-                    ),
-                ]),
-                vip: None,
-                probes: PathBuf::from(format!("probes/{name}.toml")),
-                policy: policy.clone(),
-            }
+            service(
+                name,
+                IpAddr::V4(Ipv4Addr::new(127, 1, 0, octet)),
+                IpAddr::V4(Ipv4Addr::new(127, 2, 0, octet)),
+                policy.clone(),
+            )
         })
         .collect();
     Config {
@@ -119,4 +106,36 @@ pub fn config_owned(services: &[String], voters: Vec<Voter>, policy: Policy) -> 
         services,
         alerts: Vec::new(),
     }
+}
+
+/// Service `name` answered at `name.boss.example.` (TTL 30 s, degraded 5 s) with one address
+/// per site.
+pub fn service(name: &str, bj: IpAddr, sh: IpAddr, policy: Policy) -> Service {
+    Service {
+        name: ServiceId::from(name),
+        names: vec![format!("{name}.boss.example.")],
+        ttl: Duration::from_secs(30),
+        degraded_ttl: Duration::from_secs(5),
+        addresses: BTreeMap::from([
+            (SiteId::from("bj"), vec![bj]),
+            (SiteId::from("sh"), vec![sh]),
+        ]),
+        vip: None,
+        probes: PathBuf::from(format!("probes/{name}.toml")),
+        policy,
+    }
+}
+
+/// An authority serving `zone` with `services` on 127.0.0.1 port 0 (one UDP socket), its
+/// state in `state_dir`, transfers allowed to loopback: the DNS tests' and benches' node.
+pub fn dns_config(zone: &Path, state_dir: &Path, services: Vec<Service>) -> Config {
+    let mut c = config_owned(&[], Vec::new(), policy());
+    c.source = state_dir.join("switchback.toml");
+    c.node.state_dir = state_dir.to_owned();
+    c.dns.listen = vec![SocketAddr::from(([127, 0, 0, 1], 0))];
+    c.dns.zones = vec![zone.to_owned()];
+    c.dns.allow_transfer = vec!["127.0.0.1/32".parse().expect("static net")];
+    c.admin.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    c.services = services;
+    c
 }

@@ -243,6 +243,22 @@ impl Service {
         }
     }
 
+    /// Drops a pending proposal of `kind`, if any, saying why.
+    fn withdraw(
+        &mut self,
+        kind: PendingKind,
+        reason: impl FnOnce() -> String,
+        out: &mut Vec<Output>,
+    ) {
+        if let Some(pend) = self.state.pending.take_if(|p| p.kind == kind) {
+            out.push(Output::Event(Event::ProposalWithdrawn {
+                service: self.config.name.clone(),
+                to: pend.to,
+                reason: reason(),
+            }));
+        }
+    }
+
     /// Re-evaluate at `w.now`; returns whether any tracked verdict changed (outputs go to `out`).
     pub(crate) fn evaluate(&mut self, w: &World<'_>, out: &mut Vec<Output>) -> bool {
         let name = &self.config.name;
@@ -297,17 +313,11 @@ impl Service {
             self.state.flags.down_reported = false;
             self.state.flags.episode_closed = false;
             self.state.flags.blocked = None;
-            if let Some(pend) = self
-                .state
-                .pending
-                .take_if(|p| p.kind == PendingKind::Failover)
-            {
-                out.push(Output::Event(Event::ProposalWithdrawn {
-                    service: name.clone(),
-                    to: pend.to,
-                    reason: format!("{active} no longer down by quorum"),
-                }));
-            }
+            self.withdraw(
+                PendingKind::Failover,
+                || format!("{active} no longer down by quorum"),
+                out,
+            );
         }
         if down_held && !self.state.flags.down_reported {
             self.state.flags.down_reported = true;
@@ -323,17 +333,11 @@ impl Service {
         if !primary_up || active == *w.primary {
             self.state.flags.failback_reported = false;
             self.state.flags.failback_closed = false;
-            if let Some(pend) = self
-                .state
-                .pending
-                .take_if(|p| p.kind == PendingKind::Failback)
-            {
-                out.push(Output::Event(Event::ProposalWithdrawn {
-                    service: name.clone(),
-                    to: pend.to,
-                    reason: format!("{} no longer up by quorum", w.primary),
-                }));
-            }
+            self.withdraw(
+                PendingKind::Failback,
+                || format!("{} no longer up by quorum", w.primary),
+                out,
+            );
         }
 
         if let Some(pend) = self.state.pending.take_if(|p| w.now >= p.deadline) {

@@ -1,16 +1,13 @@
 //! Shared harness for the DNS suites: a config, the server in-process on 127.0.0.1 port 0,
 //! `dig`/`kdig` runners, and a rule for tools that are missing here.
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use switchback::config::{
-    AdminSection, AllDown, Config, ConfirmTimeout, DnsSection, Failback, LogFormat, LogSection,
-    Mode, NodeSection, Policy, Role, Service, Site, SiteRole, StoreSection, VotesSection,
-};
+use switchback::config::{AllDown, Config, Policy, Service};
 use switchback::dns::{DnsHandle, DnsServer, ServiceView};
+use switchback::policy::fixture;
 use tokio_util::sync::CancellationToken;
 
 /// The example zone shipped in the repository.
@@ -36,81 +33,24 @@ pub(crate) fn require(tool: &str) -> Option<PathBuf> {
     found
 }
 
-/// A crm service in the example zone with bj/sh addresses.
+/// A service in the example zone with bj/sh addresses.
 pub(crate) fn service(name: &str, all_down: AllDown, bj: &str, sh: &str) -> Service {
-    Service {
-        name: name.into(),
-        names: vec![format!("{name}.boss.example.")],
-        ttl: Duration::from_secs(30),
-        degraded_ttl: Duration::from_secs(5),
-        addresses: BTreeMap::from([
-            ("bj".into(), vec![bj.parse().expect("ip")]),
-            ("sh".into(), vec![sh.parse().expect("ip")]),
-        ]),
-        vip: None,
-        probes: "probes/crm.toml".into(),
-        policy: Policy {
-            mode: Mode::Auto,
-            quorum: 2,
-            min_domains: 2,
-            hold_down: Duration::from_millis(300),
-            confirm_timeout: Duration::from_secs(60),
-            on_confirm_timeout: ConfirmTimeout::Abort,
-            failback: Failback::Manual,
-            failback_hold: Duration::from_secs(600),
-            hold_out_recovered: false,
-            gates: vec![],
-            all_down,
-        },
-    }
+    let policy = Policy {
+        all_down,
+        ..fixture::policy()
+    };
+    fixture::service(name, ip(bj), ip(sh), policy)
 }
 
-/// A config serving `zone` on 127.0.0.1:0 with state in `state_dir`.
+fn ip(text: &str) -> IpAddr {
+    text.parse().expect("ip")
+}
+
+/// A config serving `zone` on 127.0.0.1:0 (2 UDP sockets) with state in `state_dir`.
 pub(crate) fn config(zone: &Path, state_dir: &Path, services: Vec<Service>) -> Config {
-    let site = |id: &str, role| Site {
-        id: id.into(),
-        role,
-        gateways: vec![],
-    };
-    Config {
-        source: state_dir.join("switchback.toml"),
-        node: NodeSection {
-            id: "test-1".into(),
-            site: "bj".into(),
-            domain: "bj".into(),
-            roles: vec![Role::Authority],
-            state_dir: state_dir.to_owned(),
-        },
-        store: StoreSection::Embedded,
-        votes: VotesSection {
-            authorities: vec![],
-            key_files: vec![],
-            stale_after: Duration::from_secs(1),
-            voters: vec![],
-        },
-        log: LogSection {
-            format: LogFormat::Text,
-            level: "info".into(),
-        },
-        dns: DnsSection {
-            listen: vec!["127.0.0.1:0".parse().expect("addr")],
-            zones: vec![zone.to_owned()],
-            notify: vec![],
-            allow_transfer: vec!["127.0.0.1/32".parse().expect("net")],
-            tsig_keys: vec![],
-            udp_sockets: 2,
-        },
-        admin: AdminSection {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            token_file: None,
-        },
-        sites: BTreeMap::from([
-            ("bj".into(), site("bj", SiteRole::Primary)),
-            ("sh".into(), site("sh", SiteRole::Backup)),
-        ]),
-        services,
-        alerts: vec![],
-    }
+    let mut c = fixture::dns_config(zone, state_dir, services);
+    c.dns.udp_sockets = 2;
+    c
 }
 
 /// The default two services of the suites.

@@ -2,13 +2,13 @@
 //! requirements (fail loudly under CI=true, skip with a reason otherwise), and network
 //! namespaces that are always deleted, even when a test fails.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use switchback::config::*;
 use switchback::model::{CheckName, Observation, ServiceId, SiteId};
+use switchback::policy::fixture;
 use switchback::probe::defs::{self, ProbeFile};
 use tokio::sync::mpsc;
 
@@ -39,79 +39,29 @@ pub(crate) fn have(tool: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// A minimal single-node config: sites `bj` (primary) and `sh`, and the given services, each
-/// `(name, probes file, gates)`.
+/// A minimal probe-only config: sites `bj` (primary) and `sh`, and the given services, each
+/// `(name, probes file, gates)`, voting with quorum 1.
 pub(crate) fn config(source: &Path, services: &[(&str, &Path, &[&str])]) -> Config {
-    let site = |id: &str, role| {
-        (
-            SiteId::from(id),
-            Site {
-                id: id.into(),
-                role,
-                gateways: vec![],
-            },
-        )
+    let policy = Policy {
+        quorum: 1,
+        min_domains: 1,
+        confirm_timeout: Duration::from_secs(600),
+        ..fixture::policy()
     };
-    Config {
-        source: source.to_owned(),
-        node: NodeSection {
-            id: "probe-test".into(),
-            site: "bj".into(),
-            domain: "bj".into(),
-            roles: vec![Role::Probe],
-            state_dir: std::env::temp_dir(),
-        },
-        store: StoreSection::Embedded,
-        votes: VotesSection {
-            authorities: vec![],
-            key_files: vec![],
-            stale_after: Duration::from_secs(2),
-            voters: vec![],
-        },
-        log: LogSection {
-            format: LogFormat::Text,
-            level: "info".into(),
-        },
-        dns: DnsSection {
-            listen: vec![],
-            zones: vec![],
-            notify: vec![],
-            allow_transfer: vec![],
-            tsig_keys: vec![],
-            udp_sockets: 1,
-        },
-        admin: AdminSection {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            token_file: None,
-        },
-        sites: [site("bj", SiteRole::Primary), site("sh", SiteRole::Backup)].into(),
-        services: services
-            .iter()
-            .map(|(name, probes, gates)| Service {
-                name: ServiceId::from(*name),
-                names: vec![format!("{name}.boss.example.")],
-                ttl: Duration::from_secs(30),
-                degraded_ttl: Duration::from_secs(5),
-                addresses: BTreeMap::new(),
-                vip: None,
-                probes: probes.to_path_buf(),
-                policy: Policy {
-                    mode: Mode::Auto,
-                    quorum: 1,
-                    min_domains: 1,
-                    hold_down: Duration::from_millis(300),
-                    confirm_timeout: Duration::from_secs(600),
-                    on_confirm_timeout: ConfirmTimeout::Abort,
-                    failback: Failback::Manual,
-                    failback_hold: Duration::from_secs(600),
-                    hold_out_recovered: false,
-                    gates: gates.iter().map(|g| CheckName::from(*g)).collect(),
-                    all_down: AllDown::Keep,
-                },
-            })
-            .collect(),
-        alerts: vec![],
+    let names: Vec<String> = services.iter().map(|(n, _, _)| (*n).to_owned()).collect();
+    let mut c = fixture::config_owned(&names, vec![], policy);
+    c.source = source.to_owned();
+    c.node.id = "probe-test".into();
+    c.node.roles = vec![Role::Probe];
+    c.node.state_dir = std::env::temp_dir();
+    c.votes.stale_after = Duration::from_secs(2);
+    c.dns.listen.clear();
+    for (svc, (_, probes, gates)) in c.services.iter_mut().zip(services) {
+        svc.addresses.clear();
+        svc.probes = probes.to_path_buf();
+        svc.policy.gates = gates.iter().map(|g| CheckName::from(*g)).collect();
     }
+    c
 }
 
 /// Writes `text` as a probes file in `dir` and loads it (panics with every problem if invalid).
