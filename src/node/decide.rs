@@ -1,9 +1,11 @@
 //! The decision task: owns the [`Engine`], feeds it inputs, makes its outputs durable, then
 //! publishes them.
 //!
-//! Order for every input: engine step (pure, in memory) → audit the input → for each output:
-//! commit to the store (CAS on the epoch) and audit it → publish on the watch channel. Enactors
-//! therefore never see a decision the store does not hold. If the store fails the task stops
+//! Order for every input: engine step (pure, in memory) → audit the input → commit each
+//! decision to the store (CAS on the epoch) → publish on the watch channel → audit the outputs.
+//! Enactors therefore never see a decision the store does not hold, and do not wait for the
+//! output records (one more fsync) before moving DNS and routes: a crash before those records
+//! are written is healed by replay, which regenerates them. If the store fails the task stops
 //! with an error and the node shuts down (fail-stop): engine and disk would otherwise diverge.
 
 use super::clock::Clock;
@@ -53,9 +55,10 @@ impl DecisionTask {
         self.store.append_audit(&values).await
     }
 
-    /// Make one step durable, cause before effect: the records of inputs (and a start line)
-    /// first, then each commit (CAS on the epoch), then the output records; events are logged.
-    /// A crash in between leaves a log whose replay regenerates what is missing.
+    /// Make one step durable, cause before effect, and publish it: the records of inputs (and
+    /// a start line) first, then each commit (CAS on the epoch), then the new state goes to
+    /// the enactors, then the output records; events are logged. A crash in between leaves a
+    /// log whose replay regenerates what is missing.
     pub(crate) async fn persist(
         &mut self,
         records: Vec<AuditRecord>,
@@ -82,6 +85,7 @@ impl DecisionTask {
                 Output::Event(e) => e.log(),
             }
         }
+        self.published.send_replace(self.snapshot());
         self.audit(&effects).await?;
         Ok(())
     }
@@ -96,7 +100,6 @@ impl DecisionTask {
             Ok(outputs) => {
                 let records = self.engine.audit(&input, now, &outputs);
                 self.persist(records, &outputs).await?;
-                self.published.send_replace(self.snapshot());
                 Ok(Ok(outputs))
             }
             Err(refused) => {

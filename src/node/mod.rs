@@ -142,7 +142,6 @@ pub async fn run(
         metrics: Arc::clone(&metrics),
     };
     task.persist(records, &outputs).await?;
-    task.published.send_replace(task.snapshot());
     for c in task.committed.values() {
         tracing::info!(service = %c.decision.service, active_site = %c.decision.active_site,
             epoch = %c.decision.epoch, "resuming committed decision");
