@@ -11,7 +11,8 @@
 //! - `store.kind = "embedded"`, `store.prefix = "/switchback/"`, `store.lease_ttl = "5s"`
 //! - `votes.stale_after = "1s"`, no voters (this node alone votes)
 //! - `log.format = "text"`, `log.level = "info,hickory_server=warn"`
-//! - `dns.listen = ["127.0.0.1:5353"]`, `dns.udp_sockets` = one per CPU core
+//! - `dns.listen = ["127.0.0.1:5353"]`, `dns.udp_sockets` = one per CPU core,
+//!   `dns.notify_key` = the only TSIG key when exactly one is configured
 //! - `admin.listen = "127.0.0.1:9530"`
 //! - service `ttl = "30s"`, `degraded_ttl = "5s"`
 //! - policy `mode = "auto"`, `quorum` = a majority of the voters, `min_domains` = 2 (1 when the
@@ -176,6 +177,7 @@ pub(crate) struct RawDns {
     pub(crate) notify: Vec<String>,
     pub(crate) allow_transfer: Vec<String>,
     pub(crate) tsig_keys: Vec<RawTsigKey>,
+    pub(crate) notify_key: Option<String>,
     pub(crate) udp_sockets: Count,
 }
 
@@ -187,6 +189,7 @@ impl Default for RawDns {
             notify: Vec::new(),
             allow_transfer: Vec::new(),
             tsig_keys: Vec::new(),
+            notify_key: None,
             udp_sockets: default_udp_sockets(),
         }
     }

@@ -139,6 +139,9 @@ pub struct DnsSection {
     pub allow_transfer: Vec<IpNet>,
     /// TSIG keys; when set, transfers must be signed with one of them.
     pub tsig_keys: Vec<TsigKey>,
+    /// The TSIG key NOTIFYs are signed with (a secondary that transfers with a key usually
+    /// accepts NOTIFY only with it too); `None` sends them unsigned.
+    pub notify_key: Option<String>,
     /// SO_REUSEPORT UDP sockets per listen address.
     pub udp_sockets: usize,
 }

@@ -320,6 +320,12 @@ fn dns(raw: RawDns, ctx: &mut Ctx<'_>, node: &NodeSection) -> DnsSection {
             secret_file,
         });
     }
+    let notify_key = notify_key(
+        raw.notify_key.as_deref(),
+        &tsig_keys,
+        !notify.is_empty(),
+        ctx,
+    );
     let udp_sockets = raw.udp_sockets.0;
     if udp_sockets == 0 || udp_sockets > 64 {
         ctx.bad(
@@ -333,8 +339,40 @@ fn dns(raw: RawDns, ctx: &mut Ctx<'_>, node: &NodeSection) -> DnsSection {
         notify,
         allow_transfer,
         tsig_keys,
+        notify_key,
         udp_sockets: udp_sockets.clamp(1, 64),
     }
+}
+
+/// The key NOTIFYs are signed with: the one named, else the only one configured.
+fn notify_key(
+    named: Option<&str>,
+    keys: &[TsigKey],
+    notifying: bool,
+    ctx: &mut Ctx<'_>,
+) -> Option<String> {
+    let Some(named) = named else {
+        if keys.len() > 1 && notifying {
+            ctx.conflict(
+                "dns.notify_key",
+                "missing: several dns.tsig_keys are configured; name the one NOTIFYs are signed with",
+            );
+        }
+        return (keys.len() == 1).then(|| keys[0].name.clone());
+    };
+    let name = ctx.parse("dns.notify_key", values::dns_name(named))?;
+    if !keys.iter().any(|k| k.name == name) {
+        let known: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+        ctx.bad(
+            "dns.notify_key",
+            format!(
+                "no TSIG key `{name}` in dns.tsig_keys (known: {})",
+                known.join(", ")
+            ),
+        );
+        return None;
+    }
+    Some(name)
 }
 
 fn admin(raw: RawAdmin, ctx: &mut Ctx<'_>) -> AdminSection {

@@ -5,11 +5,15 @@
 //! (0.5 s, doubling after each silence or error, with a pause of the same length before the
 //! next try) and gives up after [`ATTEMPTS`] tries. Serials that arrive during a round are
 //! coalesced: the next round sends only the newest. Either outcome is logged and counted.
+//!
+//! With a `dns.notify_key` each NOTIFY is TSIG-signed and only a reply signed with the same
+//! key counts as an acknowledgement; an unsigned or badly signed one is retried like silence.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hickory_proto::rr::{TSigVerifier, TSigner};
 use hickory_server::proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_server::proto::rr::{Name, Record, RecordType};
 use tokio::net::UdpSocket;
@@ -39,6 +43,7 @@ pub(crate) async fn run(
     target: SocketAddr,
     mut serials: Serials,
     counters: Arc<Counters>,
+    signer: Option<TSigner>,
     shutdown: CancellationToken,
 ) {
     let mut acked: Vec<(Name, u32)> = Vec::new();
@@ -53,7 +58,7 @@ pub(crate) async fn run(
             }
             let outcome = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                o = notify_zone(target, &zone, &counters) => o,
+                o = notify_zone(target, &zone, signer.as_ref(), &counters) => o,
             };
             acked.retain(|(n, _)| *n != zone.apex);
             // Given up or acked, this serial is done; a newer one starts a new round.
@@ -75,6 +80,7 @@ pub(crate) async fn run(
 async fn notify_zone(
     target: SocketAddr,
     zone: &ZoneSerial,
+    signer: Option<&TSigner>,
     counters: &Counters,
 ) -> Result<(), String> {
     let bind: SocketAddr = if target.is_ipv4() {
@@ -92,19 +98,24 @@ async fn notify_zone(
     let mut last = String::from("no reply");
     for attempt in 1..=ATTEMPTS {
         let id: u16 = rand::random();
-        let bytes = message(id, zone).map_err(|e| format!("encode: {e}"))?;
+        let (bytes, mut verifier) = message(id, zone, signer)?;
         Counters::bump(&counters.notifies_sent);
         if let Err(e) = sock.send(&bytes).await {
             last = format!("send: {e}");
         } else {
             match tokio::time::timeout(wait, reply(&sock, id)).await {
-                Ok(Ok(ResponseCode::NoError)) => {
-                    Counters::bump(&counters.notifies_acked);
-                    tracing::info!(%target, zone = %zone.apex, serial = zone.serial, attempt,
-                        "dns notify acknowledged");
-                    return Ok(());
+                Ok(Ok((ResponseCode::NoError, raw))) => {
+                    match verifier.as_mut().map(|v| v.verify(&raw)) {
+                        Some(Err(e)) => last = format!("acknowledged without a valid TSIG: {e}"),
+                        None | Some(Ok(_)) => {
+                            Counters::bump(&counters.notifies_acked);
+                            tracing::info!(%target, zone = %zone.apex, serial = zone.serial, attempt,
+                            signed = signer.is_some(), "dns notify acknowledged");
+                            return Ok(());
+                        }
+                    }
                 }
-                Ok(Ok(rcode)) => return Err(format!("secondary answered {rcode}")),
+                Ok(Ok((rcode, _))) => return Err(format!("secondary answered {rcode}")),
                 Ok(Err(e)) => last = e,
                 Err(_) => last = format!("no reply within {wait:?}"),
             }
@@ -118,16 +129,33 @@ async fn notify_zone(
     Err(format!("{ATTEMPTS} attempts: {last}"))
 }
 
-fn message(id: u16, zone: &ZoneSerial) -> Result<Vec<u8>, hickory_server::proto::ProtoError> {
+/// The NOTIFY for `zone`, signed when there is a key, with the verifier for its reply.
+fn message(
+    id: u16,
+    zone: &ZoneSerial,
+    signer: Option<&TSigner>,
+) -> Result<(Vec<u8>, Option<TSigVerifier>), String> {
     let mut m = Message::new(id, MessageType::Query, OpCode::Notify);
     m.metadata.authoritative = true;
     m.add_query(Query::query(zone.apex.clone(), RecordType::SOA));
     m.add_answer(zone.soa.clone());
-    m.to_vec()
+    let mut verifier = None;
+    if let Some(signer) = signer {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let (record, v) = signer
+            .sign_message(&m, now)
+            .map_err(|e| format!("tsig sign: {e}"))?;
+        m.set_signature(record);
+        verifier = v;
+    }
+    let bytes = m.to_vec().map_err(|e| format!("encode: {e}"))?;
+    Ok((bytes, verifier))
 }
 
-/// Reads datagrams until the reply to `id` arrives.
-async fn reply(sock: &UdpSocket, id: u16) -> Result<ResponseCode, String> {
+/// Reads datagrams until the reply to `id` arrives; its rcode and bytes (for TSIG).
+async fn reply(sock: &UdpSocket, id: u16) -> Result<(ResponseCode, Vec<u8>), String> {
     let mut buf = vec![0u8; 4096];
     loop {
         let n = sock
@@ -141,7 +169,7 @@ async fn reply(sock: &UdpSocket, id: u16) -> Result<ResponseCode, String> {
             && m.metadata.message_type == MessageType::Response
             && m.metadata.op_code == OpCode::Notify
         {
-            return Ok(m.metadata.response_code);
+            return Ok((m.metadata.response_code, buf[..n].to_vec()));
         }
     }
 }
@@ -174,7 +202,7 @@ mod tests {
         let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
         let target = silent.local_addr().expect("addr");
         let counters = Counters::default();
-        let r = notify_zone(target, &zone(5), &counters).await;
+        let r = notify_zone(target, &zone(5), None, &counters).await;
         assert!(r.is_err());
         let c = counters.read();
         assert_eq!(
@@ -199,10 +227,79 @@ mod tests {
                 .expect("send");
         });
         let counters = Counters::default();
-        notify_zone(target, &zone(6), &counters)
+        notify_zone(target, &zone(6), None, &counters)
             .await
             .expect("acked");
         answer.await.expect("secondary");
         assert_eq!(counters.read().notifies_acked, 1);
+    }
+
+    fn signer() -> TSigner {
+        use hickory_proto::rr::rdata::tsig::TsigAlgorithm;
+        TSigner::new(
+            b"0123456789abcdef0123456789abcdef".to_vec(),
+            TsigAlgorithm::HmacSha256,
+            Name::from_ascii("xfr.boss.example.").expect("name"),
+            300,
+        )
+        .expect("signer")
+    }
+
+    /// A secondary holding `key`: checks each NOTIFY's TSIG, answers signed when `sign`.
+    async fn keyed_secondary(sec: UdpSocket, key: TSigner, sign: bool, replies: usize) {
+        use hickory_proto::rr::TSigResponseContext;
+        let mut buf = vec![0u8; 1024];
+        for _ in 0..replies {
+            let (n, from) = sec.recv_from(&mut buf).await.expect("recv");
+            let (mac, time, _) = key
+                .verify_message_byte(&buf[..n], None, true)
+                .expect("NOTIFY carries a valid TSIG");
+            let q = Message::from_vec(&buf[..n]).expect("decode");
+            let mut r = Message::new(q.metadata.id, MessageType::Response, OpCode::Notify);
+            if sign {
+                let unsigned = r.to_vec().expect("enc");
+                let ctx = TSigResponseContext::new(q.metadata.id, time, key.clone(), mac, None);
+                r.set_signature(ctx.sign(&unsigned).expect("sign"));
+            }
+            sec.send_to(&r.to_vec().expect("enc"), from)
+                .await
+                .expect("send");
+        }
+    }
+
+    /// Signed NOTIFY, signed acknowledgement: acked on the first try.
+    #[tokio::test]
+    async fn signed_notify_is_acknowledged_when_the_reply_verifies() {
+        let sec = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let target = sec.local_addr().expect("addr");
+        let answer = tokio::spawn(keyed_secondary(sec, signer(), true, 1));
+        let counters = Counters::default();
+        notify_zone(target, &zone(7), Some(&signer()), &counters)
+            .await
+            .expect("acked");
+        answer.await.expect("secondary");
+        let c = counters.read();
+        assert_eq!((c.notifies_sent, c.notifies_acked), (1, 1));
+    }
+
+    /// An unsigned "acknowledgement" to a signed NOTIFY does not count: retried, given up.
+    #[tokio::test(start_paused = true)]
+    async fn unsigned_reply_to_a_signed_notify_is_not_an_acknowledgement() {
+        let sec = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let target = sec.local_addr().expect("addr");
+        let answer = tokio::spawn(keyed_secondary(sec, signer(), false, ATTEMPTS as usize));
+        let counters = Counters::default();
+        let r = notify_zone(target, &zone(8), Some(&signer()), &counters).await;
+        assert!(
+            r.as_ref()
+                .is_err_and(|e| e.contains("without a valid TSIG")),
+            "{r:?}"
+        );
+        answer.await.expect("secondary");
+        let c = counters.read();
+        assert_eq!(
+            (c.notifies_sent, c.notifies_acked),
+            (u64::from(ATTEMPTS), 0)
+        );
     }
 }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
+use hickory_proto::rr::TSigner;
 use hickory_server::proto::rr::{Name, Record};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -59,6 +60,7 @@ pub struct DnsServer {
     tcp: Vec<std::net::TcpListener>,
     addrs: Vec<SocketAddr>,
     notify: Vec<SocketAddr>,
+    notify_signer: Option<TSigner>,
 }
 
 /// A cheap, cloneable way to tell the authority about decisions and to read its counters.
@@ -131,9 +133,18 @@ impl DnsServer {
         let journals = vec![Journal::new(); bases.len()];
         let snap = snapshot::build(&bases, &static_hot, &defs, &answers, &serials, &journals)?;
         let (tx, _) = watch::channel(zone_serials(&snap));
+        let keys = Keyring::load(&cfg.dns.tsig_keys, &base)?;
+        let notify_signer = match &cfg.dns.notify_key {
+            None => None,
+            Some(name) => Some(keys.signer(name).ok_or_else(|| DnsError::Tsig {
+                name: name.clone(),
+                file: PathBuf::new(),
+                problem: "dns.notify_key names no key of dns.tsig_keys".into(),
+            })?),
+        };
         let xfr = XfrPolicy {
             allow: cfg.dns.allow_transfer.clone(),
-            keys: Arc::new(Keyring::load(&cfg.dns.tsig_keys, &base)?),
+            keys: Arc::new(keys),
         };
         let shared = Arc::new(Shared {
             snap: ArcSwap::from_pointee(snap),
@@ -158,6 +169,7 @@ impl DnsServer {
             tcp,
             addrs,
             notify: cfg.dns.notify.clone(),
+            notify_signer,
         })
     }
 
@@ -226,6 +238,7 @@ impl DnsServer {
                     target,
                     self.shared.serials.subscribe(),
                     self.shared.counters.clone(),
+                    self.notify_signer.clone(),
                     shutdown.clone(),
                 )
                 .instrument(tracing::info_span!("dns_notify", %target)),

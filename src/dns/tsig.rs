@@ -1,4 +1,5 @@
-//! TSIG (RFC 8945) for zone transfers: verify the request, sign every response message.
+//! TSIG (RFC 8945) for zone transfers: verify the request, sign every response message; and
+//! the keys NOTIFYs are signed with.
 //!
 //! hickory-proto signs a single response; the later messages of a multi-message transfer
 //! are signed over the prior MAC, the message and the TSIG timers only (RFC 8945 §5.3.1),
@@ -72,6 +73,15 @@ impl Keyring {
             signers.push(signer);
         }
         Ok(Self { signers })
+    }
+
+    /// The signer of the key named `name` (as written in the config).
+    pub(crate) fn signer(&self, name: &str) -> Option<TSigner> {
+        let name = Name::from_ascii(name).ok()?;
+        self.signers
+            .iter()
+            .find(|s| *s.signer_name() == name)
+            .cloned()
     }
 
     /// Checks a transfer request; `Err` carries the (unsigned) error reply to send.

@@ -71,6 +71,7 @@ pub(crate) fn config(dir: &Path) -> Config {
             notify: Vec::new(),
             allow_transfer: Vec::new(),
             tsig_keys: Vec::new(),
+            notify_key: None,
             udp_sockets: 1,
         },
         admin: AdminSection {

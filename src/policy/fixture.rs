@@ -96,6 +96,7 @@ pub fn config_owned(services: &[String], voters: Vec<Voter>, policy: Policy) -> 
             notify: Vec::new(),
             allow_transfer: Vec::new(),
             tsig_keys: Vec::new(),
+            notify_key: None,
             udp_sockets: 1,
         },
         admin: AdminSection {

@@ -8,6 +8,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use switchback::config::TsigKey;
+
 use crate::dns_support::{Running, config, require, section, services, shipped_zone, tool, view};
 
 /// knotd started on a temp config; killed (and its log printed) on drop.
@@ -34,13 +36,29 @@ fn free_port() -> u16 {
     s.local_addr().expect("addr").port()
 }
 
-fn start_knot(knotd: &Path, dir: &Path, port: u16, primary: SocketAddr) -> Knot {
+/// A TSIG key as Knot and switchback both hold it: name and base64 secret.
+const KEY_NAME: &str = "xfr.boss.example.";
+const KEY_SECRET: &str = "c3dpdGNoYmFjay10ZXN0LWtleS0zMi1ieXRlcy1sb25n";
+
+/// Starts Knot as a secondary of `primary`; with `tsig`, transfers and NOTIFYs need the key.
+fn start_knot(knotd: &Path, dir: &Path, port: u16, primary: SocketAddr, tsig: bool) -> Knot {
+    let (keys, with_key) = if tsig {
+        (
+            format!(
+                "key:\n  - id: {KEY_NAME}\n    algorithm: hmac-sha256\n    secret: {KEY_SECRET}\n"
+            ),
+            format!("    key: {KEY_NAME}\n"),
+        )
+    } else {
+        (String::new(), String::new())
+    };
     let conf = format!(
         "server:\n  rundir: \"{d}\"\n  listen: 127.0.0.1@{port}\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\n\
 database:\n  storage: \"{d}\"\n\
 log:\n  - target: stderr\n    any: info\n\
-remote:\n  - id: primary\n    address: {ip}@{pport}\n\
-acl:\n  - id: notify_from_primary\n    address: {ip}\n    action: notify\n\
+{keys}\
+remote:\n  - id: primary\n    address: {ip}@{pport}\n{with_key}\
+acl:\n  - id: notify_from_primary\n    address: {ip}\n    action: notify\n{with_key}\
 zone:\n  - domain: boss.example\n    master: primary\n    acl: notify_from_primary\n    storage: \"{d}\"\n    file: \"{d}/boss.example.zone\"\n    zonefile-sync: -1\n",
         d = dir.display(),
         ip = primary.ip(),
@@ -76,6 +94,17 @@ async fn wait_for_answer(kdig: &Path, at: SocketAddr, want: &str, deadline: Dura
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn knot_secondary_follows_a_switch() {
+    follows_a_switch(false).await;
+}
+
+/// The same with a TSIG key: Knot accepts only signed NOTIFYs and transfers, and checks the
+/// signatures on every transfer message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knot_secondary_with_tsig_follows_a_switch() {
+    follows_a_switch(true).await;
+}
+
+async fn follows_a_switch(tsig: bool) {
     let (Some(knotd), Some(kdig)) = (require("knotd"), require("kdig")) else {
         return;
     };
@@ -86,8 +115,18 @@ async fn knot_secondary_follows_a_switch() {
     let knot_addr: SocketAddr = ([127, 0, 0, 1], knot_port).into();
     let mut cfg = config(&shipped_zone(), dir.path(), services());
     cfg.dns.notify = vec![knot_addr];
+    if tsig {
+        let secret = dir.path().join("xfr.key");
+        std::fs::write(&secret, KEY_SECRET).expect("secret");
+        cfg.dns.tsig_keys = vec![TsigKey {
+            name: KEY_NAME.into(),
+            algorithm: "hmac-sha256".into(),
+            secret_file: secret,
+        }];
+        cfg.dns.notify_key = Some(KEY_NAME.into());
+    }
     let srv = Running::start(&cfg);
-    let knot = start_knot(&knotd, &knot_dir, knot_port, srv.addr);
+    let knot = start_knot(&knotd, &knot_dir, knot_port, srv.addr, tsig);
 
     // Bootstrap: Knot transfers the zone and serves the primary's address.
     let out = wait_for_answer(&kdig, knot_addr, "10.1.0.10", Duration::from_secs(20)).await;
@@ -145,5 +184,6 @@ async fn knot_secondary_follows_a_switch() {
     let log = std::fs::read_to_string(&knot.log).unwrap_or_default();
     assert!(log.contains("IXFR, incoming"), "Knot took an IXFR: {log}");
     assert!(!log.contains("fallback to AXFR"), "no AXFR fallback: {log}");
+    assert!(!log.contains("denied"), "Knot refused nothing: {log}");
     srv.stop().await;
 }

@@ -446,3 +446,46 @@ fn problems_come_in_file_order() {
     assert_eq!(lines.len(), 2);
     assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
 }
+
+const TWO_KEYS: &str = r#"
+[dns]
+notify = ["127.0.0.1:5399"]
+tsig_keys = [{ name = "a.key.", secret_file = "a" }, { name = "b.key.", secret_file = "b" }]
+"#;
+
+#[test]
+fn notify_key_must_name_a_configured_key() {
+    let text = format!("{MINIMAL}{TWO_KEYS}notify_key = \"C.key\"\n");
+    let e = one(&text, "dns.notify_key");
+    at_line(&e, line_of(&text, "notify_key"));
+    assert!(
+        e.to_string()
+            .contains("no TSIG key `c.key.` in dns.tsig_keys (known: a.key., b.key.)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn several_keys_and_secondaries_need_a_notify_key() {
+    let text = format!("{MINIMAL}{TWO_KEYS}");
+    let e = one(&text, "dns.notify_key");
+    assert!(
+        e.to_string()
+            .contains("name the one NOTIFYs are signed with"),
+        "{e}"
+    );
+    let named = format!("{MINIMAL}{TWO_KEYS}notify_key = \"B.Key.\"\n");
+    let c = load_text(&named, &[]).1.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.dns.notify_key.as_deref(), Some("b.key."));
+}
+
+#[test]
+fn the_only_key_signs_notify() {
+    let text = format!(
+        "{MINIMAL}\n[dns]\nnotify = [\"127.0.0.1:5399\"]\ntsig_keys = [{{ name = \"xfr.\", secret_file = \"k\" }}]\n"
+    );
+    let c = load_text(&text, &[]).1.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.dns.notify_key.as_deref(), Some("xfr."));
+    let c = load_text(MINIMAL, &[]).1.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.dns.notify_key, None);
+}
