@@ -1,12 +1,12 @@
-//! The TCP listener: length-prefixed messages, zone transfers, an idle timeout.
+//! The TCP listener: length-prefixed messages, zone transfers, idle and write timeouts.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_server::net::xfer::Protocol;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -15,7 +15,8 @@ use super::respond;
 use super::server::Shared;
 use super::xfr;
 
-/// A connection idle this long is closed.
+/// A connection idle this long is closed; so is one whose peer stops reading for this long
+/// (a stalled transfer must not hold one of the [`MAX_CONNECTIONS`] slots for ever).
 const IDLE: Duration = Duration::from_secs(10);
 /// Concurrent TCP connections; more wait in the accept backlog.
 const MAX_CONNECTIONS: usize = 512;
@@ -54,8 +55,8 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: 
     }
 }
 
-async fn connection(
-    mut stream: TcpStream,
+async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     peer: SocketAddr,
     shared: &Shared,
 ) -> std::io::Result<()> {
@@ -78,7 +79,9 @@ async fn connection(
             let mut framed = Vec::with_capacity(msg.len() + 2);
             framed.extend_from_slice(&n.to_be_bytes());
             framed.extend_from_slice(&msg);
-            stream.write_all(&framed).await?;
+            tokio::time::timeout(IDLE, stream.write_all(&framed))
+                .await
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
         }
     }
 }
@@ -99,5 +102,44 @@ async fn answer(shared: &Shared, raw: &[u8], peer: SocketAddr, out: &mut Vec<u8>
     match respond::answer(&snap, &req, &shared.counters).await {
         respond::Outcome::Reply(b) => vec![b],
         respond::Outcome::Dropped => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::DnsServer;
+    use crate::policy::fixture;
+    use hickory_server::proto::op::{Message, MessageType, OpCode, Query};
+    use hickory_server::proto::rr::{Name, RecordType};
+    use std::path::Path;
+
+    /// A peer that asks for a transfer and then stops reading is dropped after [`IDLE`], so
+    /// it cannot hold a connection slot for ever.
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_that_stops_reading_is_dropped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let zone = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/boss.example.zone");
+        let server =
+            DnsServer::bind(&fixture::dns_config(&zone, dir.path(), vec![])).expect("bind");
+        let shared = server.handle().shared();
+        let mut q = Message::new(7, MessageType::Query, OpCode::Query);
+        q.add_query(Query::query(
+            Name::from_ascii("boss.example.").expect("name"),
+            RecordType::AXFR,
+        ));
+        let q = q.to_vec().expect("encode");
+        // A pipe far smaller than the zone: the server's writes stall once it is full.
+        let (mut client, server_side) = tokio::io::duplex(64);
+        client
+            .write_all(&(q.len() as u16).to_be_bytes())
+            .await
+            .expect("write");
+        client.write_all(&q).await.expect("write");
+        let peer = "127.0.0.1:5300".parse().expect("addr");
+        let ended = tokio::time::timeout(IDLE * 6, connection(server_side, peer, &shared)).await;
+        let kind = ended.map(|r| r.map_err(|e| e.kind()));
+        assert_eq!(kind, Ok(Err(std::io::ErrorKind::TimedOut)));
+        drop(client);
     }
 }
