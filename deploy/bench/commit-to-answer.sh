@@ -19,15 +19,18 @@ cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done;
 trap cleanup EXIT
 (cd "$ROOT" && cargo build --release --bin switchback >/dev/null 2>&1)
 BIN="$ROOT/target/release/switchback"
-SWITCHBACK__NODE__STATE_DIR="$W/state" SWITCHBACK__LOG__FORMAT=json "$BIN" serve >"$W/node.log" 2>&1 &
+SWITCHBACK__NODE__STATE_DIR="$W/state" SWITCHBACK__LOG__FORMAT=json ${WRAP:-} "$BIN" serve >"$W/node.log" 2>&1 &
 PIDS+=($!)
 # Ready when the probes see both sites up (a switch to an unseen site is refused).
 for _ in $(seq 100); do
   curl -sf http://127.0.0.1:9530/v1/status 2>/dev/null | grep -q '"sh":{[^}]*"verdict":"up"' && break; sleep 0.1; done
-# The client: one query in flight, each answer's address and receive time (wall clock) logged.
-python3 - "$W/answers" <<'PY' &
+# The client: one query in flight, paced (PACE_US between answer and next query, default 50)
+# so that it does not keep a core and the UDP thread busy; each change of answer is logged
+# with its receive time (wall clock). PACE_US=0 asks back to back.
+python3 - "$W/answers" "${PACE_US:-50}" <<'PY' &
 import socket, struct, sys, time
 out = open(sys.argv[1], "w", buffering=1)
+pace = int(sys.argv[2]) / 1e6
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(("127.0.0.1", 5353)); s.settimeout(1)
 q = b"crm\x04boss\x07example\x00"
 last = None; qid = 0
@@ -42,6 +45,8 @@ while True:
     ip = ".".join(str(b) for b in r[-4:]) if struct.unpack(">H", r[6:8])[0] else "-"
     if ip != last:
         out.write(f"{t:.6f} {ip}\n"); last = ip
+    if pace:
+        time.sleep(pace)
 PY
 PIDS+=($!)
 for _ in $(seq 100); do [ -s "$W/answers" ] && break; sleep 0.1; done

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use hickory_server::proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_server::proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_server::proto::rr::{Name, Record, RecordType};
 use hickory_server::proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 
@@ -99,15 +99,27 @@ impl Rendered {
         m.add_answers(s.answers.iter().map(|r| (*r).clone()));
         m.add_authorities(s.authorities.iter().map(|r| (*r).clone()));
         let plain = m.to_vec().ok()?;
-        let mut edns = Edns::new();
-        edns.set_max_payload(EDNS_PAYLOAD);
-        m.set_edns(edns);
-        let with_edns = m.to_vec().ok()?;
+        let edns = with_opt(&plain)?;
         Some(Self {
             plain: plain.into(),
-            edns: with_edns.into(),
+            edns: edns.into(),
         })
     }
+}
+
+/// `plain` (no additional records) with our OPT record appended: the same answer for a
+/// client that sent EDNS, without encoding the message twice (a switch renders every answer).
+fn with_opt(plain: &[u8]) -> Option<Vec<u8>> {
+    if plain.len() < 12 || plain[10..12] != [0, 0] {
+        return None;
+    }
+    let [hi, lo] = EDNS_PAYLOAD.to_be_bytes();
+    let mut out = Vec::with_capacity(plain.len() + 11);
+    out.extend_from_slice(plain);
+    out[11] = 1;
+    // Root owner, TYPE OPT, CLASS = payload size, TTL = ext-rcode 0, version 0, flags 0; RDLEN 0.
+    out.extend_from_slice(&[0, 0, 41, hi, lo, 0, 0, 0, 0, 0, 0]);
+    Some(out)
 }
 
 impl HotName {
@@ -312,8 +324,30 @@ fn parse(q: &[u8]) -> Option<Parsed> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hickory_server::proto::op::Edns;
     use hickory_server::proto::rr::RData;
     use hickory_server::proto::rr::rdata::A;
+
+    /// The EDNS variant is byte for byte what hickory encodes with our OPT record.
+    #[test]
+    fn edns_variant_matches_hickory() {
+        let name = Name::from_ascii("crm.boss.example.").expect("name");
+        let rec = Record::from_rdata(name.clone(), 30, RData::A(A::new(10, 1, 0, 10)));
+        let mut m = Message::new(0, MessageType::Response, OpCode::Query);
+        m.metadata.authoritative = true;
+        m.add_query(Query::query(name.clone(), RecordType::A));
+        m.add_answer(rec.clone());
+        let mut edns = Edns::new();
+        edns.set_max_payload(EDNS_PAYLOAD);
+        m.set_edns(edns);
+        let s = Sections {
+            rcode: ResponseCode::NoError,
+            answers: vec![&rec],
+            authorities: vec![],
+        };
+        let r = Rendered::render(&name, RecordType::A, &s).expect("render");
+        assert_eq!(&*r.edns, &m.to_vec().expect("encode")[..]);
+    }
 
     fn table() -> HotTable {
         let name = Name::from_ascii("crm.boss.example.").expect("name");
