@@ -4,6 +4,7 @@
 use super::*;
 use crate::config::*;
 use crate::model::{DomainId, Observation, SiteView, Timestamp};
+use crate::policy::fixture;
 use crate::store::{EmbeddedStore, Store};
 use crate::tally::Verifier;
 use std::collections::BTreeMap;
@@ -12,88 +13,34 @@ use std::path::Path;
 const KEY: &str = "vote-key-for-tests";
 const TOKEN: &str = "t0ken";
 
-fn policy() -> Policy {
-    Policy {
-        mode: Mode::Auto,
-        quorum: 1,
-        min_domains: 1,
-        hold_down: Duration::from_millis(300),
-        confirm_timeout: Duration::from_secs(300),
-        on_confirm_timeout: ConfirmTimeout::Abort,
-        failback: Failback::Manual,
-        failback_hold: Duration::from_secs(600),
-        hold_out_recovered: false,
-        gates: Vec::new(),
-        all_down: AllDown::Keep,
-    }
-}
-
 /// A one-node config: sites bj/sh, service crm, voter `p1`, files under `dir`.
 pub(crate) fn config(dir: &Path) -> Config {
     std::fs::write(dir.join("token"), TOKEN).unwrap();
     std::fs::write(dir.join("votes.key"), KEY).unwrap();
-    let site = |id: &str, role| {
-        (
-            id.into(),
-            Site {
-                id: id.into(),
-                role,
-                gateways: Vec::new(),
-            },
-        )
+    let policy = Policy {
+        quorum: 1,
+        min_domains: 1,
+        confirm_timeout: Duration::from_secs(300),
+        ..fixture::policy()
     };
-    Config {
-        source: dir.join("switchback.toml"),
-        node: NodeSection {
-            id: "n1".into(),
-            site: "bj".into(),
-            domain: "bj".into(),
-            roles: vec![Role::Authority],
-            state_dir: dir.join("state"),
-        },
-        store: StoreSection::Embedded,
-        votes: VotesSection {
-            authorities: Vec::new(),
-            key_files: vec![dir.join("votes.key")],
-            stale_after: Duration::from_secs(5),
-            voters: vec![Voter {
-                id: "p1".into(),
-                domain: "bj".into(),
-            }],
-        },
-        log: LogSection {
-            format: LogFormat::Text,
-            level: "info".into(),
-        },
-        dns: DnsSection {
-            listen: Vec::new(),
-            zones: Vec::new(),
-            notify: Vec::new(),
-            allow_transfer: Vec::new(),
-            tsig_keys: Vec::new(),
-            notify_key: None,
-            udp_sockets: 1,
-        },
-        admin: AdminSection {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            token_file: Some(dir.join("token")),
-        },
-        sites: BTreeMap::from([site("bj", SiteRole::Primary), site("sh", SiteRole::Backup)]),
-        services: vec![Service {
-            name: "crm".into(),
-            names: vec!["crm.boss.example.".into()],
-            ttl: Duration::from_secs(30),
-            degraded_ttl: Duration::from_secs(5),
-            addresses: BTreeMap::from([
-                ("bj".into(), vec!["127.0.1.10".parse().unwrap()]),
-                ("sh".into(), vec!["127.0.2.10".parse().unwrap()]),
-            ]),
-            vip: None,
-            probes: dir.join("probes.toml"),
-            policy: policy(),
-        }],
-        alerts: Vec::new(),
-    }
+    let voters = vec![Voter {
+        id: "p1".into(),
+        domain: "bj".into(),
+    }];
+    let mut c = fixture::config_owned(&[], voters, policy.clone());
+    let ip = |t: &str| t.parse().unwrap();
+    let mut crm = fixture::service("crm", ip("127.0.1.10"), ip("127.0.2.10"), policy);
+    crm.probes = dir.join("probes.toml");
+    c.services = vec![crm];
+    c.source = dir.join("switchback.toml");
+    c.node.id = "n1".into();
+    c.node.state_dir = dir.join("state");
+    c.votes.key_files = vec![dir.join("votes.key")];
+    c.votes.stale_after = Duration::from_secs(5);
+    c.dns.listen.clear();
+    c.admin.listen = "127.0.0.1:0".parse().unwrap();
+    c.admin.token_file = Some(dir.join("token"));
+    c
 }
 
 /// A node running in this test's runtime.

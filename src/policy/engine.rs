@@ -95,7 +95,8 @@ impl Engine {
             ..
         } = self;
         let mut audit = false;
-        match input {
+        // Whether every service is re-evaluated against the tally (commands act on one).
+        let evaluate = match input {
             Input::Observation(obs) => {
                 let node = obs.node.clone();
                 let detail = obs.self_detail.clone();
@@ -129,18 +130,7 @@ impl Engine {
                         None => {}
                     }
                 }
-                if !(same_counts && now < self.due) {
-                    let w = World {
-                        tally,
-                        now,
-                        sites,
-                        primary,
-                    };
-                    for s in services.iter_mut() {
-                        audit |= s.evaluate(&w, &mut out);
-                    }
-                    self.due = Self::due(services, tally, sites, primary, now);
-                }
+                !(same_counts && now < self.due)
             }
             Input::Command(cmd) => {
                 let w = World {
@@ -160,19 +150,21 @@ impl Engine {
                 s.command(&w, cmd, &mut out)?;
                 audit = true;
                 self.due = Self::due(services, tally, sites, primary, now);
+                false
             }
-            Input::Tick => {
-                let w = World {
-                    tally,
-                    now,
-                    sites,
-                    primary,
-                };
-                for s in services.iter_mut() {
-                    audit |= s.evaluate(&w, &mut out);
-                }
-                self.due = Self::due(services, tally, sites, primary, now);
+            Input::Tick => true,
+        };
+        if evaluate {
+            let w = World {
+                tally,
+                now,
+                sites,
+                primary,
+            };
+            for s in services.iter_mut() {
+                audit |= s.evaluate(&w, &mut out);
             }
+            self.due = Self::due(services, tally, sites, primary, now);
         }
         self.audit_last = audit || !out.is_empty();
         Ok(out)

@@ -281,8 +281,8 @@ fn manual_failback_says_when_the_primary_is_back() {
     assert_eq!(h.active(), site("sh"));
 }
 
-#[test]
-fn an_operator_switch_persists_against_auto_failback() {
+/// An auto-failback service that an operator moved to sh while bj was up.
+fn operator_moved_to_sh() -> H {
     let mut h = auto_failback(false);
     h.run(500, 100, Up, Up);
     h.cmd(Command::Switch {
@@ -293,6 +293,12 @@ fn an_operator_switch_persists_against_auto_failback() {
         force: false,
     })
     .unwrap_or_default();
+    h
+}
+
+#[test]
+fn an_operator_switch_persists_against_auto_failback() {
+    let mut h = operator_moved_to_sh();
     let out = h.run(60_000, 100, Up, Up);
     assert!(commits(&out).is_empty(), "{out:?}");
     assert_eq!(h.active(), site("sh"));
@@ -380,16 +386,7 @@ fn a_lossy_primary_causes_at_most_one_switch() {
 
 #[test]
 fn an_operator_switch_persists_across_a_restart() {
-    let mut h = auto_failback(false);
-    h.run(500, 100, Up, Up);
-    h.cmd(Command::Switch {
-        service: svc(),
-        to: site("sh"),
-        reason: "bj work".into(),
-        by: "ops".into(),
-        force: false,
-    })
-    .unwrap_or_default();
+    let h = operator_moved_to_sh();
     let mut h = H::resume(h.cfg.clone(), h.engine.committed(), h.now + 5);
     let out = h.run(60_000, 100, Up, Up);
     assert!(commits(&out).is_empty(), "{out:?}");
