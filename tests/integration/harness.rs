@@ -67,21 +67,10 @@ zones = ["boss.example.zone"]
 listen = "127.0.0.1:0"
 token_file = "admin.token"
 
-[sites.bj]
-role = "primary"
-
-[sites.sh]
-role = "backup"
-
-[[service]]
-name = "crm"
-names = ["crm.boss.example."]
-addresses = {{ bj = ["127.0.1.10"], sh = ["127.0.2.10"] }}
-probes = "probes/crm.toml"
-policy = {policy}
-"#,
+{sites_and_crm}"#,
             roles = roles.join(", "),
-            state = d.join("state").display()
+            state = d.join("state").display(),
+            sites_and_crm = sites_and_crm("probes/crm.toml", policy),
         );
         std::fs::write(d.join("switchback.toml"), config).expect("write config");
         Self { dir }
@@ -307,4 +296,24 @@ pub(crate) fn service<'a>(status: &'a serde_json::Value, name: &str) -> &'a serd
         .as_array()
         .and_then(|a| a.iter().find(|s| s["name"] == name))
         .unwrap_or_else(|| panic!("no service {name} in {status}"))
+}
+
+/// The config tables every integration node shares: sites bj (primary) and sh (backup) and
+/// service crm at 127.0.1.10 / 127.0.2.10, with its probes file and inline policy table.
+pub(crate) fn sites_and_crm(probes: &str, policy: &str) -> String {
+    format!(
+        r#"[sites.bj]
+role = "primary"
+
+[sites.sh]
+role = "backup"
+
+[[service]]
+name = "crm"
+names = ["crm.boss.example."]
+addresses = {{ bj = ["127.0.1.10"], sh = ["127.0.2.10"] }}
+probes = "{probes}"
+policy = {policy}
+"#
+    )
 }

@@ -2,7 +2,7 @@
 //! authority's `POST /v1/observations`; those remote votes alone drive a failover there.
 
 use crate::failover::{StandIn, http_check};
-use crate::harness::{Node, TOKEN};
+use crate::harness::{Node, TOKEN, sites_and_crm};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
@@ -16,19 +16,11 @@ key_files = ["votes.key"]
 stale_after = "2s"
 voters = [{{ id = "probe-1", domain = "x" }}]
 {probes}
-[sites.bj]
-role = "primary"
-
-[sites.sh]
-role = "backup"
-
-[[service]]
-name = "crm"
-names = ["crm.boss.example."]
-addresses = {{ bj = ["127.0.1.10"], sh = ["127.0.2.10"] }}
-probes = "probes.toml"
-policy = {{ mode = "auto", quorum = 1, min_domains = 1, hold_down = "300ms" }}
-"#
+{}"#,
+        sites_and_crm(
+            "probes.toml",
+            r#"{ mode = "auto", quorum = 1, min_domains = 1, hold_down = "300ms" }"#
+        )
     )
 }
 
