@@ -77,20 +77,18 @@ pub(crate) fn serve(sock: UdpSocket, shared: Arc<Shared>, shutdown: Cancellation
         // One snapshot per batch: each answer still comes from exactly one snapshot.
         let snap = shared.snap.load();
         for (i, (len, addr)) in got.iter().enumerate() {
-            if addr.is_none() {
+            let Some(addr) = addr else {
                 continue;
-            }
+            };
             let raw = &bufs[i][..(*len).min(MAX_REQUEST)];
             let out = &mut outs[ready];
             let hit = respond::fast_uncounted(&snap, raw, out);
             fast += u64::from(hit);
+            // The slow path needs the client's address as a SocketAddr; the fast path does not.
             let answered = hit
-                || match addr.as_ref().and_then(socket_addr) {
-                    Some(src) => rt.block_on(slow(&shared, raw, src, out)),
-                    None => false,
-                };
+                || socket_addr(addr).is_some_and(|src| rt.block_on(slow(&shared, raw, src, out)));
             if answered {
-                dests.push(*addr);
+                dests.push(Some(*addr));
                 ready += 1;
             }
         }
