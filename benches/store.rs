@@ -9,22 +9,28 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
-use switchback::model::{Committed, Decision, DecisionKind, Epoch, OperatorState, Timestamp};
+use switchback::model::{
+    Committed, Decision, DecisionKind, Epoch, OperatorState, ServiceRecord, Timestamp,
+};
 use switchback::node::{Listeners, run};
-use switchback::store::{EmbeddedStore, Store};
+use switchback::policy::{AuditRecord, Command, Input};
+use switchback::store::{AuditLog, DecisionStore, Election, EmbeddedStore};
 use tokio_util::sync::CancellationToken;
 
-fn committed(epoch: u64) -> Committed {
-    Committed {
-        decision: Decision {
-            service: "crm".into(),
-            active_site: if epoch.is_multiple_of(2) { "sh" } else { "bj" }.into(),
-            epoch: Epoch(epoch),
-            kind: DecisionKind::Operator,
-            reason: "bench".into(),
-            at: Timestamp(epoch),
+fn committed(epoch: u64) -> ServiceRecord {
+    ServiceRecord {
+        committed: Committed {
+            decision: Decision {
+                service: "crm".into(),
+                active_site: if epoch.is_multiple_of(2) { "sh" } else { "bj" }.into(),
+                epoch: Epoch(epoch),
+                kind: DecisionKind::Operator,
+                reason: "bench".into(),
+                at: Timestamp(epoch),
+            },
+            operator: OperatorState::default(),
         },
-        operator: OperatorState::default(),
+        health: Default::default(),
     }
 }
 
@@ -32,17 +38,25 @@ fn store(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let s = EmbeddedStore::open(dir.path()).expect("open");
+    let lead = rt.block_on(s.campaign(&"bench-1".into())).expect("lead");
     let mut epoch = 0;
     c.bench_function("store_commit", |b| {
         b.iter(|| {
             epoch += 1;
-            rt.block_on(s.commit(&committed(epoch))).expect("commit");
+            rt.block_on(s.commit(&lead, &committed(epoch)))
+                .expect("commit");
         })
     });
-    let record = serde_json::json!({"at": 1, "input": {"command": {"switch": {"service": "crm"}}}});
+    let record = AuditRecord::input(
+        Timestamp(1),
+        Input::Command(Command::Reject {
+            service: "crm".into(),
+            by: "bench".into(),
+        }),
+    );
     c.bench_function("store_append_audit", |b| {
         b.iter(|| {
-            rt.block_on(s.append_audit(std::slice::from_ref(&record)))
+            rt.block_on(s.append(std::slice::from_ref(&record)))
                 .expect("append")
         })
     });

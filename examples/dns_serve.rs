@@ -12,13 +12,15 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use hickory_server::proto::op::{Message, MessageType, OpCode, Query};
 use hickory_server::proto::rr::{Name, RData, RecordType};
 use switchback::config::Config;
-use switchback::dns::{DnsServer, ServiceView};
+use switchback::dns::DnsServer;
 use switchback::model::Epoch;
+use switchback::policy::Desired;
 use switchback::policy::fixture;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -89,12 +91,13 @@ async fn measure(handle: &switchback::dns::DnsHandle, server: SocketAddr, n: usi
         } else {
             ("bj", [10, 1, 0, 10].into())
         };
-        let view = ServiceView {
+        let view = Desired {
             service: "crm".into(),
             active_site: site.into(),
             epoch: Epoch(i as u64 + 1),
             degraded: false,
             up_sites: [site.into()].into(),
+            ttl: Duration::from_secs(30),
         };
         let t0 = Instant::now();
         if !handle.apply(&[view])? {

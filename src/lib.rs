@@ -7,19 +7,26 @@
 //! - [`model`]: typed ids, health, observations and decisions shared by every stage.
 //! - [`probe`]: checks at the app, host and link layers that build observations.
 //! - [`tally`]: the latest valid observation per probe, staleness, abstention, quorum (pure).
-//! - [`policy`]: the per-service decision state machine (pure; time is a parameter).
-//! - [`store`]: where committed decisions, operator state and the audit log live.
-//! - [`dns`]: the authority that answers service names from the committed decision.
+//! - [`policy`]: the per-service decision state machine, and the `Desired` state enactors
+//!   follow (pure; time is a parameter).
+//! - [`store`]: the seams between nodes — vote board, election, committed records, audit log.
+//! - [`decide`]: the decision loop, while this node leads: engine in, durable commits out.
+//! - [`enact`]: enactors following the committed state on every authority (DNS today).
+//! - [`dns`]: the authority that answers service names from the desired state.
+//! - [`metrics`]: the node's counters in the Prometheus text format.
 //! - [`api`]: the admin HTTP API operators and the CLI use.
-//! - [`node`]: wiring of the roles' tasks, one shutdown path.
+//! - [`node`]: wiring only — the roles and enactors the config asks for, one shutdown path.
 //! - [`cli`]: the `switchback` command line.
 //! - [`demo`]: stand-in site endpoints for the loopback demo.
 
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod decide;
 pub mod demo;
 pub mod dns;
+pub mod enact;
+pub mod metrics;
 pub mod model;
 pub mod node;
 pub mod policy;

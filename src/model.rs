@@ -250,3 +250,39 @@ pub struct Committed {
     #[serde(default)]
     pub operator: OperatorState,
 }
+
+/// What the answers depend on besides the decision, as the leader last saw it: derived from
+/// the votes, committed beside the decision so every authority answers the same.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServingHealth {
+    /// The active site is not seen up, or a switch is pending: answer with `degraded_ttl`.
+    #[serde(default)]
+    pub degraded: bool,
+    /// Serving sites a quorum sees down (a site not yet judged is not down).
+    #[serde(default)]
+    pub down: BTreeSet<SiteId>,
+}
+
+/// Everything committed for one service: the leader's decision and operator state, and the
+/// serving health its answers follow. Old decision files (without `health`) still read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceRecord {
+    /// The decision and operator state.
+    #[serde(flatten)]
+    pub committed: Committed,
+    /// What the answers depend on besides the decision.
+    #[serde(default)]
+    pub health: ServingHealth,
+}
+
+impl ServiceRecord {
+    /// The service this record is about.
+    pub fn service(&self) -> &ServiceId {
+        &self.committed.decision.service
+    }
+
+    /// Its committed epoch.
+    pub fn epoch(&self) -> Epoch {
+        self.committed.decision.epoch
+    }
+}

@@ -23,7 +23,6 @@
 
 mod auth;
 mod error;
-mod metrics;
 mod observe;
 mod read;
 mod ready;
@@ -31,12 +30,13 @@ mod write;
 
 pub use auth::Token;
 pub use error::ApiError;
-pub use metrics::Metrics;
 pub use ready::Readiness;
 
 use crate::config::Config;
-use crate::node::{Clock, DecisionHandle};
-use crate::store::Store;
+use crate::decide::{Clock, DecisionHandle};
+use crate::metrics::Metrics;
+use crate::probe::StatusHandle;
+use crate::store::{AuditLog, VoteBoard};
 use crate::tally::Verifier;
 use axum::Router;
 use axum::routing::{get, post};
@@ -50,50 +50,72 @@ pub struct ApiState {
     inner: Arc<Inner>,
 }
 
+/// What the handlers are built from.
+pub struct Parts {
+    /// The node's config.
+    pub cfg: Arc<Config>,
+    /// The decision loop.
+    pub decide: DecisionHandle,
+    /// Where history is read.
+    pub audit: Arc<dyn AuditLog>,
+    /// Where verified votes are published.
+    pub votes: Arc<dyn VoteBoard>,
+    /// Checks pushed votes at the door (the leader checks them again).
+    pub verifier: Verifier,
+    /// The bearer token for writes.
+    pub token: Token,
+    /// The node's counters.
+    pub metrics: Arc<Metrics>,
+    /// The readiness latch.
+    pub readiness: Readiness,
+    /// The node's clock.
+    pub clock: Clock,
+    /// This node's own checks (a node with the probe role).
+    pub checks: Option<StatusHandle>,
+}
+
 struct Inner {
-    cfg: Config,
+    cfg: Arc<Config>,
     decide: DecisionHandle,
-    store: Arc<dyn Store>,
+    audit: Arc<dyn AuditLog>,
+    votes: Arc<dyn VoteBoard>,
     verifier: Mutex<Verifier>,
     token: Token,
     metrics: Arc<Metrics>,
     readiness: Readiness,
     clock: Clock,
-    /// This node's own checks, once its probe role has started.
-    checks: std::sync::OnceLock<crate::probe::StatusHandle>,
+    checks: Option<StatusHandle>,
 }
 
 impl ApiState {
     /// Bundle the handlers' shared state.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        cfg: Config,
-        decide: DecisionHandle,
-        store: Arc<dyn Store>,
-        verifier: Verifier,
-        token: Token,
-        metrics: Arc<Metrics>,
-        readiness: Readiness,
-        clock: Clock,
-    ) -> Self {
+    pub fn new(parts: Parts) -> Self {
+        let Parts {
+            cfg,
+            decide,
+            audit,
+            votes,
+            verifier,
+            token,
+            metrics,
+            readiness,
+            clock,
+            checks,
+        } = parts;
         Self {
             inner: Arc::new(Inner {
                 cfg,
                 decide,
-                store,
+                audit,
+                votes,
                 verifier: Mutex::new(verifier),
                 token,
                 metrics,
                 readiness,
                 clock,
-                checks: std::sync::OnceLock::new(),
+                checks,
             }),
         }
-    }
-
-    /// Serve this node's own check states at `GET /v1/checks` from now on.
-    pub fn attach_checks(&self, checks: crate::probe::StatusHandle) {
-        let _ = self.inner.checks.set(checks);
     }
 }
 

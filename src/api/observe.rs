@@ -1,5 +1,6 @@
-//! `POST /v1/observations`: a probe node's signed observation, verified then handed to the
-//! decision task. Every refusal is counted by reason in `/metrics`; nothing here panics.
+//! `POST /v1/observations`: a probe node's signed observation, verified at the door (to answer
+//! the probe and count refusals by reason in `/metrics`) then published on the vote board,
+//! where the leader verifies it again. Nothing here panics.
 
 use super::{ApiError, ApiState};
 use crate::tally::{Rejected, SignedObservation};
@@ -47,12 +48,11 @@ pub(crate) async fn observation(
         }
     })?;
     metrics.observation_accepted();
-    let seq = obs.seq;
+    // A vote older than `stale_after` no longer counts: let the board forget it then.
     s.inner
-        .decide
-        .observations
-        .send(obs)
+        .votes
+        .publish(&signed, s.inner.cfg.votes.stale_after)
         .await
-        .map_err(|_| ApiError::Unavailable("the node is shutting down".to_owned()))?;
-    Ok(Json(json!({ "accepted": true, "seq": seq })))
+        .map_err(|e| ApiError::Unavailable(format!("vote board: {e}")))?;
+    Ok(Json(json!({ "accepted": true, "seq": obs.seq })))
 }

@@ -67,7 +67,7 @@ pub(crate) async fn checks(State(s): State<ApiState>) -> Result<Json<Value>, Api
     let checks = s
         .inner
         .checks
-        .get()
+        .as_ref()
         .map(crate::probe::StatusHandle::snapshot)
         .unwrap_or_default();
     serde_json::to_value(checks)
@@ -109,7 +109,7 @@ pub(crate) async fn history(
     };
     let records = s
         .inner
-        .store
+        .audit
         .history(&query)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;

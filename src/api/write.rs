@@ -1,8 +1,8 @@
 //! Operator commands: token-checked, sent to the decision task, answered once committed.
 
 use super::{ApiError, ApiState};
+use crate::decide::CommandFailure;
 use crate::model::{ServiceId, SiteId};
-use crate::node::CommandFailure;
 use crate::policy::{Command, CommandError};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;

@@ -276,6 +276,25 @@ pub struct Service {
     pub policy: Policy,
 }
 
+impl Service {
+    /// Sites that can serve it: not arbiters, and with addresses or a VIP next hop there (in
+    /// site id order). The policy judges only these; "all down" means all of these.
+    pub fn serving_sites(&self, sites: &BTreeMap<SiteId, Site>) -> Vec<SiteId> {
+        sites
+            .values()
+            .filter(|s| {
+                s.role != SiteRole::Arbiter
+                    && (self.addresses.contains_key(&s.id)
+                        || self
+                            .vip
+                            .as_ref()
+                            .is_some_and(|v| v.next_hop.contains_key(&s.id)))
+            })
+            .map(|s| s.id.clone())
+            .collect()
+    }
+}
+
 /// Where alerts go.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AlertSink {

@@ -72,3 +72,67 @@ impl Counters {
         }
     }
 }
+
+impl DnsCounters {
+    /// Write the counters in the Prometheus text format.
+    pub fn render(&self, out: &mut String) {
+        use std::fmt::Write;
+        let rows: [(&str, &str, u64); 10] = [
+            (
+                "dns_queries_total",
+                "DNS requests received (UDP and TCP).",
+                self.queries,
+            ),
+            (
+                "dns_fast_answers_total",
+                "DNS requests answered from pre-rendered answers.",
+                self.fast_answers,
+            ),
+            (
+                "dns_malformed_dropped_total",
+                "DNS packets dropped as unparseable.",
+                self.malformed_dropped,
+            ),
+            (
+                "dns_refused_total",
+                "DNS answers with REFUSED.",
+                self.refused,
+            ),
+            (
+                "dns_transfers_total",
+                "Zone transfers served.",
+                self.transfers,
+            ),
+            (
+                "dns_transfers_refused_total",
+                "Zone transfers refused by ACL or TSIG.",
+                self.transfers_refused,
+            ),
+            (
+                "dns_notifies_sent_total",
+                "NOTIFY messages sent, retries included.",
+                self.notifies_sent,
+            ),
+            (
+                "dns_notifies_acked_total",
+                "NOTIFYs acknowledged by a secondary.",
+                self.notifies_acked,
+            ),
+            (
+                "dns_notifies_failed_total",
+                "NOTIFYs given up after every retry.",
+                self.notifies_failed,
+            ),
+            (
+                "dns_snapshots_total",
+                "Zone snapshots swapped in.",
+                self.snapshots,
+            ),
+        ];
+        for (name, help, value) in rows {
+            let name = format!("switchback_{name}");
+            crate::metrics::family(out, &name, "counter", help);
+            let _ = writeln!(out, "{name} {value}");
+        }
+    }
+}

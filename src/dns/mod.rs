@@ -3,7 +3,7 @@
 //! # Layout
 //!
 //! - [`zonefile`]: RFC 1035 zone files parsed by hickory's master-file parser.
-//! - `view`: the per-service view the node hands in, and the health rules (TTL, `all_down`).
+//! - `view`: the rule turning a service's desired state into its answers (`all_down`).
 //! - `serial`: SOA serials that never go backwards, persisted in `state_dir`.
 //! - `snapshot` / `zone`: immutable zone snapshots (hickory `ZoneHandler`s) swapped atomically.
 //! - `hot`: pre-rendered answers for switched names, static A/AAAA and NXDOMAIN (fast path).
@@ -12,7 +12,7 @@
 //! - `xfr` / `tsig` / `journal`: AXFR, incremental IXFR from a journal (full transfer for
 //!   unknown serials), allow-list, TSIG on every message, multi-message.
 //! - `notify`: NOTIFY to secondaries with retries and backoff.
-//! - `server`: [`DnsServer`] (bind, run) and [`DnsHandle`] (apply, counters).
+//! - `server`: [`DnsServer`] (bind, run) and [`DnsHandle`] (apply desired states, counters).
 
 mod error;
 #[cfg(test)]
@@ -41,4 +41,3 @@ pub const QUIET_LOGS: &str = "info,hickory_server=warn,hickory_proto=warn,hickor
 pub use error::DnsError;
 pub use metrics::DnsCounters;
 pub use server::{DnsHandle, DnsServer};
-pub use view::ServiceView;

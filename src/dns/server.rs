@@ -27,10 +27,12 @@ use super::notify::{self, ZoneSerial};
 use super::serial::SerialStore;
 use super::snapshot::{self, ServiceDef, Snapshot, ZoneBase};
 use super::tsig::Keyring;
-use super::view::{self, Answer, ServiceView};
+use super::view::{self, Answer};
 use super::xfr::XfrPolicy;
 use super::zonefile;
 use crate::config::Config;
+use crate::model::ServiceId;
+use crate::policy::Desired;
 
 /// State shared by the serving loops and every handle.
 pub(crate) struct Shared {
@@ -46,7 +48,7 @@ struct Enactor {
     bases: Vec<ZoneBase>,
     static_hot: Arc<HotTable>,
     defs: Vec<ServiceDef>,
-    views: Vec<ServiceView>,
+    views: Vec<Desired>,
     answers: Vec<Answer>,
     serials: Vec<u32>,
     journals: Vec<Journal>,
@@ -120,9 +122,9 @@ impl DnsServer {
             .cloned()
             .unwrap_or_else(|| "primary".into());
         let primary = cfg.primary().cloned().unwrap_or(fallback);
-        let views: Vec<ServiceView> = defs
+        let views: Vec<Desired> = defs
             .iter()
-            .map(|d| ServiceView::initial(&d.service, &primary))
+            .map(|d| Desired::initial(&d.service, &primary))
             .collect();
         let answers: Vec<Answer> = defs
             .iter()
@@ -261,9 +263,19 @@ impl DnsServer {
 }
 
 impl DnsHandle {
-    /// Applies views; when an answer changed, bumps the affected zones' serials (persisted),
-    /// swaps in a new snapshot and schedules NOTIFY. Returns whether anything changed.
-    pub fn apply(&self, views: &[ServiceView]) -> Result<bool, DnsError> {
+    /// Applies desired states; see [`DnsHandle::apply_changes`]. Returns whether anything
+    /// changed.
+    pub fn apply(&self, views: &[Desired]) -> Result<bool, DnsError> {
+        Ok(!self.apply_changes(views)?.is_empty())
+    }
+
+    /// Applies desired states (an older epoch than the one served is ignored); when an answer
+    /// changed, bumps the affected zones' serials (persisted), swaps in a new snapshot and
+    /// schedules NOTIFY. Returns the services whose answers changed.
+    pub fn apply_changes<'a>(
+        &self,
+        views: impl IntoIterator<Item = &'a Desired>,
+    ) -> Result<Vec<ServiceId>, DnsError> {
         let mut guard = self
             .shared
             .enactor
@@ -296,11 +308,11 @@ impl DnsHandle {
                     }
                 }
                 e.answers[i] = answer;
-                changed_services.push(v.service.to_string());
+                changed_services.push(v.service.clone());
             }
         }
         if changed_services.is_empty() {
-            return Ok(false);
+            return Ok(changed_services);
         }
         for ((i, changed), (removed, added)) in changed_zones.iter().enumerate().zip(deltas) {
             if *changed {
@@ -327,9 +339,10 @@ impl DnsHandle {
         let serials = zone_serials(&snap);
         self.shared.snap.store(Arc::new(snap));
         Counters::bump(&self.shared.counters.snapshots);
-        tracing::info!(services = ?changed_services, serials = ?e.serials, "dns snapshot swapped");
+        tracing::info!(services = ?changed_services.iter().map(ServiceId::as_str).collect::<Vec<_>>(),
+            serials = ?e.serials, "dns snapshot swapped");
         self.shared.serials.send_replace(serials);
-        Ok(true)
+        Ok(changed_services)
     }
 
     /// The serial now served for a zone apex (e.g. `boss.example.`).
@@ -348,6 +361,12 @@ impl DnsHandle {
     /// The counters, for `/metrics`.
     pub fn counters(&self) -> DnsCounters {
         self.shared.counters.read()
+    }
+}
+
+impl crate::metrics::Exposition for DnsHandle {
+    fn render(&self, out: &mut String) {
+        self.counters().render(out);
     }
 }
 

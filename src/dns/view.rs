@@ -1,42 +1,13 @@
-//! What the enactor is told per service, and the pure rule turning it into answers.
+//! The pure rule turning a service's [`Desired`] state into the addresses its names answer.
 //!
-//! The rule follows what operators of gdnsd/F5 expect: the normal TTL while all is well, the
-//! shorter `degraded_ttl` while the active site is degraded or a switch is pending, and the
-//! configured `all_down` behaviour when the quorum sees no site up.
+//! The TTL comes with the desired state (the normal TTL while all is well, `degraded_ttl`
+//! while degraded, pending or all down: see `policy::desired`); the addresses are the active
+//! site's, or the configured `all_down` behaviour when the quorum sees no site up.
 
-use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use crate::config::{AllDown, Service};
-use crate::model::{Epoch, ServiceId, SiteId};
-
-/// The committed state of one service as the DNS enactor needs it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServiceView {
-    /// Which service.
-    pub service: ServiceId,
-    /// The site its names point at.
-    pub active_site: SiteId,
-    /// The decision's epoch; a view older than the one being served is ignored.
-    pub epoch: Epoch,
-    /// Degraded or a switch pending: answer with `degraded_ttl` so resolvers re-ask sooner.
-    pub degraded: bool,
-    /// Sites the quorum sees up; empty means no site is up (`all_down` behaviour).
-    pub up_sites: BTreeSet<SiteId>,
-}
-
-impl ServiceView {
-    /// The view a node starts with before any decision: the primary, healthy.
-    pub fn initial(service: &Service, primary: &SiteId) -> Self {
-        Self {
-            service: service.name.clone(),
-            active_site: primary.clone(),
-            epoch: Epoch(0),
-            degraded: false,
-            up_sites: BTreeSet::from([primary.clone()]),
-        }
-    }
-}
+use crate::policy::Desired;
 
 /// The addresses and TTL one service's names answer with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,10 +18,10 @@ pub(crate) struct Answer {
     pub(crate) ttl: u32,
 }
 
-/// Applies the health rules to one service's view.
-pub(crate) fn answer(service: &Service, view: &ServiceView) -> Answer {
-    let secs = |d: std::time::Duration| u32::try_from(d.as_secs()).unwrap_or(u32::MAX);
-    let site = |s: &SiteId| service.addresses.get(s).cloned().unwrap_or_default();
+/// Applies the health rules to one service's desired state.
+pub(crate) fn answer(service: &Service, view: &Desired) -> Answer {
+    let ttl = u32::try_from(view.ttl.as_secs()).unwrap_or(u32::MAX);
+    let site = |s| service.addresses.get(s).cloned().unwrap_or_default();
     if view.up_sites.is_empty() {
         let addresses = match service.policy.all_down {
             AllDown::Keep => site(&view.active_site),
@@ -65,19 +36,11 @@ pub(crate) fn answer(service: &Service, view: &ServiceView) -> Answer {
             }
             AllDown::None => Vec::new(),
         };
-        return Answer {
-            addresses,
-            ttl: secs(service.degraded_ttl),
-        };
+        return Answer { addresses, ttl };
     }
-    let ttl = if view.degraded {
-        service.degraded_ttl
-    } else {
-        service.ttl
-    };
     Answer {
         addresses: site(&view.active_site),
-        ttl: secs(ttl),
+        ttl,
     }
 }
 
@@ -85,7 +48,9 @@ pub(crate) fn answer(service: &Service, view: &ServiceView) -> Answer {
 mod tests {
     use super::*;
     use crate::config::Policy;
+    use crate::model::{Epoch, SiteId};
     use crate::policy::fixture;
+    use std::time::Duration;
 
     pub(crate) fn service(all_down: AllDown) -> Service {
         let policy = Policy {
@@ -96,13 +61,16 @@ mod tests {
         fixture::service("crm", ip("10.1.0.10"), ip("10.2.0.10"), policy)
     }
 
-    fn view(active: &str, degraded: bool, up: &[&str]) -> ServiceView {
-        ServiceView {
+    /// A desired state with the TTL `policy::desired` gives the fixture service (30 s, 5 s).
+    fn view(active: &str, degraded: bool, up: &[&str]) -> Desired {
+        let ttl = if degraded || up.is_empty() { 5 } else { 30 };
+        Desired {
             service: "crm".into(),
             active_site: active.into(),
             epoch: Epoch(1),
             degraded,
             up_sites: up.iter().map(|s| SiteId::from(*s)).collect(),
+            ttl: Duration::from_secs(ttl),
         }
     }
 

@@ -25,9 +25,16 @@ pub enum NodeError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// The store failed (startup load, or a commit: the node stops rather than diverge).
+    /// The store could not be opened.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// The decision loop stopped (a store failure or a lost leadership: the node stops
+    /// rather than let the engine and the committed state diverge).
+    #[error("decision loop: {0}")]
+    Decide(#[from] crate::decide::DecideError),
+    /// An enactor could not apply the committed state before serving.
+    #[error(transparent)]
+    Enact(crate::enact::EnactError),
     /// Serving the admin API failed.
     #[error("admin API on {addr}: {source}")]
     Serve {
@@ -48,9 +55,6 @@ pub enum NodeError {
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
-    /// A configured feature this build does not have.
-    #[error("{0} is not supported by this build")]
-    Unsupported(&'static str),
     /// A task ended while the node was meant to run.
     #[error("a node task ended unexpectedly")]
     TaskEnded,

@@ -1,60 +1,51 @@
-//! Node wiring: opens the store, starts the roles' tasks, one shutdown path.
+//! Node wiring: assembles the roles and the enactors the config asks for; one shutdown path.
 //!
 //! ```text
-//!   POST /v1/observations ──verify (tally::Verifier)──┐
-//!   (probe role, integrator) ── observations ─────────┤ mpsc<Observation>
-//!                                                     ▼
-//!   admin API ── Request::Command + oneshot reply ──▶ decision task ──▶ store (commit, audit)
-//!                                                     │  owns policy::Engine; ticks at
-//!                                                     │  Engine::next_deadline (sleep_until)
-//!                                                     ▼
-//!                              watch<Published> (committed decisions, status, votes)
-//!                                  │               │
-//!                          admin API reads     enactors subscribe (dns, route, alert:
-//!                                                integrator)
+//!   Listeners::bind ── admin TCP, DNS UDP/TCP (authority) ──────────────────────────────┐
+//!   Stores::open ── VoteBoard · Election · DecisionStore · AuditLog                      │
+//!        │                                                                              │
+//!        ├─▶ decide::start ── campaign, take over, first commits ─▶ Decider::run (task) │
+//!        ├─▶ enact: Follower<DnsEnactor> ◀── DecisionStore::watch (first apply, then task)
+//!        ├─▶ probe role: Prober ─▶ decision loop (authority) or push to authorities     │
+//!        └─▶ api::serve (admin) ◀────────────────────────────────────────────────────────┘
 //!   shutdown: CancellationToken ─▶ every task (JoinSet); drain under GRACE
 //! ```
 //!
 //! [`run`] takes already-bound listeners and a cancellation token, so `serve` and tests share
-//! one code path and tests can bind port 0.
+//! one code path and tests can bind port 0. The config is destructured here, where it is
+//! wired: a new section does not compile until something consumes it.
 
-mod clock;
-mod decide;
-mod enact_dns;
 mod error;
-mod handle;
 mod probe_role;
 mod signals;
+mod tasks;
 
-pub use clock::Clock;
 pub use error::NodeError;
-pub use handle::{CommandFailure, DecisionHandle, Published};
 pub use probe_role::ProbeRoleError;
 pub use signals::cancel_on_signals;
+pub use tasks::GRACE;
 
-use crate::api::{self, ApiState, Metrics, Readiness, Token};
-use crate::config::{Config, Role, StoreSection};
+use crate::api::{self, ApiState, Readiness, Token};
+use crate::config::{AdminSection, Config, Role, VotesSection};
+use crate::decide::{self, Clock, DecisionHandle};
 use crate::dns::DnsServer;
-use crate::policy::{AuditRecord, Engine};
-use crate::store::{EmbeddedStore, Store};
+use crate::enact::{DnsEnactor, Follower, Reports};
+use crate::metrics::{Exposition, Metrics};
+use crate::probe::StatusHandle;
+use crate::store::Stores;
 use crate::tally::Verifier;
-use decide::DecisionTask;
 use std::sync::Arc;
-use std::time::Duration;
+use tasks::Tasks;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, info_span};
-
-/// How long tasks get to finish after shutdown is requested.
-pub const GRACE: Duration = Duration::from_secs(5);
 
 /// Sockets bound before [`run`], so callers choose ports (tests bind port 0).
-#[derive(Debug)]
 pub struct Listeners {
     /// The admin HTTP API.
     pub admin: TcpListener,
+    /// The DNS authority, bound with its zones loaded (authority role with `[dns] listen`).
+    pub dns: Option<DnsServer>,
 }
 
 impl Listeners {
@@ -64,12 +55,17 @@ impl Listeners {
         let admin = TcpListener::bind(addr)
             .await
             .map_err(|source| NodeError::Bind { addr, source })?;
-        Ok(Self { admin })
+        let dns = if cfg.has_role(Role::Authority) && !cfg.dns.listen.is_empty() {
+            Some(DnsServer::bind(cfg)?)
+        } else {
+            None
+        };
+        Ok(Self { admin, dns })
     }
 }
 
-fn read_keys(cfg: &Config) -> Result<Vec<Vec<u8>>, NodeError> {
-    cfg.votes
+fn read_keys(votes: &VotesSection) -> Result<Vec<Vec<u8>>, NodeError> {
+    votes
         .key_files
         .iter()
         .map(|path| {
@@ -84,8 +80,8 @@ fn read_keys(cfg: &Config) -> Result<Vec<Vec<u8>>, NodeError> {
         .collect()
 }
 
-fn read_token(cfg: &Config) -> Result<Token, NodeError> {
-    match &cfg.admin.token_file {
+fn read_token(admin: &AdminSection) -> Result<Token, NodeError> {
+    match &admin.token_file {
         None => {
             tracing::warn!("no [admin] token_file: admin writes are disabled");
             Ok(Token::none())
@@ -98,202 +94,152 @@ fn read_token(cfg: &Config) -> Result<Token, NodeError> {
     }
 }
 
-/// Open the configured store.
-fn open_store(cfg: &Config) -> Result<Arc<dyn Store>, NodeError> {
-    match &cfg.store {
-        StoreSection::Embedded => Ok(Arc::new(EmbeddedStore::open(&cfg.node.state_dir)?)),
-        StoreSection::Etcd { .. } => Err(NodeError::Unsupported("store kind \"etcd\"")),
-    }
-}
-
 /// Run the node until `shutdown` is cancelled or a task fails.
 pub async fn run(
     cfg: Config,
     listeners: Listeners,
     shutdown: CancellationToken,
 ) -> Result<(), NodeError> {
+    let cfg = Arc::new(cfg);
+    let Config {
+        source: _,   // only names the file in messages
+        node,        // identity and roles, below
+        store: _,    // Stores::open
+        votes,       // keys and verifiers, below
+        log: _,      // main installs logging before the node starts
+        dns: _,      // Listeners::bind (authority) and the DNS enactor
+        admin,       // the token, below; the address in Listeners::bind
+        sites: _,    // the engine, the probes and the enactors read them from the config
+        services: _, // likewise
+        alerts: _,   // not acted on by this build (switchback check and serve warn)
+    } = &*cfg;
+    let Listeners {
+        admin: admin_listener,
+        dns,
+    } = listeners;
     let clock = Clock::system();
-    let metrics = Arc::new(Metrics::default());
+    let token = read_token(admin)?;
+    let keys = read_keys(votes)?;
+    let verifier = || Verifier::new(keys.clone(), &votes.voters, votes.stale_after);
+    let stores = Stores::open(&cfg)?;
+    let sources: Vec<Arc<dyn Exposition>> = dns
+        .iter()
+        .map(|d| Arc::new(d.handle()) as Arc<dyn Exposition>)
+        .collect();
+    let metrics = Arc::new(Metrics::new(sources));
     let readiness = Readiness::new();
-    let token = read_token(&cfg)?;
-    let keys = read_keys(&cfg)?;
-    let verifier = Verifier::new(keys.clone(), &cfg.votes.voters, cfg.votes.stale_after);
+    let mut tasks = Tasks::new(shutdown);
 
-    // Startup: load what is committed, let the engine take over from it, make its outputs
-    // (initial decisions for new services) durable before anything is served.
-    let store = open_store(&cfg)?;
-    let committed = store.load().await?;
-    let now = clock.now();
-    let (engine, outputs) = Engine::new(&cfg, committed.clone(), now);
-    let initial = Published {
-        committed: committed.clone(),
-        status: engine.status(),
-        votes: engine.votes(),
-    };
-    let (published_tx, published_rx) = watch::channel(initial);
-    let mut records = vec![engine.start_record(now)];
-    records.extend(outputs.iter().cloned().map(|o| AuditRecord::output(now, o)));
-    let mut task = DecisionTask {
-        engine,
-        store: Arc::clone(&store),
+    // Lead, take over what is committed and make the first decisions durable before any
+    // enactor or listener acts on them.
+    let (decide, decider) = decide::start(
+        &cfg,
+        node.id.clone(),
+        &stores,
         clock,
-        committed,
-        published: published_tx,
-        metrics: Arc::clone(&metrics),
-    };
-    task.persist(records, &outputs).await?;
-    for c in task.committed.values() {
-        tracing::info!(service = %c.decision.service, active_site = %c.decision.active_site,
-            epoch = %c.decision.epoch, "resuming committed decision");
+        Arc::clone(&metrics),
+        verifier(),
+    )
+    .await?;
+    tasks.spawn("decide", decider.run(tasks.token()));
+
+    if let Some(server) = dns {
+        let mut follower = Follower::new(
+            DnsEnactor::new(server.handle()),
+            Arc::clone(&cfg),
+            stores.decisions.watch(),
+            Arc::clone(&metrics),
+            Reports::default(),
+        );
+        // Answer from the committed state from the very first query.
+        follower.apply_now(true).await.map_err(NodeError::Enact)?;
+        tasks.spawn("dns", server.run(tasks.token()));
+        let token = tasks.token();
+        tasks.spawn("enact_dns", async move {
+            follower.run(token).await;
+            Ok::<(), NodeError>(())
+        });
     }
 
-    let (req_tx, req_rx) = mpsc::channel(64);
-    let (obs_tx, obs_rx) = mpsc::channel(1024);
-    let handle = DecisionHandle {
-        requests: req_tx,
-        observations: obs_tx,
-        published: published_rx,
+    let checks = if cfg.has_role(Role::Probe) {
+        Some(start_probe_role(&cfg, &keys, &decide, &mut tasks)?)
+    } else {
+        None
     };
 
-    let mut tasks: JoinSet<Result<(), NodeError>> = JoinSet::new();
-    let token_dec = shutdown.clone();
-    tasks.spawn(
-        async move {
-            task.run(req_rx, obs_rx, token_dec)
-                .await
-                .map_err(NodeError::from)
-        }
-        .instrument(info_span!("decide")),
-    );
-
-    let state = ApiState::new(
-        cfg.clone(),
-        handle.clone(),
-        store,
-        verifier,
-        token,
-        Arc::clone(&metrics),
-        readiness.clone(),
-        clock,
-    );
-    let admin_addr = listeners
-        .admin
+    let admin_addr = admin_listener
         .local_addr()
         .map_err(|source| NodeError::Bind {
-            addr: cfg.admin.listen,
+            addr: admin.listen,
             source,
         })?;
     tracing::info!(addr = %admin_addr, "admin listening on {admin_addr}");
-    let token_api = shutdown.clone();
-    let api_state = state.clone();
-    tasks.spawn(
-        async move {
-            api::serve(listeners.admin, state, token_api)
-                .await
-                .map_err(|source| NodeError::Serve {
-                    addr: admin_addr,
-                    source,
-                })
-        }
-        .instrument(info_span!("admin")),
-    );
-
-    if cfg.has_role(Role::Authority) && !cfg.dns.listen.is_empty() {
-        let server = DnsServer::bind(&cfg)?;
-        let dns = server.handle();
-        metrics.attach_dns(dns.clone());
-        // Answer from the committed state from the very first query.
-        enact_dns::apply_now(&dns, &handle.published.borrow())?;
-        let token = shutdown.clone();
-        tasks.spawn(
-            async move { server.run(token).await.map_err(NodeError::from) }
-                .instrument(info_span!("dns")),
-        );
-        let token = shutdown.clone();
-        let published = handle.published.clone();
-        tasks.spawn(
-            async move {
-                enact_dns::follow(dns, published, token).await;
-                Ok(())
-            }
-            .instrument(info_span!("enact_dns")),
-        );
-    }
-    if cfg.has_role(Role::Probe) {
-        let prober = probe_role::prober(&cfg)?;
-        api_state.attach_checks(prober.status());
-        let tx = if cfg.has_role(Role::Authority) {
-            // Our own observations skip the signature: they never leave the process.
-            handle.observations.clone()
-        } else {
-            let key = keys.first().cloned().ok_or(NodeError::NoAuthorities)?;
-            if cfg.votes.authorities.is_empty() {
-                return Err(NodeError::NoAuthorities);
-            }
-            let (tx, rx) = mpsc::channel(16);
-            let authorities = cfg.votes.authorities.clone();
-            let token = shutdown.clone();
-            tasks.spawn(
-                async move {
-                    probe_role::push(rx, authorities, key, token).await;
-                    Ok(())
-                }
-                .instrument(info_span!("push")),
-            );
-            tx
-        };
-        let token = shutdown.clone();
-        tasks.spawn(
-            async move {
-                prober
-                    .run(tx, token)
-                    .await
-                    .map_err(|e| NodeError::ProbeRole(e.into()))
-            }
-            .instrument(info_span!("probe")),
-        );
-    }
-    drop(handle);
+    let state = ApiState::new(api::Parts {
+        cfg: Arc::clone(&cfg),
+        decide,
+        audit: Arc::clone(&stores.audit),
+        votes: Arc::clone(&stores.votes),
+        verifier: verifier(),
+        token,
+        metrics,
+        readiness: readiness.clone(),
+        clock,
+        checks,
+    });
+    let token = tasks.token();
+    tasks.spawn("admin", async move {
+        api::serve(admin_listener, state, token)
+            .await
+            .map_err(|source| NodeError::Serve {
+                addr: admin_addr,
+                source,
+            })
+    });
 
     readiness.set_ready();
     tracing::info!("node ready");
-
-    // The first task to end (with or without error) or the token ends the node.
-    let mut result = Ok(());
-    tokio::select! {
-        () = shutdown.cancelled() => {}
-        Some(joined) = tasks.join_next() => {
-            result = flatten(joined);
-            if result.is_ok() && !shutdown.is_cancelled() {
-                result = Err(NodeError::TaskEnded);
-            }
-        }
-    }
-    shutdown.cancel();
-    let drain = async {
-        while let Some(joined) = tasks.join_next().await {
-            if let Err(e) = flatten(joined) {
-                tracing::error!(error = %e, "task failed during shutdown");
-                if result.is_ok() {
-                    result = Err(e);
-                }
-            }
-        }
-    };
-    if tokio::time::timeout(GRACE, drain).await.is_err() {
-        tracing::warn!(grace = ?GRACE, "tasks did not stop in time; aborting them");
-        tasks.abort_all();
-    }
-    tracing::info!("node stopped");
-    result
+    tasks.wait().await
 }
 
-fn flatten(joined: Result<Result<(), NodeError>, tokio::task::JoinError>) -> Result<(), NodeError> {
-    joined.map_err(|e| NodeError::Join(e.to_string()))?
+/// The probe role: checks feed the local decision loop on an authority; a probe-only node
+/// signs its observations and pushes them to `[votes] authorities`.
+fn start_probe_role(
+    cfg: &Config,
+    keys: &[Vec<u8>],
+    decide: &DecisionHandle,
+    tasks: &mut Tasks,
+) -> Result<StatusHandle, NodeError> {
+    let prober = probe_role::prober(cfg)?;
+    let status = prober.status();
+    let tx = if cfg.has_role(Role::Authority) {
+        // Our own observations skip the signature: they never leave the process.
+        decide.observations.clone()
+    } else {
+        let key = keys.first().cloned().ok_or(NodeError::NoAuthorities)?;
+        if cfg.votes.authorities.is_empty() {
+            return Err(NodeError::NoAuthorities);
+        }
+        let (tx, rx) = mpsc::channel(16);
+        let authorities = cfg.votes.authorities.clone();
+        let token = tasks.token();
+        tasks.spawn("push", async move {
+            probe_role::push(rx, authorities, key, token).await;
+            Ok::<(), NodeError>(())
+        });
+        tx
+    };
+    let token = tasks.token();
+    tasks.spawn("probe", async move {
+        prober
+            .run(tx, token)
+            .await
+            .map_err(|e| NodeError::ProbeRole(e.into()))
+    });
+    Ok(status)
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// `switchback serve`: bind the configured listeners, cancel on SIGTERM/SIGINT, run.
 pub async fn serve(cfg: Config) -> Result<(), NodeError> {

@@ -59,6 +59,18 @@ impl AuditRecord {
         }
     }
 
+    /// Whether the record is about `service`: a start that holds it, a command for it, its
+    /// commit or an event about it (observations and ticks are about no one service).
+    pub fn is_about(&self, service: &ServiceId) -> bool {
+        match &self.entry {
+            AuditEntry::Start(committed) => committed.contains_key(service),
+            AuditEntry::Input(Input::Command(c)) => c.service() == service,
+            AuditEntry::Input(Input::Observation(_) | Input::Tick) => false,
+            AuditEntry::Output(Output::Commit(c)) => &c.decision.service == service,
+            AuditEntry::Output(Output::Event(e)) => e.service() == Some(service),
+        }
+    }
+
     /// The record as one JSON line (no trailing newline).
     pub fn to_line(&self) -> String {
         // Plain data with string keys: serialisation cannot fail.

@@ -12,6 +12,7 @@
 //! - [`engine`]: all services over one tally; status and votes views (`engine/views.rs`).
 //! - [`event`], [`status`], [`error`]: what operators see.
 //! - [`audit`]: the JSONL audit format and [`replay`].
+//! - [`desired`]: what enactors follow, derived from committed state only.
 //! - [`fixture`]: small in-memory configs for tests, benches and scenarios.
 //!
 //! # Rules (DESIGN.md "Decision rules")
@@ -31,6 +32,7 @@
 //! - A restart resumes the committed decision; verdict histories restart, so a hold-down restarts too.
 
 pub mod audit;
+pub mod desired;
 pub mod engine;
 pub mod error;
 mod evaluate;
@@ -41,6 +43,7 @@ pub mod service;
 pub mod status;
 
 pub use audit::{AuditEntry, AuditRecord, ReplayError, replay, worth_auditing};
+pub use desired::{Desired, DesiredSet, desired, serving_health};
 pub use engine::Engine;
 pub use error::CommandError;
 pub use event::{Event, TimeoutAction};

@@ -9,7 +9,7 @@ use super::evaluate::{self, SiteEval, World};
 use super::event::Event;
 use super::io::Output;
 use super::status::{Pending, PendingKind};
-use crate::config::{self, Mode, SiteRole};
+use crate::config::{self, Mode};
 use crate::model::{Committed, Decision, DecisionKind, Epoch, Health, SiteId, Timestamp};
 
 /// A verdict and since when it has held (as evaluated).
@@ -91,19 +91,7 @@ impl Service {
             ),
         };
         let out = fresh.then(|| Output::Commit(committed.clone()));
-        let serving = w
-            .sites
-            .values()
-            .filter(|s| {
-                s.role != SiteRole::Arbiter
-                    && (config.addresses.contains_key(&s.id)
-                        || config
-                            .vip
-                            .as_ref()
-                            .is_some_and(|v| v.next_hop.contains_key(&s.id)))
-            })
-            .map(|s| s.id.clone())
-            .collect();
+        let serving = config.serving_sites(w.sites);
         let mut svc = Service {
             serving,
             config,

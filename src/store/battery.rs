@@ -1,72 +1,116 @@
-//! One test battery for every [`Store`]: the embedded store runs it now, an etcd store later.
+//! One test battery for every store: each case is a function here, and [`store_battery!`]
+//! makes one `#[tokio::test]` per case for an implementation, e.g. in the embedded store's
+//! tests: `store_battery!(Dirs::default());`. An etcd store runs the same cases.
 //!
-//! A [`Factory`] hands out a fresh, empty store and can reopen the same one (a restart).
+//! A [`Factory`] hands out a fresh, empty store, reopens the same one (a restart), and lets
+//! time pass (tokio's paused clock for in-process stores, real time for a real server).
 
-use super::{HistoryQuery, Store, StoreError};
-use crate::model::{Committed, Decision, DecisionKind, Epoch, OperatorState, Timestamp};
+use super::{AuditLog, DecisionStore, Election, HistoryQuery, StoreError, VoteBoard, VoteChange};
+use crate::model::{
+    Committed, Decision, DecisionKind, Epoch, NodeId, Observation, ServiceRecord, SiteId, Timestamp,
+};
+use crate::policy::{AuditRecord, Command, Input};
+use crate::tally::{SignedObservation, Verifier};
 use async_trait::async_trait;
-use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything a store under test implements.
+pub(crate) trait AnyStore: VoteBoard + Election + DecisionStore + AuditLog {}
+impl<T: VoteBoard + Election + DecisionStore + AuditLog> AnyStore for T {}
 
 /// Makes stores for the battery.
 #[async_trait]
 pub(crate) trait Factory: Send {
     /// A new, empty store.
-    async fn fresh(&mut self) -> Box<dyn Store>;
-    /// The last fresh store again, as a restarted node would open it.
-    async fn reopen(&mut self) -> Box<dyn Store>;
+    async fn fresh(&mut self) -> Arc<dyn AnyStore>;
+    /// The last fresh store again, as a restarted node would open it (the old one dropped).
+    async fn reopen(&mut self) -> Arc<dyn AnyStore>;
+    /// Let `d` pass for the store's timers (vote expiry).
+    async fn pass(&mut self, d: Duration);
+}
+
+/// Makes one `#[tokio::test]` per battery case for the stores `$factory` builds.
+macro_rules! store_battery {
+    ($factory:expr) => {
+        store_battery!(@cases $factory;
+            empty_store_loads_nothing,
+            commit_survives_reopen,
+            cas_refuses_stale_epochs,
+            operator_state_update_at_same_epoch,
+            health_update_at_same_epoch,
+            services_are_independent,
+            watch_follows_every_commit,
+            deposed_leader_cannot_commit,
+            history_newest_first_filtered_limited,
+            batch_append_keeps_order,
+            votes_latest_per_node,
+            vote_changes_stream_in_order,
+            dead_probe_vote_expires);
+    };
+    (@cases $factory:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let mut factory = $factory;
+                $crate::store::battery::$case(&mut factory).await;
+            }
+        )*
+    };
 }
 
 /// A committed decision for tests.
-pub(crate) fn committed(service: &str, site: &str, epoch: u64) -> Committed {
-    Committed {
-        decision: Decision {
-            service: service.into(),
-            active_site: site.into(),
-            epoch: Epoch(epoch),
-            kind: if epoch == 1 {
-                DecisionKind::Initial
-            } else {
-                DecisionKind::Operator
+pub(crate) fn committed(service: &str, site: &str, epoch: u64) -> ServiceRecord {
+    ServiceRecord {
+        committed: Committed {
+            decision: Decision {
+                service: service.into(),
+                active_site: site.into(),
+                epoch: Epoch(epoch),
+                kind: if epoch == 1 {
+                    DecisionKind::Initial
+                } else {
+                    DecisionKind::Operator
+                },
+                reason: format!("test epoch {epoch}"),
+                at: Timestamp(1_000 + epoch),
             },
-            reason: format!("test epoch {epoch}"),
-            at: Timestamp(1_000 + epoch),
+            operator: Default::default(),
         },
-        operator: OperatorState::default(),
+        health: Default::default(),
     }
 }
 
-/// Run every battery test against stores from `factory`.
-pub(crate) async fn run(factory: &mut dyn Factory) {
-    empty_store_loads_nothing(factory).await;
-    commit_survives_reopen(factory).await;
-    cas_refuses_stale_epochs(factory).await;
-    operator_state_update_at_same_epoch(factory).await;
-    services_are_independent(factory).await;
-    history_newest_first_filtered_limited(factory).await;
-    batch_append_keeps_order(factory).await;
+fn node() -> NodeId {
+    NodeId::from("auth-1")
 }
 
-async fn batch_append_keeps_order(f: &mut dyn Factory) {
-    let s = f.fresh().await;
-    s.append_audit(&[]).await.unwrap();
-    let batch: Vec<_> = (0..3).map(|n| json!({"at": n})).collect();
-    s.append_audit(&batch).await.unwrap();
-    s.append_audit(&[json!({"at": 3})]).await.unwrap();
-    drop(s);
-    let s = f.reopen().await;
-    let ats: Vec<_> = s
-        .history(&HistoryQuery::default())
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r["at"].as_u64())
-        .collect();
-    assert_eq!(ats, [3, 2, 1, 0].map(Some));
+fn vote(node: &str, seq: u64) -> SignedObservation {
+    Verifier::sign(
+        b"battery key",
+        &Observation {
+            node: node.into(),
+            domain: "d0".into(),
+            seq,
+            at: Timestamp(seq),
+            self_ok: true,
+            self_detail: None,
+            sites: BTreeMap::new(),
+            services: BTreeMap::new(),
+            gates: BTreeMap::new(),
+        },
+    )
 }
 
-async fn empty_store_loads_nothing(f: &mut dyn Factory) {
+fn at(records: &[AuditRecord]) -> Vec<u64> {
+    records.iter().map(|r| r.at.0).collect()
+}
+
+pub(crate) async fn empty_store_loads_nothing(f: &mut impl Factory) {
     let s = f.fresh().await;
     assert!(s.load().await.unwrap().is_empty());
+    assert!(s.watch_records().is_empty());
     assert!(
         s.history(&HistoryQuery::default())
             .await
@@ -75,22 +119,29 @@ async fn empty_store_loads_nothing(f: &mut dyn Factory) {
     );
 }
 
-async fn commit_survives_reopen(f: &mut dyn Factory) {
+pub(crate) async fn commit_survives_reopen(f: &mut impl Factory) {
     let s = f.fresh().await;
-    s.commit(&committed("crm", "bj", 1)).await.unwrap();
-    s.commit(&committed("crm", "sh", 2)).await.unwrap();
-    drop(s);
+    let lead = s.campaign(&node()).await.unwrap();
+    s.commit(&lead, &committed("crm", "bj", 1)).await.unwrap();
+    s.commit(&lead, &committed("crm", "sh", 2)).await.unwrap();
+    drop((s, lead));
     let s = f.reopen().await;
     let all = s.load().await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[&"crm".into()], committed("crm", "sh", 2));
+    assert_eq!(
+        *s.watch_records(),
+        all,
+        "a watch starts from what is committed"
+    );
 }
 
-async fn cas_refuses_stale_epochs(f: &mut dyn Factory) {
+pub(crate) async fn cas_refuses_stale_epochs(f: &mut impl Factory) {
     let s = f.fresh().await;
-    s.commit(&committed("crm", "sh", 5)).await.unwrap();
+    let lead = s.campaign(&node()).await.unwrap();
+    s.commit(&lead, &committed("crm", "sh", 5)).await.unwrap();
     for stale in [committed("crm", "bj", 4), committed("crm", "bj", 5)] {
-        match s.commit(&stale).await {
+        match s.commit(&lead, &stale).await {
             Err(StoreError::Fenced {
                 service,
                 stored,
@@ -98,19 +149,16 @@ async fn cas_refuses_stale_epochs(f: &mut dyn Factory) {
             }) => {
                 assert_eq!(service.as_str(), "crm");
                 assert_eq!(stored, Epoch(5));
-                assert_eq!(offered, stale.decision.epoch);
+                assert_eq!(offered, stale.epoch());
             }
-            other => panic!(
-                "stale commit at {} not fenced: {other:?}",
-                stale.decision.epoch
-            ),
+            other => panic!("stale commit at {} not fenced: {other:?}", stale.epoch()),
         }
     }
     assert_eq!(
         s.load().await.unwrap()[&"crm".into()],
         committed("crm", "sh", 5)
     );
-    drop(s);
+    drop((s, lead));
     let s = f.reopen().await;
     assert_eq!(
         s.load().await.unwrap()[&"crm".into()],
@@ -118,46 +166,180 @@ async fn cas_refuses_stale_epochs(f: &mut dyn Factory) {
     );
 }
 
-async fn operator_state_update_at_same_epoch(f: &mut dyn Factory) {
+pub(crate) async fn operator_state_update_at_same_epoch(f: &mut impl Factory) {
     let s = f.fresh().await;
+    let lead = s.campaign(&node()).await.unwrap();
     let mut c = committed("crm", "bj", 3);
-    s.commit(&c).await.unwrap();
-    c.operator.maintenance = true;
-    c.operator.held_out.insert("sh".into());
-    s.commit(&c).await.unwrap();
-    drop(s);
+    s.commit(&lead, &c).await.unwrap();
+    c.committed.operator.maintenance = true;
+    c.committed.operator.held_out.insert("sh".into());
+    s.commit(&lead, &c).await.unwrap();
+    drop((s, lead));
     let s = f.reopen().await;
     assert_eq!(s.load().await.unwrap()[&"crm".into()], c);
 }
 
-async fn services_are_independent(f: &mut dyn Factory) {
+pub(crate) async fn health_update_at_same_epoch(f: &mut impl Factory) {
     let s = f.fresh().await;
-    s.commit(&committed("crm", "sh", 9)).await.unwrap();
-    s.commit(&committed("billing", "bj", 1)).await.unwrap();
-    let all = s.load().await.unwrap();
-    assert_eq!(all.len(), 2);
-    assert_eq!(all[&"billing".into()].decision.epoch, Epoch(1));
-    assert_eq!(all[&"crm".into()].decision.epoch, Epoch(9));
+    let lead = s.campaign(&node()).await.unwrap();
+    let mut c = committed("crm", "bj", 3);
+    s.commit(&lead, &c).await.unwrap();
+    c.health.degraded = true;
+    c.health.down.insert(SiteId::from("sh"));
+    s.commit(&lead, &c).await.unwrap();
+    drop((s, lead));
+    let s = f.reopen().await;
+    assert_eq!(s.load().await.unwrap()[&"crm".into()], c);
 }
 
-async fn history_newest_first_filtered_limited(f: &mut dyn Factory) {
+pub(crate) async fn services_are_independent(f: &mut impl Factory) {
+    let s = f.fresh().await;
+    let lead = s.campaign(&node()).await.unwrap();
+    s.commit(&lead, &committed("crm", "sh", 9)).await.unwrap();
+    s.commit(&lead, &committed("billing", "bj", 1))
+        .await
+        .unwrap();
+    let all = s.load().await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[&"billing".into()].epoch(), Epoch(1));
+    assert_eq!(all[&"crm".into()].epoch(), Epoch(9));
+}
+
+pub(crate) async fn watch_follows_every_commit(f: &mut impl Factory) {
+    let s = f.fresh().await;
+    let lead = s.campaign(&node()).await.unwrap();
+    let mut w = s.watch();
+    s.commit(&lead, &committed("crm", "bj", 1)).await.unwrap();
+    let seen = w
+        .wait_for(|r| r.get(&"crm".into()).is_some_and(|c| c.epoch() == Epoch(1)))
+        .await
+        .unwrap()
+        .clone();
+    assert_eq!(seen[&"crm".into()], committed("crm", "bj", 1));
+    s.commit(&lead, &committed("crm", "sh", 2)).await.unwrap();
+    let seen = w
+        .wait_for(|r| r.get(&"crm".into()).is_some_and(|c| c.epoch() == Epoch(2)))
+        .await
+        .unwrap()
+        .clone();
+    assert_eq!(seen[&"crm".into()], committed("crm", "sh", 2));
+    // A refused commit changes nothing a watcher sees.
+    let _ = s.commit(&lead, &committed("crm", "bj", 2)).await;
+    assert_eq!(
+        w.borrow().get(&"crm".into()),
+        Some(&committed("crm", "sh", 2))
+    );
+}
+
+pub(crate) async fn deposed_leader_cannot_commit(f: &mut impl Factory) {
+    let s = f.fresh().await;
+    let lead = s.campaign(&node()).await.unwrap();
+    s.commit(&lead, &committed("crm", "bj", 1)).await.unwrap();
+    s.resign(&lead).await.unwrap();
+    lead.lost().await;
+    match s.commit(&lead, &committed("crm", "sh", 2)).await {
+        Err(StoreError::Deposed { service, node: who }) => {
+            assert_eq!((service.as_str(), who), ("crm", node()));
+        }
+        other => panic!("a deposed leader committed: {other:?}"),
+    }
+    assert_eq!(s.load().await.unwrap()[&"crm".into()].epoch(), Epoch(1));
+    // A new leadership commits again.
+    let again = s.campaign(&node()).await.unwrap();
+    assert!(again.fence() >= lead.fence());
+    s.commit(&again, &committed("crm", "sh", 2)).await.unwrap();
+}
+
+pub(crate) async fn batch_append_keeps_order(f: &mut impl Factory) {
+    let s = f.fresh().await;
+    s.append(&[]).await.unwrap();
+    let batch: Vec<_> = (0..3)
+        .map(|n| AuditRecord::input(Timestamp(n), Input::Tick))
+        .collect();
+    s.append(&batch).await.unwrap();
+    s.append(&[AuditRecord::input(Timestamp(3), Input::Tick)])
+        .await
+        .unwrap();
+    drop(s);
+    let s = f.reopen().await;
+    let all = s.history(&HistoryQuery::default()).await.unwrap();
+    assert_eq!(at(&all), [3, 2, 1, 0]);
+}
+
+pub(crate) async fn history_newest_first_filtered_limited(f: &mut impl Factory) {
     let s = f.fresh().await;
     for n in 0..6 {
         let service = if n % 2 == 0 { "crm" } else { "billing" };
-        let rec = json!({"at": n, "input": {"command": {"switch": {"service": service}}}});
-        s.append_audit(std::slice::from_ref(&rec)).await.unwrap();
+        let rec = AuditRecord::input(
+            Timestamp(n),
+            Input::Command(Command::Reject {
+                service: service.into(),
+                by: "battery".into(),
+            }),
+        );
+        s.append(std::slice::from_ref(&rec)).await.unwrap();
     }
     let all = s.history(&HistoryQuery::default()).await.unwrap();
-    let ats: Vec<_> = all.iter().map(|r| r["at"].as_u64()).collect();
-    assert_eq!(ats, [5, 4, 3, 2, 1, 0].map(Some));
+    assert_eq!(at(&all), [5, 4, 3, 2, 1, 0]);
     let q = HistoryQuery {
         service: Some("crm".into()),
         limit: Some(2),
     };
-    let crm: Vec<_> = s.history(&q).await.unwrap();
-    let ats: Vec<_> = crm.iter().map(|r| r["at"].as_u64()).collect();
-    assert_eq!(ats, [4, 2].map(Some));
+    assert_eq!(at(&s.history(&q).await.unwrap()), [4, 2]);
     drop(s);
     let s = f.reopen().await;
     assert_eq!(s.history(&HistoryQuery::default()).await.unwrap(), all);
+}
+
+pub(crate) async fn votes_latest_per_node(f: &mut impl Factory) {
+    let s = f.fresh().await;
+    let ttl = Duration::from_secs(30);
+    for v in [vote("p1", 1), vote("p2", 1), vote("p1", 2)] {
+        s.publish(&v, ttl).await.unwrap();
+    }
+    let mut current = s.watch_votes().await.unwrap().current;
+    current.sort_by(|a, b| a.observation.node.cmp(&b.observation.node));
+    assert_eq!(current, vec![vote("p1", 2), vote("p2", 1)]);
+}
+
+pub(crate) async fn vote_changes_stream_in_order(f: &mut impl Factory) {
+    let s = f.fresh().await;
+    let ttl = Duration::from_secs(30);
+    s.publish(&vote("p1", 1), ttl).await.unwrap();
+    let mut w = s.watch_votes().await.unwrap();
+    assert_eq!(w.current, vec![vote("p1", 1)]);
+    for v in [vote("p1", 2), vote("p2", 1)] {
+        s.publish(&v, ttl).await.unwrap();
+    }
+    for want in [vote("p1", 2), vote("p2", 1)] {
+        assert_eq!(w.changes.recv().await.unwrap(), VoteChange::Put(want));
+    }
+}
+
+pub(crate) async fn dead_probe_vote_expires(f: &mut impl Factory) {
+    let s = f.fresh().await;
+    s.publish(&vote("p1", 1), Duration::from_secs(2))
+        .await
+        .unwrap();
+    s.publish(&vote("p2", 1), Duration::from_secs(60))
+        .await
+        .unwrap();
+    f.pass(Duration::from_secs(5)).await;
+    // p2 keeps publishing; p1 went silent.
+    s.publish(&vote("p2", 2), Duration::from_secs(60))
+        .await
+        .unwrap();
+    let current = s.watch_votes().await.unwrap().current;
+    assert_eq!(current, vec![vote("p2", 2)]);
+}
+
+/// The committed records a new watch starts from.
+trait WatchRecords {
+    fn watch_records(&self) -> Arc<BTreeMap<crate::model::ServiceId, ServiceRecord>>;
+}
+
+impl<T: DecisionStore + ?Sized> WatchRecords for T {
+    fn watch_records(&self) -> Arc<BTreeMap<crate::model::ServiceId, ServiceRecord>> {
+        self.watch().borrow().clone()
+    }
 }

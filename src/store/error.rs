@@ -1,6 +1,6 @@
 //! [`StoreError`]: every way the store can fail, each naming the file (or key) involved.
 
-use crate::model::{Epoch, ServiceId};
+use crate::model::{Epoch, NodeId, ServiceId};
 use std::path::PathBuf;
 
 /// A store failure; variants carry the path, line or service they are about.
@@ -52,6 +52,17 @@ pub enum StoreError {
         /// The epoch that was offered.
         offered: Epoch,
     },
+    /// A commit under a leadership that has been lost: a deposed leader's late write.
+    #[error("service {service}: commit refused, {node} no longer leads")]
+    Deposed {
+        /// The service.
+        service: ServiceId,
+        /// The node whose leadership is gone.
+        node: NodeId,
+    },
+    /// A store kind this build does not have.
+    #[error("{0} is not supported by this build")]
+    Unsupported(&'static str),
     /// A service id that cannot be used as a file name.
     #[error(
         "service {service:?}: name not usable as a file name (want [A-Za-z0-9_-][A-Za-z0-9._-]*)"

@@ -1,7 +1,7 @@
 //! History queries over audit records: newest first, by service, limited.
 
 use crate::model::ServiceId;
-use serde_json::Value;
+use crate::policy::AuditRecord;
 
 /// What `history` returns: optionally one service's records, at most `limit`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -14,74 +14,61 @@ pub struct HistoryQuery {
 
 impl HistoryQuery {
     /// Whether one audit record passes the service filter.
-    pub fn matches(&self, record: &Value) -> bool {
-        match &self.service {
-            None => true,
-            Some(want) => record_service(record).is_some_and(|s| s == want.as_str()),
-        }
+    pub fn matches(&self, record: &AuditRecord) -> bool {
+        self.service.as_ref().is_none_or(|s| record.is_about(s))
     }
 
     /// Apply filter and limit to records in log order (oldest first); returns newest first.
-    pub fn apply(&self, records: impl DoubleEndedIterator<Item = Value>) -> Vec<Value> {
+    pub fn apply<'a>(
+        &self,
+        records: impl DoubleEndedIterator<Item = &'a AuditRecord>,
+    ) -> Vec<AuditRecord> {
         let limit = self.limit.unwrap_or(usize::MAX);
         records
             .rev()
             .filter(|r| self.matches(r))
             .take(limit)
+            .cloned()
             .collect()
     }
-}
-
-/// The service an audit record is about: the first string-valued `service` key found
-/// breadth-first. Records are policy inputs/outputs whose exact shape the store does not own,
-/// so it looks for the key rather than a fixed path.
-pub(crate) fn record_service(record: &Value) -> Option<&str> {
-    let mut queue = std::collections::VecDeque::from([record]);
-    while let Some(v) = queue.pop_front() {
-        match v {
-            Value::Object(map) => {
-                if let Some(Value::String(s)) = map.get("service") {
-                    return Some(s);
-                }
-                queue.extend(map.values());
-            }
-            Value::Array(items) => queue.extend(items.iter()),
-            _ => {}
-        }
-    }
-    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::model::Timestamp;
+    use crate::policy::{Command, Input};
 
-    #[test]
-    fn finds_nested_service_breadth_first() {
-        let r = json!({"at": 1, "output": {"commit": {"decision": {"service": "crm"}}}});
-        assert_eq!(record_service(&r), Some("crm"));
-        let r = json!({"at": 1, "input": "tick"});
-        assert_eq!(record_service(&r), None);
+    fn reject(at: u64, service: &str) -> AuditRecord {
+        AuditRecord::input(
+            Timestamp(at),
+            Input::Command(Command::Reject {
+                service: service.into(),
+                by: "t".into(),
+            }),
+        )
     }
 
     #[test]
     fn newest_first_filtered_and_limited() {
-        let recs = vec![
-            json!({"n": 1, "service": "crm"}),
-            json!({"n": 2, "service": "billing"}),
-            json!({"n": 3, "service": "crm"}),
-            json!({"n": 4, "service": "crm"}),
+        let recs = [
+            reject(1, "crm"),
+            reject(2, "billing"),
+            AuditRecord::input(Timestamp(3), Input::Tick),
+            reject(4, "crm"),
+            reject(5, "crm"),
         ];
         let q = HistoryQuery {
             service: Some("crm".into()),
             limit: Some(2),
         };
-        let got: Vec<_> = q
-            .apply(recs.into_iter())
+        let got: Vec<_> = q.apply(recs.iter()).iter().map(|r| r.at.0).collect();
+        assert_eq!(got, vec![5, 4]);
+        let all: Vec<_> = HistoryQuery::default()
+            .apply(recs.iter())
             .iter()
-            .map(|r| r["n"].clone())
+            .map(|r| r.at.0)
             .collect();
-        assert_eq!(got, vec![json!(4), json!(3)]);
+        assert_eq!(all, vec![5, 4, 3, 2, 1]);
     }
 }

@@ -1,52 +1,143 @@
-//! Store: committed decisions, operator state and the audit log.
+//! Store: the seams between the nodes of a cluster — votes, leadership, committed decisions,
+//! the audit log — as four small traits, each implemented by every store kind.
 //!
-//! [`Store`] is a small trait of our own so the node does not care where state lives:
-//! [`embedded::EmbeddedStore`] keeps it in `state_dir` on local disk (one authority); an etcd
-//! store (several authorities) implements the same trait later and runs the same test battery.
+//! - [`VoteBoard`]: signed observations by probe node, each alive for a time to live (a dead
+//!   probe's vote expires by itself); watched as the current set plus every later change.
+//! - [`Election`]: campaign for leadership; a [`Leadership`] carries a fence token and says
+//!   when it is lost.
+//! - [`DecisionStore`]: every service's [`ServiceRecord`]; commits are fenced by the
+//!   leadership and compare-and-swap on the epoch ([`may_replace`]), so a deposed leader's
+//!   late write fails; watched by every authority.
+//! - [`AuditLog`]: typed audit records appended durably; history newest first.
 //!
-//! Commits are compare-and-swap on the epoch: a commit whose epoch is not above the stored one
-//! is refused with [`StoreError::Fenced`], so an old leader's late write can never win.
+//! [`embedded::EmbeddedStore`] implements all four in one process (its `flock` on
+//! `state_dir` already makes it the only leader). One battery of tests (`battery`, the
+//! `store_battery!` macro) runs against every implementation, one `#[test]` per case.
+
+#[cfg(test)]
+#[macro_use]
+pub(crate) mod battery;
 
 pub mod embedded;
 mod error;
 mod history;
-
-#[cfg(test)]
-pub(crate) mod battery;
+mod leadership;
+mod votes;
 
 pub use embedded::{EmbeddedStore, Recovery};
 pub use error::StoreError;
 pub use history::HistoryQuery;
+pub use leadership::{Fence, Leadership};
+pub use votes::{VoteChange, VoteWatch};
 
-use crate::model::{Committed, ServiceId};
+use crate::config::{Config, StoreSection};
+use crate::model::{NodeId, ServiceId, ServiceRecord};
+use crate::policy::AuditRecord;
+use crate::tally::SignedObservation;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
 
-/// Where committed decisions and the audit log live (embedded disk or etcd).
+/// Every service's committed record, as one authority currently knows it.
+pub type Records = Arc<BTreeMap<ServiceId, ServiceRecord>>;
+
+/// Signed votes, the latest per probe node, each expiring unless renewed.
 #[async_trait]
-pub trait Store: Send + Sync {
-    /// Every committed decision, by service. Fails (naming the file or key) on corrupt state.
-    async fn load(&self) -> Result<BTreeMap<ServiceId, Committed>, StoreError>;
+pub trait VoteBoard: Send + Sync {
+    /// Put `vote` as its node's current vote, replacing the previous one; it expires `ttl`
+    /// after this call unless the node publishes again.
+    async fn publish(&self, vote: &SignedObservation, ttl: Duration) -> Result<(), StoreError>;
 
-    /// Durably commit `next`; refused with [`StoreError::Fenced`] unless its epoch is above the
-    /// stored one (or equal with the very same decision: an operator-state-only change).
-    async fn commit(&self, next: &Committed) -> Result<(), StoreError>;
-
-    /// Durably append audit records (JSON objects, one line each) in order; one fsync for
-    /// the batch, so a step's records cost one disk flush.
-    async fn append_audit(&self, records: &[serde_json::Value]) -> Result<(), StoreError>;
-
-    /// Audit records, newest first, optionally for one service, at most `limit`.
-    async fn history(&self, query: &HistoryQuery) -> Result<Vec<serde_json::Value>, StoreError>;
+    /// The current (unexpired) votes and every later change. Subscribes before it reads, so
+    /// nothing falls between the two; a receiver that lags behind watches again.
+    async fn watch_votes(&self) -> Result<VoteWatch, StoreError>;
 }
 
-/// The CAS rule shared by every store: may `next` replace `stored`?
-pub(crate) fn may_replace(stored: Option<&Committed>, next: &Committed) -> bool {
+/// Leader election among the authorities.
+#[async_trait]
+pub trait Election: Send + Sync {
+    /// Wait until `node` leads; the leadership stays until [`Leadership::lost`] resolves.
+    async fn campaign(&self, node: &NodeId) -> Result<Leadership, StoreError>;
+
+    /// Give leadership up (on shutdown, or to hand over); commits under it fail from now on.
+    async fn resign(&self, leadership: &Leadership) -> Result<(), StoreError>;
+}
+
+/// Committed records of every service.
+#[async_trait]
+pub trait DecisionStore: Send + Sync {
+    /// Every committed record, by service. Fails (naming the file or key) on corrupt state.
+    async fn load(&self) -> Result<BTreeMap<ServiceId, ServiceRecord>, StoreError>;
+
+    /// Durably commit `next` while `leadership` holds: refused with [`StoreError::Deposed`]
+    /// once it is lost, and with [`StoreError::Fenced`] unless [`may_replace`] allows it.
+    async fn commit(&self, leadership: &Leadership, next: &ServiceRecord)
+    -> Result<(), StoreError>;
+
+    /// The committed records now and after every commit (by any leader).
+    fn watch(&self) -> watch::Receiver<Records>;
+}
+
+/// The audit log: every input and output of the decision core, in order.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Durably append records in order; one flush for the batch, so a step's records cost
+    /// one disk flush.
+    async fn append(&self, records: &[AuditRecord]) -> Result<(), StoreError>;
+
+    /// Records newest first, optionally about one service, at most `limit`.
+    async fn history(&self, query: &HistoryQuery) -> Result<Vec<AuditRecord>, StoreError>;
+}
+
+/// The four seams of one store, as the node hands them out.
+#[derive(Clone)]
+pub struct Stores {
+    /// Signed votes.
+    pub votes: Arc<dyn VoteBoard>,
+    /// Leader election.
+    pub election: Arc<dyn Election>,
+    /// Committed records.
+    pub decisions: Arc<dyn DecisionStore>,
+    /// The audit log.
+    pub audit: Arc<dyn AuditLog>,
+}
+
+impl Stores {
+    /// All four seams from one store that implements them all.
+    pub fn of<S>(store: Arc<S>) -> Self
+    where
+        S: VoteBoard + Election + DecisionStore + AuditLog + 'static,
+    {
+        Stores {
+            votes: store.clone(),
+            election: store.clone(),
+            decisions: store.clone(),
+            audit: store,
+        }
+    }
+
+    /// Open the store `[store]` configures.
+    pub fn open(cfg: &Config) -> Result<Self, StoreError> {
+        match &cfg.store {
+            StoreSection::Embedded => Ok(Stores::of(Arc::new(EmbeddedStore::open(
+                &cfg.node.state_dir,
+            )?))),
+            StoreSection::Etcd { .. } => Err(StoreError::Unsupported("store kind \"etcd\"")),
+        }
+    }
+}
+
+/// The compare-and-swap rule shared by every store: may `next` replace `stored`? Only with a
+/// higher epoch, or at the same epoch with the very same decision (a change of operator state
+/// or serving health only).
+pub fn may_replace(stored: Option<&ServiceRecord>, next: &ServiceRecord) -> bool {
     match stored {
         None => true,
         Some(old) => {
-            old.decision.epoch < next.decision.epoch
-                || (old.decision.epoch == next.decision.epoch && old.decision == next.decision)
+            let (old, new) = (&old.committed.decision, &next.committed.decision);
+            old.epoch < new.epoch || (old.epoch == new.epoch && old == new)
         }
     }
 }

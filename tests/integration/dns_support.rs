@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use switchback::config::{AllDown, Config, Policy, Service};
-use switchback::dns::{DnsHandle, DnsServer, ServiceView};
-use switchback::policy::fixture;
+use switchback::dns::{DnsHandle, DnsServer};
+use switchback::model::{Committed, Decision, DecisionKind, Epoch, ServiceRecord, Timestamp};
+use switchback::policy::{Desired, fixture};
 use tokio_util::sync::CancellationToken;
 
 /// The example zone shipped in the repository.
@@ -107,21 +108,33 @@ impl Drop for Running {
     }
 }
 
-/// A view switching `service` to `site` at `epoch`.
-pub(crate) fn view(
-    service: &str,
-    site: &str,
-    epoch: u64,
-    degraded: bool,
-    up: &[&str],
-) -> ServiceView {
-    ServiceView {
-        service: service.into(),
-        active_site: site.into(),
-        epoch: switchback::model::Epoch(epoch),
-        degraded,
-        up_sites: up.iter().map(|s| (*s).into()).collect(),
-    }
+/// The desired state of `service` switched to `site` at `epoch` with only `up` seen up,
+/// derived as every authority derives it from a committed record (`Desired::of`).
+pub(crate) fn view(service: &str, site: &str, epoch: u64, degraded: bool, up: &[&str]) -> Desired {
+    let cfg = fixture::config(&[service], Vec::new(), fixture::policy());
+    let record = ServiceRecord {
+        committed: Committed {
+            decision: Decision {
+                service: service.into(),
+                active_site: site.into(),
+                epoch: Epoch(epoch),
+                kind: DecisionKind::Operator,
+                reason: "test".into(),
+                at: Timestamp(epoch),
+            },
+            operator: Default::default(),
+        },
+        health: switchback::model::ServingHealth {
+            degraded,
+            down: cfg
+                .sites
+                .keys()
+                .filter(|s| !up.contains(&s.as_str()))
+                .cloned()
+                .collect(),
+        },
+    };
+    Desired::of(&cfg.services[0], &cfg.sites, &record)
 }
 
 /// Runs a DNS tool (`dig`/`kdig`) against `addr` with `args`; returns stdout.

@@ -8,8 +8,8 @@
 //! complete record. A bad line anywhere else is an error naming `path:line`.
 
 use super::Recovery;
+use crate::policy::AuditRecord;
 use crate::store::StoreError;
-use serde_json::Value;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -35,8 +35,8 @@ pub(crate) struct AuditLog {
 type Torn = Option<(usize, u64)>;
 
 /// Parse the log's bytes into records, plus the torn last line if there is one.
-fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<Value>, Torn), StoreError> {
-    let mut records = Vec::new();
+fn parse(path: &Path, bytes: &[u8]) -> Result<(usize, Torn), StoreError> {
+    let mut records = 0usize;
     let mut offset = 0usize;
     let mut line_no = 0usize;
     while offset < bytes.len() {
@@ -46,22 +46,15 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<Value>, Torn), StoreError> {
             Some(i) => (&rest[..i], true),
             None => (rest, false),
         };
-        let parsed = serde_json::from_slice::<Value>(line)
-            .ok()
-            .filter(|v| v.is_object());
-        match (parsed, complete) {
-            (Some(v), true) => records.push(v),
+        match (serde_json::from_slice::<AuditRecord>(line), complete) {
+            (Ok(_), true) => records += 1,
             // The final bytes, with no newline: the crash happened mid-append.
             (_, false) => return Ok((records, Some((line_no, offset as u64)))),
-            (None, true) => {
-                let detail = match serde_json::from_slice::<Value>(line) {
-                    Err(e) => e.to_string(),
-                    Ok(_) => "not a JSON object".to_owned(),
-                };
+            (Err(e), true) => {
                 return Err(StoreError::CorruptAudit {
                     path: path.to_path_buf(),
                     line: line_no,
-                    detail,
+                    detail: e.to_string(),
                 });
             }
         }
@@ -108,7 +101,7 @@ impl AuditLog {
             .map_err(io(path, "open"))?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io(path, "read"))?;
-        let (records, torn) = parse(path, &bytes)?;
+        let (lines, torn) = parse(path, &bytes)?;
         if let Some((line, offset)) = torn {
             let tail = &bytes[offset as usize..];
             let side = save_aside(path, offset, tail)?;
@@ -129,12 +122,12 @@ impl AuditLog {
         Ok(Self {
             path: path.to_path_buf(),
             file,
-            lines: records.len(),
+            lines,
         })
     }
 
     /// Append records (one write) and fsync before returning.
-    pub(crate) fn append(&mut self, records: &[Value]) -> Result<(), StoreError> {
+    pub(crate) fn append(&mut self, records: &[AuditRecord]) -> Result<(), StoreError> {
         if records.is_empty() {
             return Ok(());
         }
@@ -158,18 +151,18 @@ impl AuditLog {
     /// blocks so a long log costs only what is asked for.
     pub(crate) fn read_newest(
         &self,
-        keep: impl FnMut(&Value) -> bool,
+        keep: impl FnMut(&AuditRecord) -> bool,
         limit: usize,
-    ) -> Result<Vec<Value>, StoreError> {
+    ) -> Result<Vec<AuditRecord>, StoreError> {
         self.read_newest_in_blocks(keep, limit, BLOCK)
     }
 
     fn read_newest_in_blocks(
         &self,
-        mut keep: impl FnMut(&Value) -> bool,
+        mut keep: impl FnMut(&AuditRecord) -> bool,
         limit: usize,
         block: usize,
-    ) -> Result<Vec<Value>, StoreError> {
+    ) -> Result<Vec<AuditRecord>, StoreError> {
         let mut f = File::open(&self.path).map_err(io(&self.path, "open"))?;
         let mut pos = f.metadata().map_err(io(&self.path, "stat"))?.len();
         // Bytes from `pos` on not yet handed out: whole lines, the first maybe cut at `pos`.
@@ -195,14 +188,13 @@ impl AuditLog {
                 }
             };
             let line = &buf[start..body_end];
-            let record = serde_json::from_slice::<Value>(line)
-                .ok()
-                .filter(Value::is_object)
-                .ok_or_else(|| StoreError::CorruptAudit {
+            let record = serde_json::from_slice::<AuditRecord>(line).map_err(|e| {
+                StoreError::CorruptAudit {
                     path: self.path.clone(),
                     line: line_no,
-                    detail: "not a JSON object (changed since the node started?)".to_owned(),
-                })?;
+                    detail: format!("not an audit record (changed since the node started?): {e}"),
+                }
+            })?;
             if keep(&record) {
                 out.push(record);
             }
@@ -216,7 +208,20 @@ impl AuditLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Timestamp;
+    use crate::policy::{Command, Input};
     use proptest::prelude::*;
+
+    /// A record whose line is about `pad` bytes longer than the shortest.
+    fn record(i: usize, pad: usize) -> AuditRecord {
+        AuditRecord::input(
+            Timestamp(i as u64),
+            Input::Command(Command::Reject {
+                service: "crm".into(),
+                by: "x".repeat(pad),
+            }),
+        )
+    }
 
     proptest! {
         /// Backwards block reads give exactly the forward parse, reversed, for any record
@@ -229,16 +234,13 @@ mod tests {
         ) {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("audit.jsonl");
-            let records: Vec<Value> = sizes
-                .iter()
-                .enumerate()
-                .map(|(i, n)| serde_json::json!({"i": i, "pad": "x".repeat(*n)}))
-                .collect();
+            let records: Vec<AuditRecord> =
+                sizes.iter().enumerate().map(|(i, n)| record(i, *n)).collect();
             // Written in one go (no fsync per record) so many cases run quickly.
-            let text: String = records.iter().map(|r| format!("{r}\n")).collect();
+            let text: String = records.iter().map(|r| format!("{}\n", r.to_line())).collect();
             std::fs::write(&path, text).unwrap();
             let log = AuditLog::open(&path, &mut Vec::new()).unwrap();
-            let want: Vec<Value> = records.iter().rev().take(limit).cloned().collect();
+            let want: Vec<AuditRecord> = records.iter().rev().take(limit).cloned().collect();
             let got = log.read_newest_in_blocks(|_| true, limit, block).unwrap();
             prop_assert_eq!(got, want);
         }
@@ -250,10 +252,11 @@ mod tests {
         let path = dir.path().join("audit.jsonl");
         let mut log = AuditLog::open(&path, &mut Vec::new()).unwrap();
         for i in 0..3 {
-            log.append(&[serde_json::json!({"i": i})]).unwrap();
+            log.append(&[record(i, 0)]).unwrap();
         }
         // Someone rewrites line 2 behind the node's back.
-        std::fs::write(&path, b"{\"i\":0}\n[1]\n{\"i\":2}\n").unwrap();
+        let line = |i| record(i, 0).to_line();
+        std::fs::write(&path, format!("{}\n[1]\n{}\n", line(0), line(2))).unwrap();
         let err = log.read_newest(|_| true, 10).unwrap_err();
         assert!(
             matches!(err, StoreError::CorruptAudit { line: 2, .. }),
@@ -264,16 +267,24 @@ mod tests {
     #[test]
     fn parse_reports_torn_tail_and_corrupt_middle() {
         let p = Path::new("/x/audit.jsonl");
-        let (r, t) = parse(p, b"{\"a\":1}\n{\"a\":2}\n{\"a\"").unwrap();
-        assert_eq!(r.len(), 2);
-        assert_eq!(t, Some((3, 16)));
+        let (a, b) = (record(1, 0).to_line(), record(2, 0).to_line());
+        let text = format!("{a}\n{b}\n{{\"at\"");
+        let (n, t) = parse(p, text.as_bytes()).unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(t, Some((3, (a.len() + b.len() + 2) as u64)));
         // A complete but unparsable last line is not "torn": it is corruption.
-        let err = parse(p, b"{\"a\":1}\nnope\n").unwrap_err();
+        let err = parse(p, format!("{a}\nnope\n").as_bytes()).unwrap_err();
         assert!(
             matches!(err, StoreError::CorruptAudit { line: 2, .. }),
             "{err}"
         );
-        let (r, t) = parse(p, b"").unwrap();
-        assert!(r.is_empty() && t.is_none());
+        // So is a JSON object that is not an audit record.
+        let err = parse(p, b"{\"a\":1}\n").unwrap_err();
+        assert!(
+            matches!(err, StoreError::CorruptAudit { line: 1, .. }),
+            "{err}"
+        );
+        let (n, t) = parse(p, b"").unwrap();
+        assert!(n == 0 && t.is_none());
     }
 }

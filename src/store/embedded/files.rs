@@ -1,11 +1,12 @@
-//! Decision files: one `decisions/<service>.json` per service, replaced atomically.
+//! Decision files: one `decisions/<service>.json` per service (its [`ServiceRecord`]),
+//! replaced atomically.
 //!
 //! Write order: temp file, write, fsync it, rename over the target, fsync the directory. A crash
 //! at any point leaves either the old file or the new one, plus at worst a stray temp file,
 //! which [`load_dir`] removes and reports.
 
 use super::Recovery;
-use crate::model::{Committed, ServiceId};
+use crate::model::{ServiceId, ServiceRecord};
 use crate::store::StoreError;
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -48,14 +49,11 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
         .map_err(io(dir, "fsync directory"))
 }
 
-/// Replace `dir/<service>.json` with `committed`, atomically and durably.
-pub(crate) fn write_decision(dir: &Path, committed: &Committed) -> Result<(), StoreError> {
-    let path = decision_path(dir, &committed.decision.service)?;
-    let tmp = dir.join(format!(
-        "{}{TMP_SUFFIX}",
-        file_stem(&committed.decision.service)?
-    ));
-    let mut bytes = serde_json::to_vec_pretty(committed).map_err(|source| StoreError::Encode {
+/// Replace `dir/<service>.json` with `record`, atomically and durably.
+pub(crate) fn write_decision(dir: &Path, record: &ServiceRecord) -> Result<(), StoreError> {
+    let path = decision_path(dir, record.service())?;
+    let tmp = dir.join(format!("{}{TMP_SUFFIX}", file_stem(record.service())?));
+    let mut bytes = serde_json::to_vec_pretty(record).map_err(|source| StoreError::Encode {
         path: path.clone(),
         source,
     })?;
@@ -74,31 +72,31 @@ pub(crate) fn write_decision(dir: &Path, committed: &Committed) -> Result<(), St
 }
 
 /// Parse one decision file and check it is about the service its name says.
-fn read_decision(path: &Path, stem: &str) -> Result<Committed, StoreError> {
+fn read_decision(path: &Path, stem: &str) -> Result<ServiceRecord, StoreError> {
     let bytes = fs::read(path).map_err(io(path, "read"))?;
-    let committed: Committed =
+    let record: ServiceRecord =
         serde_json::from_slice(&bytes).map_err(|e| StoreError::CorruptDecision {
             path: path.to_path_buf(),
             detail: e.to_string(),
         })?;
-    if committed.decision.service.as_str() != stem {
+    if record.service().as_str() != stem {
         return Err(StoreError::CorruptDecision {
             path: path.to_path_buf(),
             detail: format!(
                 "holds service {:?}, file name says {stem:?}",
-                committed.decision.service.as_str()
+                record.service().as_str()
             ),
         });
     }
-    Ok(committed)
+    Ok(record)
 }
 
-/// Load every decision in `dir`; remove leftover temp files (a crash before rename) and report
+/// Load every record in `dir`; remove leftover temp files (a crash before rename) and report
 /// them. Any unreadable decision file is an error naming its path.
 pub(crate) fn load_dir(
     dir: &Path,
     recoveries: &mut Vec<Recovery>,
-) -> Result<BTreeMap<ServiceId, Committed>, StoreError> {
+) -> Result<BTreeMap<ServiceId, ServiceRecord>, StoreError> {
     let mut out = BTreeMap::new();
     let entries = fs::read_dir(dir).map_err(io(dir, "read directory"))?;
     let mut removed_tmp = false;
@@ -113,8 +111,8 @@ pub(crate) fn load_dir(
             recoveries.push(Recovery::StrayTempFile { path });
             removed_tmp = true;
         } else if let Some(stem) = name.strip_suffix(SUFFIX) {
-            let committed = read_decision(&path, stem)?;
-            out.insert(committed.decision.service.clone(), committed);
+            let record = read_decision(&path, stem)?;
+            out.insert(record.service().clone(), record);
         }
     }
     if removed_tmp {

@@ -1,22 +1,31 @@
 //! The embedded store: state on local disk in `state_dir`, for a single authority.
 //!
-//! Layout: `state_dir/decisions/<service>.json` (current [`Committed`] per service, replaced
-//! atomically, see `files`) and `state_dir/audit.jsonl` (append-only, see `audit`). Blocking
-//! file I/O runs on tokio's blocking pool; one mutex serialises writers so the CAS check and
-//! the write are one step. An exclusive `flock` on `state_dir/lock` keeps a second process out.
+//! Layout: `state_dir/decisions/<service>.json` (current [`ServiceRecord`] per service,
+//! replaced atomically, see `files`) and `state_dir/audit.jsonl` (append-only, see `audit`).
+//! Votes live in memory (`board`). Blocking file I/O runs on tokio's blocking pool; one mutex
+//! serialises writers so the CAS check and the write are one step. An exclusive `flock` on
+//! `state_dir/lock` keeps a second process out, which also makes this process the only leader.
 
 mod audit;
+mod board;
 mod files;
 
-use super::{HistoryQuery, Store, StoreError, may_replace};
-use crate::model::{Committed, ServiceId};
+use super::{
+    AuditLog, DecisionStore, Election, HistoryQuery, Leadership, Records, StoreError, VoteBoard,
+    VoteWatch, may_replace,
+};
+use crate::model::{NodeId, ServiceId, ServiceRecord};
+use crate::policy::AuditRecord;
+use crate::tally::SignedObservation;
 use async_trait::async_trait;
-use audit::AuditLog;
 use nix::fcntl::{Flock, FlockArg};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// Something repaired while opening the store after a crash; logged and kept for tests.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,14 +89,17 @@ fn lock(path: &Path) -> Result<Flock<File>, StoreError> {
 
 #[derive(Debug)]
 struct State {
-    decisions: BTreeMap<ServiceId, Committed>,
-    audit: AuditLog,
+    decisions: BTreeMap<ServiceId, ServiceRecord>,
+    audit: audit::AuditLog,
 }
 
 #[derive(Debug)]
 struct Inner {
     dir: PathBuf,
     state: Mutex<State>,
+    /// What watchers see; sent after each durable commit, under the state lock (in order).
+    committed: watch::Sender<Records>,
+    board: board::Board,
     /// Held for the store's life: a second process on the same state_dir is refused. The
     /// kernel drops it when the process dies, so kill -9 never leaves a stale lock.
     _lock: Flock<File>,
@@ -101,7 +113,7 @@ impl Inner {
     }
 }
 
-/// Decisions and audit log in a local directory (one authority).
+/// Records, audit log and votes in a local directory (one authority).
 #[derive(Clone, Debug)]
 pub struct EmbeddedStore {
     inner: Arc<Inner>,
@@ -122,14 +134,17 @@ impl EmbeddedStore {
         let lock = lock(&state_dir.join("lock"))?;
         let mut recoveries = Vec::new();
         let decisions = files::load_dir(&dir, &mut recoveries)?;
-        let audit = AuditLog::open(&state_dir.join("audit.jsonl"), &mut recoveries)?;
+        let audit = audit::AuditLog::open(&state_dir.join("audit.jsonl"), &mut recoveries)?;
         for r in &recoveries {
             tracing::warn!(recovery = %r, "store recovered after a crash");
         }
+        let (committed, _) = watch::channel(Arc::new(decisions.clone()));
         Ok(Self {
             inner: Arc::new(Inner {
                 dir,
                 state: Mutex::new(State { decisions, audit }),
+                committed,
+                board: board::Board::default(),
                 _lock: lock,
             }),
             recoveries,
@@ -154,39 +169,89 @@ impl EmbeddedStore {
 }
 
 #[async_trait]
-impl Store for EmbeddedStore {
-    async fn load(&self) -> Result<BTreeMap<ServiceId, Committed>, StoreError> {
+impl VoteBoard for EmbeddedStore {
+    async fn publish(&self, vote: &SignedObservation, ttl: Duration) -> Result<(), StoreError> {
+        self.inner.board.publish(vote, ttl);
+        Ok(())
+    }
+
+    async fn watch_votes(&self) -> Result<VoteWatch, StoreError> {
+        Ok(self.inner.board.watch())
+    }
+}
+
+#[async_trait]
+impl Election for EmbeddedStore {
+    /// The `flock` taken in [`EmbeddedStore::open`] already makes this process the only one on
+    /// the state: it leads at once, until it resigns.
+    async fn campaign(&self, node: &NodeId) -> Result<Leadership, StoreError> {
+        Ok(Leadership::new(node.clone(), 1, CancellationToken::new()))
+    }
+
+    async fn resign(&self, leadership: &Leadership) -> Result<(), StoreError> {
+        leadership.end();
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DecisionStore for EmbeddedStore {
+    async fn load(&self) -> Result<BTreeMap<ServiceId, ServiceRecord>, StoreError> {
         self.blocking(|inner| Ok(inner.lock().decisions.clone()))
             .await
     }
 
-    async fn commit(&self, next: &Committed) -> Result<(), StoreError> {
+    async fn commit(
+        &self,
+        leadership: &Leadership,
+        next: &ServiceRecord,
+    ) -> Result<(), StoreError> {
         let next = next.clone();
+        let leadership = leadership.clone();
         self.blocking(move |inner| {
             let mut state = inner.lock();
-            let service = &next.decision.service;
+            let service = next.service();
+            if leadership.is_lost() {
+                return Err(StoreError::Deposed {
+                    service: service.clone(),
+                    node: leadership.node().clone(),
+                });
+            }
             let stored = state.decisions.get(service);
             if !may_replace(stored, &next) {
                 return Err(StoreError::Fenced {
                     service: service.clone(),
-                    stored: stored.map(|c| c.decision.epoch).unwrap_or_default(),
-                    offered: next.decision.epoch,
+                    stored: stored.map(ServiceRecord::epoch).unwrap_or_default(),
+                    offered: next.epoch(),
                 });
             }
             files::write_decision(&inner.dir, &next)?;
-            state.decisions.insert(service.clone(), next);
+            state.decisions.insert(service.clone(), next.clone());
+            inner.committed.send_modify(|records| {
+                Arc::make_mut(records).insert(next.service().clone(), next);
+            });
             Ok(())
         })
         .await
     }
 
-    async fn append_audit(&self, records: &[serde_json::Value]) -> Result<(), StoreError> {
+    fn watch(&self) -> watch::Receiver<Records> {
+        self.inner.committed.subscribe()
+    }
+}
+
+#[async_trait]
+impl AuditLog for EmbeddedStore {
+    async fn append(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
         let records = records.to_vec();
         self.blocking(move |inner| inner.lock().audit.append(&records))
             .await
     }
 
-    async fn history(&self, query: &HistoryQuery) -> Result<Vec<serde_json::Value>, StoreError> {
+    async fn history(&self, query: &HistoryQuery) -> Result<Vec<AuditRecord>, StoreError> {
         let query = query.clone();
         self.blocking(move |inner| {
             let limit = query.limit.unwrap_or(usize::MAX);

@@ -1,38 +1,57 @@
 //! The shared battery on the embedded store, plus crash-recovery tests on its files.
 
 use super::*;
-use crate::store::battery::{self, Factory, committed};
+use crate::model::Timestamp;
+use crate::policy::Input;
+use crate::store::HistoryQuery;
+use crate::store::battery::{AnyStore, Factory, committed};
 use std::io::Write;
 
+/// Fresh stores in temp dirs; time passes on tokio's paused clock.
+#[derive(Default)]
 struct Dirs {
     current: Option<tempfile::TempDir>,
 }
 
 #[async_trait]
 impl Factory for Dirs {
-    async fn fresh(&mut self) -> Box<dyn Store> {
+    async fn fresh(&mut self) -> Arc<dyn AnyStore> {
         let dir = tempfile::tempdir().unwrap();
         let s = EmbeddedStore::open(dir.path()).unwrap();
         self.current = Some(dir);
-        Box::new(s)
+        Arc::new(s)
     }
 
-    async fn reopen(&mut self) -> Box<dyn Store> {
+    async fn reopen(&mut self) -> Arc<dyn AnyStore> {
         let dir = self.current.as_ref().expect("fresh before reopen");
-        Box::new(EmbeddedStore::open(dir.path()).unwrap())
+        Arc::new(EmbeddedStore::open(dir.path()).unwrap())
+    }
+
+    async fn pass(&mut self, d: Duration) {
+        tokio::time::pause();
+        tokio::time::advance(d).await;
+        tokio::time::resume();
     }
 }
 
-#[tokio::test]
-async fn battery() {
-    battery::run(&mut Dirs { current: None }).await;
+store_battery!(Dirs::default());
+
+/// This process's leadership of `s` (immediate for the embedded store).
+async fn lead(s: &EmbeddedStore) -> Leadership {
+    s.campaign(&"auth-1".into()).await.unwrap()
+}
+
+fn tick(at: u64) -> AuditRecord {
+    AuditRecord::input(Timestamp(at), Input::Tick)
 }
 
 #[tokio::test]
 async fn stray_temp_file_is_removed_and_old_decision_stands() {
     let dir = tempfile::tempdir().unwrap();
     let s = EmbeddedStore::open(dir.path()).unwrap();
-    s.commit(&committed("crm", "sh", 2)).await.unwrap();
+    s.commit(&lead(&s).await, &committed("crm", "sh", 2))
+        .await
+        .unwrap();
     drop(s);
     // A crash after writing half the temp file, before the rename.
     let tmp = dir.path().join("decisions/crm.json.tmp");
@@ -47,14 +66,18 @@ async fn stray_temp_file_is_removed_and_old_decision_stands() {
         s.load().await.unwrap()[&"crm".into()],
         committed("crm", "sh", 2)
     );
-    s.commit(&committed("crm", "bj", 3)).await.unwrap();
+    s.commit(&lead(&s).await, &committed("crm", "bj", 3))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn corrupt_decision_file_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let s = EmbeddedStore::open(dir.path()).unwrap();
-    s.commit(&committed("crm", "sh", 2)).await.unwrap();
+    s.commit(&lead(&s).await, &committed("crm", "sh", 2))
+        .await
+        .unwrap();
     drop(s);
     let path = dir.path().join("decisions/crm.json");
     let full = std::fs::read(&path).unwrap();
@@ -73,7 +96,9 @@ async fn corrupt_decision_file_is_an_error_naming_it() {
 async fn decision_file_for_another_service_is_corrupt() {
     let dir = tempfile::tempdir().unwrap();
     let s = EmbeddedStore::open(dir.path()).unwrap();
-    s.commit(&committed("crm", "sh", 2)).await.unwrap();
+    s.commit(&lead(&s).await, &committed("crm", "sh", 2))
+        .await
+        .unwrap();
     drop(s);
     std::fs::rename(
         dir.path().join("decisions/crm.json"),
@@ -91,9 +116,7 @@ async fn decision_file_for_another_service_is_corrupt() {
 async fn torn_audit_tail_is_set_aside_and_log_continues() {
     let dir = tempfile::tempdir().unwrap();
     let s = EmbeddedStore::open(dir.path()).unwrap();
-    s.append_audit(&[serde_json::json!({"at": 1, "input": "tick"})])
-        .await
-        .unwrap();
+    s.append(&[tick(1)]).await.unwrap();
     drop(s);
     let log = dir.path().join("audit.jsonl");
     let torn = b"{\"at\": 2, \"inp";
@@ -117,19 +140,18 @@ async fn torn_audit_tail_is_set_aside_and_log_continues() {
     };
     assert_eq!((path, *line, *bytes), (&log, 2, torn.len()));
     assert_eq!(std::fs::read(saved_to).unwrap(), torn);
-    s.append_audit(&[serde_json::json!({"at": 3, "input": "tick"})])
-        .await
-        .unwrap();
+    s.append(&[tick(3)]).await.unwrap();
     let h = s.history(&HistoryQuery::default()).await.unwrap();
-    let ats: Vec<_> = h.iter().map(|r| r["at"].as_u64()).collect();
-    assert_eq!(ats, [Some(3), Some(1)]);
+    let ats: Vec<_> = h.iter().map(|r| r.at.0).collect();
+    assert_eq!(ats, [3, 1]);
 }
 
 #[tokio::test]
 async fn corrupt_audit_line_in_the_middle_is_an_error_with_line() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.jsonl");
-    std::fs::write(&log, b"{\"at\":1}\n{\"at\":2,,}\n{\"at\":3}\n").unwrap();
+    let (first, last) = (tick(1).to_line(), tick(3).to_line());
+    std::fs::write(&log, format!("{first}\n{{\"at\":2,,}}\n{last}\n")).unwrap();
     match EmbeddedStore::open(dir.path()) {
         Err(e @ StoreError::CorruptAudit { line: 2, .. }) => {
             assert!(
@@ -145,7 +167,10 @@ async fn corrupt_audit_line_in_the_middle_is_an_error_with_line() {
 async fn unsafe_service_name_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let s = EmbeddedStore::open(dir.path()).unwrap();
-    let err = s.commit(&committed("../etc", "bj", 1)).await.unwrap_err();
+    let err = s
+        .commit(&lead(&s).await, &committed("../etc", "bj", 1))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::BadServiceName { .. }), "{err}");
     assert_eq!(s.load().await.unwrap().len(), 0);
 }

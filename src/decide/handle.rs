@@ -1,20 +1,31 @@
-//! The seams around the decision task: requests in ([`DecisionHandle`]), committed state out
-//! ([`Published`] on a watch channel that enactors and the API subscribe to).
+//! The seams around the decision loop: requests in ([`DecisionHandle`]), its view out
+//! ([`Published`] on a watch channel for the API), durable events out ([`DurableEvent`] on a
+//! broadcast stream for the pager).
+//!
+//! Committed decisions do not leave here: they go to the store, and enactors follow the
+//! store's watch, so a follower that runs no decision loop enacts the same thing.
 
-use crate::model::{Committed, Observation, ServiceId};
-use crate::policy::{Command, CommandError, Output, ServiceStatus, VotesView};
-use std::collections::BTreeMap;
-use tokio::sync::{mpsc, oneshot, watch};
+use crate::model::{Observation, Timestamp};
+use crate::policy::{Command, CommandError, Event, Output, ServiceStatus, VotesView};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-/// What the decision task publishes after every input, only once its commits are durable.
+/// What the decision loop shows after every input: the engine's live view, for the admin API
+/// and dashboard (never for enactors: they follow committed state).
 #[derive(Clone, Debug)]
 pub struct Published {
-    /// Every service's committed decision and operator state (what enactors follow).
-    pub committed: BTreeMap<ServiceId, Committed>,
-    /// Every service's status (for the API and dashboard).
+    /// Every service's status.
     pub status: Vec<ServiceStatus>,
     /// The current votes.
     pub votes: VotesView,
+}
+
+/// A policy event, sent only once its audit record is durable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DurableEvent {
+    /// The engine's `now` when it happened.
+    pub at: Timestamp,
+    /// What happened.
+    pub event: Event,
 }
 
 /// Why an operator command failed.
@@ -27,12 +38,12 @@ pub enum CommandFailure {
     /// Holds the store error's text: the error itself ends the node's run.
     #[error("store: {0}")]
     Store(String),
-    /// The decision task is gone (shutting down).
+    /// The decision loop is gone (shutting down).
     #[error("the decision task has stopped")]
     Stopped,
 }
 
-/// One request to the decision task.
+/// One request to the decision loop.
 #[derive(Debug)]
 pub(crate) enum Request {
     /// An operator command and where to send its outputs.
@@ -44,14 +55,15 @@ pub(crate) enum Request {
     },
 }
 
-/// Sends work to the decision task; cheap to clone.
+/// Sends work to the decision loop; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct DecisionHandle {
     pub(crate) requests: mpsc::Sender<Request>,
-    /// Verified observations (from the API's `POST /v1/observations` or a local probe role).
+    /// This node's own observations (its probe role): trusted, they never left the process.
     pub observations: mpsc::Sender<Observation>,
-    /// The latest published state.
+    /// The latest published view.
     pub published: watch::Receiver<Published>,
+    pub(crate) events: broadcast::Sender<DurableEvent>,
 }
 
 impl DecisionHandle {
@@ -63,5 +75,11 @@ impl DecisionHandle {
             .await
             .map_err(|_| CommandFailure::Stopped)?;
         rx.await.map_err(|_| CommandFailure::Stopped)?
+    }
+
+    /// Every policy event from now on, each after its audit record is durable. A receiver
+    /// that lags behind is told how many it missed (the audit log has them all).
+    pub fn events(&self) -> broadcast::Receiver<DurableEvent> {
+        self.events.subscribe()
     }
 }

@@ -1,0 +1,300 @@
+//! The decision loop's state and its one step: engine (pure, in memory) → audit the input →
+//! commit each decision with the serving health it goes with (fenced by the leadership, CAS on
+//! the epoch) → publish the view → audit the outputs → stream the events.
+//!
+//! Enactors follow the store's watch, so they never see a decision the store does not hold,
+//! and do not wait for the output records (one more fsync) before moving DNS and routes: a
+//! crash before those records are written is healed by replay, which regenerates them. If the
+//! store fails the loop stops with an error and the node shuts down (fail-stop): engine and
+//! disk would otherwise diverge.
+
+use super::clock::Clock;
+use super::error::DecideError;
+use super::handle::{CommandFailure, DurableEvent, Published, Request};
+use crate::metrics::Metrics;
+use crate::model::{Observation, ServiceId, ServiceRecord, ServingHealth};
+use crate::policy::{self, AuditEntry, AuditRecord, Engine, Input, Output, ServiceStatus};
+use crate::store::{
+    AuditLog, DecisionStore, Election, Leadership, StoreError, VoteBoard, VoteChange, VoteWatch,
+};
+use crate::tally::{SignedObservation, Verifier};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+/// Where the loop's inputs come from.
+pub(crate) struct Inputs {
+    /// Operator commands.
+    pub(crate) requests: mpsc::Receiver<Request>,
+    /// This node's own observations (trusted).
+    pub(crate) observations: mpsc::Receiver<Observation>,
+    /// Signed votes from the vote board (verified here, by the leader itself).
+    pub(crate) votes: VoteWatch,
+}
+
+/// The decision loop's state while this node leads.
+pub(crate) struct DecisionTask {
+    pub(crate) engine: Engine,
+    pub(crate) decisions: Arc<dyn DecisionStore>,
+    pub(crate) audit: Arc<dyn AuditLog>,
+    pub(crate) board: Arc<dyn VoteBoard>,
+    pub(crate) election: Arc<dyn Election>,
+    pub(crate) leadership: Leadership,
+    pub(crate) clock: Clock,
+    /// What this leader has committed, by service.
+    pub(crate) records: BTreeMap<ServiceId, ServiceRecord>,
+    pub(crate) published: watch::Sender<Published>,
+    pub(crate) events: broadcast::Sender<DurableEvent>,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Checks votes from the board: signature, voter, domain, freshness, sequence.
+    pub(crate) verifier: Verifier,
+}
+
+impl DecisionTask {
+    /// Make one step durable, cause before effect, and publish it: the records of inputs (and
+    /// a start line) first, then each commit with the serving health of that moment, then any
+    /// serving health that changed without a decision, then the view for the API, then the
+    /// output records, then the events. A crash in between leaves a log whose replay
+    /// regenerates what is missing.
+    pub(crate) async fn persist(
+        &mut self,
+        records: Vec<AuditRecord>,
+        outputs: &[Output],
+    ) -> Result<(), DecideError> {
+        let (effects, causes): (Vec<_>, Vec<_>) = records
+            .into_iter()
+            .partition(|r| matches!(r.entry, AuditEntry::Output(_)));
+        self.audit.append(&causes).await?;
+        let status = self.engine.status();
+        let health: BTreeMap<&ServiceId, ServingHealth> = status
+            .iter()
+            .map(|s| (&s.service, policy::serving_health(s)))
+            .collect();
+        for output in outputs {
+            match output {
+                Output::Commit(c) => {
+                    let service = &c.decision.service;
+                    let record = ServiceRecord {
+                        committed: c.clone(),
+                        health: health.get(service).cloned().unwrap_or_default(),
+                    };
+                    self.commit(record).await?;
+                    self.metrics.decision_committed(service.as_str());
+                    tracing::info!(
+                        service = %service,
+                        active_site = %c.decision.active_site,
+                        epoch = %c.decision.epoch,
+                        reason = %c.decision.reason,
+                        "decision committed"
+                    );
+                }
+                Output::Event(e) => e.log(),
+            }
+        }
+        self.commit_health(&health).await?;
+        self.publish(status);
+        self.audit.append(&effects).await?;
+        let at = self.engine.now();
+        for output in outputs {
+            if let Output::Event(event) = output {
+                self.metrics.event(event.kind());
+                // Nobody listening (no alert sinks) is fine.
+                let _ = self.events.send(DurableEvent {
+                    at,
+                    event: event.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Commit the serving health of every service whose health changed without a decision:
+    /// the same decision at the same epoch (the store's CAS allows exactly that).
+    async fn commit_health(
+        &mut self,
+        health: &BTreeMap<&ServiceId, ServingHealth>,
+    ) -> Result<(), DecideError> {
+        let changed: Vec<ServiceRecord> = self
+            .records
+            .values()
+            .filter_map(|r| {
+                let h = health.get(r.service())?;
+                (*h != r.health).then(|| ServiceRecord {
+                    committed: r.committed.clone(),
+                    health: h.clone(),
+                })
+            })
+            .collect();
+        for record in changed {
+            tracing::debug!(service = %record.service(), degraded = record.health.degraded,
+                down = ?record.health.down, "serving health committed");
+            self.commit(record).await?;
+        }
+        Ok(())
+    }
+
+    /// One commit under this leadership; a refusal is counted and stops the loop.
+    async fn commit(&mut self, record: ServiceRecord) -> Result<(), DecideError> {
+        match self.decisions.commit(&self.leadership, &record).await {
+            Ok(()) => {
+                self.records.insert(record.service().clone(), record);
+                Ok(())
+            }
+            Err(e) => {
+                let reason = match e {
+                    StoreError::Deposed { .. } => Some("deposed"),
+                    StoreError::Fenced { .. } => Some("fenced"),
+                    _ => None,
+                };
+                if let Some(reason) = reason {
+                    self.metrics.commit_refused(reason);
+                    tracing::error!(error = %e, "commit refused: this node no longer decides");
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    fn publish(&self, status: Vec<ServiceStatus>) {
+        self.published.send_replace(Published {
+            status,
+            votes: self.engine.votes(),
+        });
+    }
+
+    /// One input through the engine and the store; publishes on success.
+    async fn step(
+        &mut self,
+        input: Input,
+    ) -> Result<Result<Vec<Output>, policy::CommandError>, DecideError> {
+        let now = self.clock.now();
+        match self.engine.handle(input.clone(), now) {
+            Ok(outputs) => {
+                let records = self.engine.audit(&input, now, &outputs);
+                self.persist(records, &outputs).await?;
+                Ok(Ok(outputs))
+            }
+            Err(refused) => {
+                // A refused command is history too (replay yields no output for it).
+                tracing::info!(error = %refused, "command refused");
+                self.audit.append(&[AuditRecord::input(now, input)]).await?;
+                Ok(Err(refused))
+            }
+        }
+    }
+
+    /// A signed vote from the board: verified here (whoever wrote it to the board), then
+    /// handed to the engine; a vote already seen is skipped silently (a resynchronised
+    /// watch repeats the current ones).
+    async fn vote(&mut self, signed: SignedObservation) -> Result<(), DecideError> {
+        let obs = &signed.observation;
+        if self
+            .verifier
+            .last_seq(&obs.node)
+            .is_some_and(|last| obs.seq <= last)
+        {
+            return Ok(());
+        }
+        match self.verifier.verify(&signed, self.clock.now()) {
+            Ok(obs) => {
+                let _ = self.step(Input::Observation(obs)).await?;
+            }
+            Err(r) => {
+                self.metrics.observation_dropped(r.label());
+                tracing::warn!(peer = %r.node(), reason = r.label(), "vote dropped by the leader: {r}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Run until cancelled, the leadership is lost or the store fails.
+    pub(crate) async fn run(
+        mut self,
+        inputs: Inputs,
+        shutdown: CancellationToken,
+    ) -> Result<(), DecideError> {
+        let Inputs {
+            mut requests,
+            mut observations,
+            mut votes,
+        } = inputs;
+        for v in std::mem::take(&mut votes.current) {
+            self.vote(v).await?;
+        }
+        let leadership = self.leadership.clone();
+        loop {
+            let deadline = self
+                .engine
+                .next_deadline()
+                .map(|t| self.clock.instant_at(t));
+            let timer = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            // Unbiased: a flood of observations must not starve operator commands or ticks.
+            tokio::select! {
+                () = shutdown.cancelled() => {
+                    // Hand leadership back on a clean stop, so another authority takes over at once.
+                    if let Err(e) = self.election.resign(&self.leadership).await {
+                        tracing::warn!(error = %e, "could not resign leadership");
+                    }
+                    return Ok(());
+                }
+                () = leadership.lost() => {
+                    return Err(DecideError::Lost { node: leadership.node().clone() });
+                }
+                Some(req) = requests.recv() => match req {
+                    Request::Command { command, reply } => {
+                        let name = command_name(&command);
+                        match self.step(Input::Command(command)).await {
+                            Ok(result) => {
+                                self.metrics.command(name, result.is_ok());
+                                let _ = reply.send(result.map_err(CommandFailure::from));
+                            }
+                            Err(e) => {
+                                let _ = reply.send(Err(CommandFailure::Store(e.to_string())));
+                                return Err(e);
+                            }
+                        }
+                    }
+                },
+                Some(obs) = observations.recv() => {
+                    // An observation the engine cannot use is its business (it logs an event);
+                    // only a store failure stops the loop.
+                    let _ = self.step(Input::Observation(obs)).await?;
+                }
+                change = votes.changes.recv() => match change {
+                    Ok(VoteChange::Put(v)) => self.vote(v).await?,
+                    // The tally ages votes out by their own time; nothing to do.
+                    Ok(VoteChange::Expired(_)) => {}
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "vote watch lagged; reading the current votes again");
+                        votes = self.board.watch_votes().await?;
+                        for v in std::mem::take(&mut votes.current) {
+                            self.vote(v).await?;
+                        }
+                    }
+                    Err(RecvError::Closed) => return Err(DecideError::VotesClosed),
+                },
+                () = timer => {
+                    let _ = self.step(Input::Tick).await?;
+                }
+            }
+        }
+    }
+}
+
+/// A metric label for a command.
+fn command_name(c: &policy::Command) -> &'static str {
+    match c {
+        policy::Command::Switch { .. } => "switch",
+        policy::Command::Approve { .. } => "approve",
+        policy::Command::Reject { .. } => "reject",
+        policy::Command::Maintenance { .. } => "maintenance",
+        policy::Command::Readmit { .. } => "readmit",
+    }
+}

@@ -1,0 +1,250 @@
+//! The decision loop against a real embedded store, on tokio's paused clock where time matters:
+//! hold-down ticks, commits before anything sees them, events after they are durable, votes
+//! from the board verified by the leader, heartbeats that wake no enactor.
+
+use super::*;
+use crate::enact::{Applied, Follower, Reconciler, Reports};
+use crate::model::{Health, SiteView, Timestamp};
+use crate::node::tests::{KEY, config, observation};
+use crate::policy::{Command, DesiredSet, Event};
+use crate::store::{EmbeddedStore, HistoryQuery};
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// A loop over a fresh embedded store in `dir`, its clock anchored to tokio's.
+struct Loop {
+    handle: DecisionHandle,
+    stores: Stores,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), DecideError>>,
+    cfg: Arc<Config>,
+}
+
+impl Loop {
+    async fn start(dir: &std::path::Path) -> Self {
+        let cfg = Arc::new(config(dir));
+        let stores = Stores::of(Arc::new(EmbeddedStore::open(&cfg.node.state_dir).unwrap()));
+        let metrics = Arc::new(Metrics::default());
+        let verifier = Verifier::new(
+            vec![KEY.as_bytes().to_vec()],
+            &cfg.votes.voters,
+            cfg.votes.stale_after,
+        );
+        let clock = Clock::new(Timestamp(1_000_000));
+        let (handle, decider) = start(
+            &cfg,
+            "n1".into(),
+            &stores,
+            clock,
+            Arc::clone(&metrics),
+            verifier,
+        )
+        .await
+        .unwrap();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(decider.run(shutdown.clone()));
+        Self {
+            handle,
+            stores,
+            metrics,
+            shutdown,
+            task,
+            cfg,
+        }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+fn down_at_bj(seq: u64, at: Timestamp) -> crate::model::Observation {
+    let down = SiteView {
+        app: Health::Down,
+        host: Health::Down,
+        link: Health::Up,
+    };
+    let up = SiteView {
+        app: Health::Up,
+        host: Health::Up,
+        link: Health::Up,
+    };
+    let mut obs = observation("p1", seq, at);
+    obs.sites = BTreeMap::from([("bj".into(), down), ("sh".into(), up)]);
+    obs.services = BTreeMap::from([(
+        "crm".into(),
+        BTreeMap::from([("bj".into(), Health::Down), ("sh".into(), Health::Up)]),
+    )]);
+    obs
+}
+
+/// A primary seen down by the quorum fails over exactly when hold-down expires, and the
+/// store holds the decision before any watcher sees it.
+#[tokio::test(start_paused = true)]
+async fn hold_down_expiry_ticks_the_engine_and_commits_before_publishing() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Loop::start(dir.path()).await;
+    let mut committed = l.stores.decisions.watch();
+    let seen_at = tokio::time::Instant::now();
+    let clock = Clock::new(Timestamp(1_000_000));
+    l.handle
+        .observations
+        .send(down_at_bj(1, clock.now()))
+        .await
+        .unwrap();
+    let seen = committed
+        .wait_for(|r| {
+            r.get(&"crm".into())
+                .is_some_and(|c| c.committed.decision.active_site.as_str() == "sh")
+        })
+        .await
+        .unwrap()
+        .clone();
+    let waited = seen_at.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300),
+        "failed over before hold-down: {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(5), "failover took {waited:?}");
+    // What watchers see is what the store holds.
+    let stored = l.stores.decisions.load().await.unwrap();
+    assert_eq!(stored[&"crm".into()], seen[&"crm".into()]);
+    l.stop().await;
+}
+
+/// Events leave the loop only once their audit record is durable.
+#[tokio::test]
+async fn events_stream_after_they_are_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Loop::start(dir.path()).await;
+    let mut events = l.handle.events();
+    l.handle
+        .command(Command::Switch {
+            service: "crm".into(),
+            to: "sh".into(),
+            reason: "drill".into(),
+            by: "alice".into(),
+            force: true,
+        })
+        .await
+        .unwrap();
+    let e = events.recv().await.unwrap();
+    assert!(
+        matches!(&e.event, Event::Switched { to, .. } if to.as_str() == "sh"),
+        "{e:?}"
+    );
+    let history = l
+        .stores
+        .audit
+        .history(&HistoryQuery::default())
+        .await
+        .unwrap();
+    assert!(
+        history.iter().any(|r| matches!(
+            &r.entry,
+            crate::policy::AuditEntry::Output(crate::policy::Output::Event(ev)) if *ev == e.event
+        )),
+        "event streamed before its audit record: {history:?}"
+    );
+    assert!(
+        l.metrics
+            .render(true)
+            .contains("switchback_events_total{kind=\"switched\"} 1"),
+        "{}",
+        l.metrics.render(true)
+    );
+    l.stop().await;
+}
+
+/// Whoever can write to the vote board cannot forge a vote: the leader verifies each itself.
+#[tokio::test]
+async fn votes_on_the_board_are_verified_by_the_leader() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Loop::start(dir.path()).await;
+    let now = Clock::new(Timestamp(1_000_000)).now();
+    let forged = Verifier::sign(b"not the key", &observation("p1", 1, now));
+    l.stores
+        .votes
+        .publish(&forged, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let good = Verifier::sign(KEY.as_bytes(), &observation("p1", 2, now));
+    l.stores
+        .votes
+        .publish(&good, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let mut published = l.handle.published.clone();
+    let seen = published.wait_for(|p| p.votes.nodes.iter().any(|n| n.node.as_str() == "p1"));
+    let votes = tokio::time::timeout(Duration::from_secs(10), seen)
+        .await
+        .expect("the good vote reached the engine")
+        .unwrap()
+        .votes
+        .clone();
+    assert_eq!(votes.nodes[0].seq, 2, "{votes:?}");
+    assert_eq!(l.metrics.dropped("bad_signature"), 1);
+    l.stop().await;
+}
+
+/// Counts how often it is handed the desired state.
+#[derive(Clone, Default)]
+struct Counting(Arc<std::sync::atomic::AtomicU64>);
+
+#[async_trait]
+impl Reconciler for Counting {
+    fn name(&self) -> &'static str {
+        "counting"
+    }
+
+    async fn apply(&mut self, _: &DesiredSet) -> Vec<Applied> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Vec::new()
+    }
+}
+
+/// 1,000 steady heartbeats commit nothing, so they wake no enactor; prints the figure.
+#[tokio::test(start_paused = true)]
+async fn heartbeats_wake_no_enactor() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Loop::start(dir.path()).await;
+    let counting = Counting::default();
+    let mut follower = Follower::new(
+        counting.clone(),
+        Arc::clone(&l.cfg),
+        l.stores.decisions.watch(),
+        Arc::clone(&l.metrics),
+        Reports::default(),
+    );
+    follower.apply_now(true).await.unwrap();
+    let enact = tokio::spawn(follower.run(l.shutdown.clone()));
+    let clock = Clock::new(Timestamp(1_000_000));
+    let beat = |seq| async move {
+        tokio::time::advance(Duration::from_millis(100)).await;
+        observation("p1", seq, clock.now())
+    };
+    // The first one moves the verdicts (committed serving health); the rest change nothing.
+    l.handle.observations.send(beat(1).await).await.unwrap();
+    let mut published = l.handle.published.clone();
+    published
+        .wait_for(|p| p.votes.nodes.iter().any(|n| n.seq == 1))
+        .await
+        .unwrap();
+    tokio::task::yield_now().await;
+    let before = counting.0.load(std::sync::atomic::Ordering::Relaxed);
+    for seq in 2..=1001 {
+        l.handle.observations.send(beat(seq).await).await.unwrap();
+    }
+    published
+        .wait_for(|p| p.votes.nodes.iter().any(|n| n.seq == 1001))
+        .await
+        .unwrap();
+    tokio::task::yield_now().await;
+    let woken = counting.0.load(std::sync::atomic::Ordering::Relaxed) - before;
+    println!("enactor applies per 1,000 heartbeats: {woken}");
+    assert_eq!(woken, 0, "heartbeats woke the enactor {woken} times");
+    l.stop().await;
+    enact.await.unwrap();
+}
