@@ -1,4 +1,4 @@
-//! `config::check` through the public API, as `switchback check -c FILE` will call it: every
+//! `check::check` through the public API, as `switchback check -c FILE` will call it: every
 //! example config under `deploy/` passes, and problems print as `file:line: key: problem`.
 //!
 //! An end-to-end test of the `switchback check` binary (exit codes 0/1) belongs with the CLI;
@@ -6,7 +6,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use switchback::config::{CheckErrors, ConfigError, Origin, check};
+use switchback::check::{CheckErrors, check};
+use switchback::config::{ConfigError, Origin};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

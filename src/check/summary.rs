@@ -1,9 +1,8 @@
 //! The one-screen summary `switchback check` prints when all is well: sites and roles,
 //! services (names, sites, VIP, mode, quorum), who probes what, voters and their domains.
 
-use super::check::CheckSummary;
-use super::validate::join;
-use super::{AlertSink, Config, Mode, Role, StoreSection};
+use super::CheckSummary;
+use crate::config::{AlertSink, Config, Mode, Role, StoreSection, join};
 use crate::model::Layer;
 use std::collections::BTreeMap;
 use std::fmt;
