@@ -9,6 +9,8 @@
 //!   cross-references need of them is kept as [`ProbesFacts`] and [`ZoneFacts`].
 //! - `cross`: the cross-references, pure over parsed data.
 //! - `summary`: the one-screen text printed when all is well.
+//! - [`inert()`]: the configured parts this build does not act on (alert sinks, VIPs, the
+//!   etcd store), which `check` prints as warnings and `serve` logs at start.
 //!
 //! This sits above `config` so that `config` stays a leaf: the pure cores that load a config
 //! do not drag in the probes loader or the zone parser.
@@ -16,9 +18,11 @@
 mod cross;
 mod facts;
 mod files;
+mod inert;
 mod summary;
 
 pub use facts::{CheckFacts, ProbesFacts, ZoneFacts};
+pub use inert::{Inert, InertPart, inert};
 
 use crate::config::{Config, ConfigError, Ctx, Locator, Origin, load, process_env};
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +38,8 @@ pub struct CheckSummary {
     pub probes: BTreeMap<PathBuf, ProbesFacts>,
     /// The zone files (what cross-references use), in config order.
     pub zones: Vec<ZoneFacts>,
+    /// What this build does not act on ([`inert()`]), printed as `warning:` lines.
+    pub warnings: Vec<Inert>,
 }
 
 /// Every problem found by `check`, printed one `file:line: key: problem` per line.
@@ -78,10 +84,12 @@ pub fn check(
     let zones = files::zones(&config, &mut ctx);
     cross::check(&config, &probes, &zones, &mut ctx);
     if ctx.errors.is_empty() {
+        let warnings = inert::located(&config, &ctx);
         Ok(CheckSummary {
             config,
             probes,
             zones,
+            warnings,
         })
     } else {
         Err(CheckErrors(ctx.errors))

@@ -29,4 +29,5 @@ pub(super) fn def(name: &str, site: Option<&str>, layer: Layer, line: usize) -> 
 
 mod cross;
 mod files;
+mod inert;
 mod summary;

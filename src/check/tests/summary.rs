@@ -33,6 +33,8 @@ fn summary_fits_one_screen() {
             "boss.example.",
             &["boss.example.", "ns1.boss.example."],
         )],
+        // The body alone: the warnings that follow it are tested in `inert.rs`.
+        warnings: Vec::new(),
     };
     let shown = summary.to_string();
     assert!(shown.lines().count() <= 24, "more than a screen:\n{shown}");
