@@ -4,6 +4,8 @@
 //!
 //! In data-flow order:
 //! - [`config`]: the TOML schema, loading and validation with file/line/key in every error.
+//! - [`check`]: `switchback check`: the config plus every file it refers to (probes, zones)
+//!   and their cross-references.
 //! - [`model`]: typed ids, health, observations and decisions shared by every stage.
 //! - [`probe`]: checks at the app, host and link layers that build observations.
 //! - [`tally`]: the latest valid observation per probe, staleness, abstention, quorum (pure).
@@ -20,6 +22,7 @@
 //! - [`demo`]: stand-in site endpoints for the loopback demo.
 
 pub mod api;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod decide;

@@ -120,7 +120,7 @@ fn probe_once(path: &std::path::Path) -> ExitCode {
 }
 
 fn check(path: &std::path::Path) -> ExitCode {
-    match config::check(path, None) {
+    match switchback::check::check(path, None) {
         Ok(summary) => {
             print!("{summary}");
             ExitCode::SUCCESS

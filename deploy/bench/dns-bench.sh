@@ -9,7 +9,7 @@
 # over SWITCH_SAMPLES switches, then runs dns-peers.sh with switchback as an extra row.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PEERS=${PEERS:-/work/shared/bench/dns-peers.sh}
+PEERS=${PEERS:-$ROOT/../shared/bench/dns-peers.sh}
 SOCKETS=${1:-$(nproc)}; SAMPLES=${2:-2000}; SECS=${3:-10}
 W=$(mktemp -d /tmp/dnsbench.XXXX)
 SERVER=""

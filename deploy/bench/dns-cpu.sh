@@ -8,7 +8,7 @@
 #   deploy/bench/dns-cpu.sh [SECS] [UDP_SOCKETS]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PEERS=${PEERS:-/work/shared/bench/dns-peers.sh}
+PEERS=${PEERS:-$ROOT/../shared/bench/dns-peers.sh}
 SECS=${1:-5}; SOCKETS=${2:-$(nproc)}
 W=$(mktemp -d /tmp/dnscpu.XXXX)
 PID=""

@@ -3,30 +3,30 @@
 //! - [`load`] reads one config file plus `SWITCHBACK__SECTION__KEY` overrides into [`Config`],
 //!   reporting every problem as `file:line: key: problem` ([`ConfigErrors`]).
 //! - [`locate()`] maps a dotted key to its line in a TOML text (also used for probes files).
-//! - [`check`] runs `load` plus every referenced file and their cross-references, for
-//!   `switchback check`: [`CheckSummary`] (one screen) or [`CheckErrors`].
+//!
+//! A leaf: it imports nothing of the crate but `model`. Checking the files a config refers
+//! to (probes, zones) is `crate::check`'s job, which builds on the `pub(crate)` helpers here.
 
-mod check;
 mod ctx;
 mod error;
-mod facts;
 mod load;
 pub mod locate;
 mod raw;
 mod schema;
-mod summary;
 mod validate;
 mod validate_alert;
 mod validate_policy;
 mod validate_service;
 mod values;
 
-pub use check::{CheckErrors, CheckSummary, check};
+pub(crate) use ctx::Ctx;
 pub use error::{ConfigError, ConfigErrors, Origin};
-pub use facts::{CheckFacts, ProbesFacts, ZoneFacts};
 pub use load::load;
+pub(crate) use load::process_env;
 pub use locate::{Locator, locate};
 pub use schema::*;
+pub(crate) use validate::join;
+pub(crate) use values::in_zone;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

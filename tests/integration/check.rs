@@ -1,4 +1,4 @@
-//! `config::check` through the public API, as `switchback check -c FILE` will call it: every
+//! `check::check` through the public API, as `switchback check -c FILE` will call it: every
 //! example config under `deploy/` passes, and problems print as `file:line: key: problem`.
 //!
 //! An end-to-end test of the `switchback check` binary (exit codes 0/1) belongs with the CLI;
@@ -6,7 +6,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use switchback::config::{CheckErrors, ConfigError, Origin, check};
+use switchback::check::{CheckErrors, check};
+use switchback::config::{ConfigError, Origin};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -172,4 +173,57 @@ fn binary_check_exits_0_with_a_summary() {
     );
     assert!(stdout.contains("demo.toml: OK"), "{stdout}");
     assert!(stdout.lines().count() <= 24, "{stdout}");
+}
+
+/// `switchback check` on the three-site example: exit 0, and one `warning:` line for each part
+/// this build does not act on (the etcd store, two VIPs, three alert sinks).
+#[test]
+fn binary_check_warns_about_what_this_build_does_not_act_on() {
+    let run = |config: &Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchback"))
+            .arg("check")
+            .arg("-c")
+            .arg(config)
+            .output()
+            .expect("run switchback");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "stdout:\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let path = repo().join("deploy/three-site/bj-edge-1.toml");
+    let stdout = run(&path);
+    let warned: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    let file = path.display().to_string();
+    let want = [
+        format!(
+            "warning: {file}:16: store.kind: \"etcd\" is not available in this build (no etcd store yet); serve will refuse this config"
+        ),
+        format!(
+            "warning: {file}:66: service[0].vip: vip 10.9.0.10/32 of service crm is not enacted by this build (no route enactor yet); only DNS answers move"
+        ),
+        format!(
+            "warning: {file}:77: service[1].vip: vip 10.9.0.20/32 of service billing is not enacted by this build (no route enactor yet); only DNS answers move"
+        ),
+        format!(
+            "warning: {file}:113: alert[0]: pagerduty is not used by this build (no alert enactor yet); nothing will be paged"
+        ),
+        format!(
+            "warning: {file}:117: alert[1]: alertmanager http://10.1.0.90:9093 is not used by this build (no alert enactor yet); nothing will be paged"
+        ),
+        format!(
+            "warning: {file}:121: alert[2]: exec /usr/local/bin/switchback-notify is not used by this build (no alert enactor yet); nothing will be paged"
+        ),
+    ];
+    assert_eq!(warned, want, "{stdout}");
+    // A config that uses none of them gets no warning.
+    let plain = run(&repo().join("deploy/examples/demo.toml"));
+    assert!(!plain.contains("warning"), "{plain}");
 }

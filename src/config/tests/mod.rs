@@ -1,6 +1,7 @@
 //! Unit tests for loading and validation, on temp files and the example configs.
+//!
+//! The fixtures here ([`MINIMAL`], [`load_text`], …) are shared with `crate::check`'s tests.
 
-mod check;
 mod examples;
 mod problems;
 mod props;
@@ -11,7 +12,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// A small valid single-node config; tests edit it to provoke one problem at a time.
-pub(super) const MINIMAL: &str = r#"[node]
+pub(crate) const MINIMAL: &str = r#"[node]
 id = "n1"
 site = "bj"
 
@@ -29,12 +30,12 @@ probes = "probes/crm.toml"
 "#;
 
 /// The repository root (for `deploy/` examples).
-pub(super) fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Writes `text` as `switchback.toml` in a fresh temp dir and loads it with `env`.
-pub(super) fn load_text(
+pub(crate) fn load_text(
     text: &str,
     env: &[(&str, &str)],
 ) -> (tempfile::TempDir, Result<Config, ConfigErrors>) {
@@ -76,7 +77,7 @@ pub(super) fn one(text: &str, key: &str) -> ConfigError {
 }
 
 /// The line of `needle`'s first occurrence in `text` (1-based).
-pub(super) fn line_of(text: &str, needle: &str) -> usize {
+pub(crate) fn line_of(text: &str, needle: &str) -> usize {
     let off = text
         .find(needle)
         .unwrap_or_else(|| panic!("{needle:?} not in text"));
@@ -84,7 +85,7 @@ pub(super) fn line_of(text: &str, needle: &str) -> usize {
 }
 
 /// MINIMAL with `from` replaced by `to` (which must occur).
-pub(super) fn edit(from: &str, to: &str) -> String {
+pub(crate) fn edit(from: &str, to: &str) -> String {
     assert!(MINIMAL.contains(from), "{from:?} not in MINIMAL");
     MINIMAL.replacen(from, to, 1)
 }

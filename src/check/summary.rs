@@ -1,9 +1,9 @@
 //! The one-screen summary `switchback check` prints when all is well: sites and roles,
-//! services (names, sites, VIP, mode, quorum), who probes what, voters and their domains.
+//! services (names, sites, VIP, mode, quorum), who probes what, voters and their domains;
+//! then one `warning:` line per configured part this build does not act on.
 
-use super::check::CheckSummary;
-use super::validate::join;
-use super::{AlertSink, Config, Mode, Role, StoreSection};
+use super::CheckSummary;
+use crate::config::{AlertSink, Config, Mode, Role, StoreSection, join};
 use crate::model::Layer;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -123,19 +123,24 @@ impl fmt::Display for CheckSummary {
                 join(counts)
             )?;
         }
-        let alerts: Vec<String> = c
-            .alerts
-            .iter()
-            .map(|a| match a {
-                AlertSink::Webhook { url } => format!("webhook {url}"),
-                AlertSink::Alertmanager { url } => format!("alertmanager {url}"),
-                AlertSink::Pagerduty { .. } => "pagerduty".to_owned(),
-                AlertSink::Exec { command } => {
-                    format!("exec {}", command.first().map_or("", String::as_str))
-                }
-            })
-            .collect();
-        writeln!(f, "alerts:   {}", join(alerts))
+        let alerts: Vec<String> = c.alerts.iter().map(sink).collect();
+        writeln!(f, "alerts:   {}", join(alerts))?;
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        Ok(())
+    }
+}
+
+/// An alert sink in a few words: `webhook URL`, `pagerduty`, `exec PROGRAM`.
+pub(super) fn sink(a: &AlertSink) -> String {
+    match a {
+        AlertSink::Webhook { url } => format!("webhook {url}"),
+        AlertSink::Alertmanager { url } => format!("alertmanager {url}"),
+        AlertSink::Pagerduty { .. } => "pagerduty".to_owned(),
+        AlertSink::Exec { command } => {
+            format!("exec {}", command.first().map_or("", String::as_str))
+        }
     }
 }
 
