@@ -3,11 +3,14 @@
 //! `cargo bench --bench decide`. Three cases: a steady heartbeat (nothing changes), a heartbeat
 //! whose view changed (bj down for one service: hold-down starts), and verify + decide (HMAC too).
 
+#[path = "../tests/support/fixture.rs"]
+mod fixture;
+
 use criterion::{BatchSize, Criterion, criterion_main};
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use switchback::model::{Health, Observation, ServiceId, SiteId, SiteView, Timestamp};
-use switchback::policy::{Engine, Input, fixture};
+use switchback::policy::{Engine, Input};
 use switchback::tally::Verifier;
 
 const SERVICES: usize = 100;

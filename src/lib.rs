@@ -26,3 +26,14 @@ pub mod policy;
 pub mod probe;
 pub mod store;
 pub mod tally;
+
+// The shared test fixture names this crate `switchback`, as the tests, benches and examples that
+// include the same file do.
+#[cfg(test)]
+extern crate self as switchback;
+
+/// Configs for unit tests: the one fixture file `tests/`, benches and examples include too. At the
+/// crate root because it spans config, model and policy, like the `tests/support/` it lives in.
+#[cfg(test)]
+#[path = "../tests/support/fixture.rs"]
+pub(crate) mod fixture;

@@ -85,7 +85,7 @@ pub(crate) fn answer(service: &Service, view: &ServiceView) -> Answer {
 mod tests {
     use super::*;
     use crate::config::Policy;
-    use crate::policy::fixture;
+    use crate::fixture;
 
     pub(crate) fn service(all_down: AllDown) -> Service {
         let policy = Policy {

@@ -5,8 +5,9 @@
 //! Configs cannot be loaded from TOML here yet, so each scenario's config is built in [`config_for`].
 
 use crate::config::{Config, ConfirmTimeout, Failback, Mode};
+use crate::fixture;
 use crate::model::CheckName;
-use crate::policy::{fixture, replay};
+use crate::policy::replay;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

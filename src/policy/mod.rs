@@ -12,7 +12,6 @@
 //! - [`engine`]: all services over one tally; status and votes views (`engine/views.rs`).
 //! - [`event`], [`status`], [`error`]: what operators see.
 //! - [`audit`]: the JSONL audit format and [`replay`].
-//! - [`fixture`]: small in-memory configs for tests, benches and scenarios.
 //!
 //! # Rules (DESIGN.md "Decision rules")
 //! - The active site is down when `quorum` counting probes from `min_domains` domains see it down
@@ -35,7 +34,6 @@ pub mod engine;
 pub mod error;
 mod evaluate;
 pub mod event;
-pub mod fixture;
 pub mod io;
 pub mod service;
 pub mod status;
@@ -52,6 +50,10 @@ pub use status::{
 
 #[cfg(test)]
 mod tests;
+
+// `node/tests.rs` still imports the fixture from here; this goes when it moves to `crate::fixture`.
+#[cfg(test)]
+pub(crate) use crate::fixture;
 
 #[cfg(test)]
 mod sim;

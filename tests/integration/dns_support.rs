@@ -5,9 +5,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::fixture;
 use switchback::config::{AllDown, Config, Policy, Service};
 use switchback::dns::{DnsHandle, DnsServer, ServiceView};
-use switchback::policy::fixture;
 use tokio_util::sync::CancellationToken;
 
 /// The example zone shipped in the repository.

@@ -5,10 +5,11 @@ mod checks;
 
 use super::oracle::Oracle;
 use super::schedule::{Ev, HEALTHY_DELAY, PERIOD, S, Schedule};
+use crate::fixture;
 use crate::model::{
     CheckName, Committed, Health, Observation, ServiceId, SiteId, SiteView, Timestamp,
 };
-use crate::policy::{Command, Engine, Input, PendingKind, fixture};
+use crate::policy::{Command, Engine, Input, PendingKind};
 use crate::tally::Verifier;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;

@@ -1,9 +1,10 @@
 //! The audit log replays to the same outputs, while heartbeats that change nothing are thinned.
 
 use super::harness::*;
+use crate::fixture;
 use crate::model::ServiceId;
 use crate::model::{Health, Timestamp};
-use crate::policy::{AuditEntry, AuditRecord, Command, Input, fixture, replay};
+use crate::policy::{AuditEntry, AuditRecord, Command, Input, replay};
 use std::io::Cursor;
 
 /// Drive an engine, writing the audit log the way the node does, restarting the engine after the

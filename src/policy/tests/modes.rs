@@ -2,8 +2,9 @@
 
 use super::harness::*;
 use crate::config::{ConfirmTimeout, Failback, Mode, Policy};
+use crate::fixture;
 use crate::model::{DecisionKind, ServiceId};
-use crate::policy::{Command, CommandError, Event, PendingKind, TimeoutAction, fixture};
+use crate::policy::{Command, CommandError, Event, PendingKind, TimeoutAction};
 use std::time::Duration;
 
 fn with(p: Policy) -> H {

@@ -2,8 +2,9 @@
 
 use super::harness::*;
 use crate::config::Voter;
+use crate::fixture;
 use crate::model::{CheckName, DecisionKind, Epoch, Health, SiteId};
-use crate::policy::{Input, Output, fixture};
+use crate::policy::{Input, Output};
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -1,8 +1,9 @@
 //! What the admin API and the DNS enactor read: status and votes.
 
 use super::harness::*;
+use crate::fixture;
 use crate::model::{Health, Layer};
-use crate::policy::{Event, fixture};
+use crate::policy::Event;
 use crate::tally::VoteState;
 
 #[test]

@@ -1,19 +1,24 @@
-//! Small in-memory configs for tests, benches, the simulator and golden scenarios.
+//! Small in-memory configs for lib unit tests, integration tests, benches and
+//! examples: one copy, included with `#[path = "…"] mod fixture;` wherever it is needed.
 //!
 //! Sites `bj` (primary) and `sh` (backup), loopback addresses, one policy shared by every service.
+//! It names the library `switchback` (the lib aliases itself so under `cfg(test)`).
 
-use crate::config::{
-    AdminSection, AllDown, Config, ConfirmTimeout, DnsSection, Failback, LogFormat, LogSection,
-    Mode, NodeSection, Policy, Role, Service, Site, SiteRole, StoreSection, Voter, VotesSection,
-};
-use crate::model::{DomainId, NodeId, ServiceId, SiteId};
+// Each including target uses a different part of it.
+#![allow(dead_code)]
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use switchback::config::{
+    AdminSection, AllDown, Config, ConfirmTimeout, DnsSection, Failback, LogFormat, LogSection,
+    Mode, NodeSection, Policy, Role, Service, Site, SiteRole, StoreSection, Voter, VotesSection,
+};
+use switchback::model::{DomainId, NodeId, ServiceId, SiteId};
 
 /// The default test policy: auto, quorum 2 of 2 domains, hold-down 300 ms, manual failback after 10 min.
-pub fn policy() -> Policy {
+pub(crate) fn policy() -> Policy {
     Policy {
         mode: Mode::Auto,
         quorum: 2,
@@ -30,7 +35,7 @@ pub fn policy() -> Policy {
 }
 
 /// `n` voters `p0..` spread round-robin over `domains` domains `d0..`.
-pub fn voters(n: usize, domains: usize) -> Vec<Voter> {
+pub(crate) fn voters(n: usize, domains: usize) -> Vec<Voter> {
     (0..n)
         .map(|i| Voter {
             id: NodeId(format!("p{i}")),
@@ -40,13 +45,13 @@ pub fn voters(n: usize, domains: usize) -> Vec<Voter> {
 }
 
 /// A config with sites `bj` (primary) and `sh` (backup), these services (one policy) and voters.
-pub fn config(services: &[&str], voters: Vec<Voter>, policy: Policy) -> Config {
+pub(crate) fn config(services: &[&str], voters: Vec<Voter>, policy: Policy) -> Config {
     let names: Vec<String> = services.iter().map(|s| (*s).to_owned()).collect();
     config_owned(&names, voters, policy)
 }
 
 /// Like [`config()`] with owned service names (benches build hundreds).
-pub fn config_owned(services: &[String], voters: Vec<Voter>, policy: Policy) -> Config {
+pub(crate) fn config_owned(services: &[String], voters: Vec<Voter>, policy: Policy) -> Config {
     let site = |id: &str, role| Site {
         id: SiteId::from(id),
         role,
@@ -111,7 +116,7 @@ pub fn config_owned(services: &[String], voters: Vec<Voter>, policy: Policy) -> 
 
 /// Service `name` answered at `name.boss.example.` (TTL 30 s, degraded 5 s) with one address
 /// per site.
-pub fn service(name: &str, bj: IpAddr, sh: IpAddr, policy: Policy) -> Service {
+pub(crate) fn service(name: &str, bj: IpAddr, sh: IpAddr, policy: Policy) -> Service {
     Service {
         name: ServiceId::from(name),
         names: vec![format!("{name}.boss.example.")],
@@ -129,7 +134,7 @@ pub fn service(name: &str, bj: IpAddr, sh: IpAddr, policy: Policy) -> Service {
 
 /// An authority serving `zone` with `services` on 127.0.0.1 port 0 (one UDP socket), its
 /// state in `state_dir`, transfers allowed to loopback: the DNS tests' and benches' node.
-pub fn dns_config(zone: &Path, state_dir: &Path, services: Vec<Service>) -> Config {
+pub(crate) fn dns_config(zone: &Path, state_dir: &Path, services: Vec<Service>) -> Config {
     let mut c = config_owned(&[], Vec::new(), policy());
     c.source = state_dir.join("switchback.toml");
     c.node.state_dir = state_dir.to_owned();
