@@ -1,4 +1,4 @@
-//! Small in-memory configs for lib unit tests, integration tests, benches and
+//! Small in-memory configs and observations for lib unit tests, integration tests, benches and
 //! examples: one copy, included with `#[path = "…"] mod fixture;` wherever it is needed.
 //!
 //! Sites `bj` (primary) and `sh` (backup), loopback addresses, one policy shared by every service.
@@ -15,7 +15,9 @@ use switchback::config::{
     AdminSection, AllDown, Config, ConfirmTimeout, DnsSection, Failback, LogFormat, LogSection,
     Mode, NodeSection, Policy, Role, Service, Site, SiteRole, StoreSection, Voter, VotesSection,
 };
-use switchback::model::{DomainId, NodeId, ServiceId, SiteId};
+use switchback::model::{
+    CheckName, DomainId, Health, NodeId, Observation, ServiceId, SiteId, SiteView, Timestamp,
+};
 
 /// The default test policy: auto, quorum 2 of 2 domains, hold-down 300 ms, manual failback after 10 min.
 pub(crate) fn policy() -> Policy {
@@ -144,4 +146,74 @@ pub(crate) fn dns_config(zone: &Path, state_dir: &Path, services: Vec<Service>) 
     c.admin.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     c.services = services;
     c
+}
+
+/// One site's layers as a probe sees them.
+pub(crate) fn view(app: Health, host: Health, link: Health) -> SiteView {
+    SiteView { app, host, link }
+}
+
+/// An observation from `node` in `domain`, number `seq`, built at `at` ms: self-check passing,
+/// nothing seen yet. Add what it saw with [`Obs`]'s methods, then [`Obs::build`].
+pub(crate) fn obs(node: &str, domain: &str, seq: u64, at: u64) -> Obs {
+    Obs(Observation {
+        node: NodeId::from(node),
+        domain: DomainId::from(domain),
+        seq,
+        at: Timestamp(at),
+        self_ok: true,
+        self_detail: None,
+        sites: BTreeMap::new(),
+        services: BTreeMap::new(),
+        gates: BTreeMap::new(),
+    })
+}
+
+/// Like [`obs`], from a configured voter.
+pub(crate) fn obs_of(v: &Voter, seq: u64, at: u64) -> Obs {
+    obs(v.id.as_str(), v.domain.as_str(), seq, at)
+}
+
+/// An [`Observation`] under construction.
+#[derive(Clone, Debug)]
+pub(crate) struct Obs(Observation);
+
+impl Obs {
+    /// What it sees of `site`, per layer.
+    pub(crate) fn site(mut self, site: &str, view: SiteView) -> Obs {
+        self.0.sites.insert(SiteId::from(site), view);
+        self
+    }
+
+    /// The app verdict of `service`'s own checks at `site`.
+    pub(crate) fn service(mut self, service: &str, site: &str, health: Health) -> Obs {
+        self.0
+            .services
+            .entry(ServiceId::from(service))
+            .or_default()
+            .insert(SiteId::from(site), health);
+        self
+    }
+
+    /// The readiness gate `check` at `site`.
+    pub(crate) fn gate(mut self, site: &str, check: &str, health: Health) -> Obs {
+        self.0
+            .gates
+            .entry(SiteId::from(site))
+            .or_default()
+            .insert(CheckName::from(check), health);
+        self
+    }
+
+    /// Its own uplink check fails (`detail` says why): it abstains.
+    pub(crate) fn abstain(mut self, detail: &str) -> Obs {
+        self.0.self_ok = false;
+        self.0.self_detail = Some(detail.to_owned());
+        self
+    }
+
+    /// The observation.
+    pub(crate) fn build(self) -> Observation {
+        self.0
+    }
 }

@@ -37,7 +37,7 @@ fn drive(
         while h.now < end {
             for v in &voters {
                 h.seq += 1;
-                let o = obs(v, h.seq, h.now, bj, sh);
+                let o = obs(v, h.seq, h.now, bj, sh).build();
                 inputs += 1;
                 feed(&mut h, Input::Observation(o), &mut log, &mut outputs);
             }

@@ -366,7 +366,7 @@ fn a_lossy_primary_causes_at_most_one_switch() {
             for v in &voters {
                 h.seq += 1;
                 let bj = if r.random_bool(0.3) { Down } else { Up };
-                let o = obs(v, h.seq, h.now, bj, Up);
+                let o = obs(v, h.seq, h.now, bj, Up).build();
                 let _ = h.input(crate::policy::Input::Observation(o));
             }
             h.now += 100;

@@ -47,9 +47,9 @@ fn votes_show_counting_abstaining_stale_and_silent() {
     h.see(&[0, 1], Up, Up);
     let voters = h.voters();
     h.seq += 1;
-    let mut sick = obs(&voters[2], h.seq, h.now, Down, Down);
-    sick.self_ok = false;
-    sick.self_detail = Some("uplink down".into());
+    let sick = obs(&voters[2], h.seq, h.now, Down, Down)
+        .abstain("uplink down")
+        .build();
     let out = h
         .input(crate::policy::Input::Observation(sick))
         .unwrap_or_default();
