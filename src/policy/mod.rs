@@ -13,6 +13,9 @@
 //! - [`event`], [`status`], [`error`]: what operators see.
 //! - [`audit`]: the JSONL audit format and [`replay`].
 //!
+//! Its simulator and golden-scenario runner are outside the library, on its public API:
+//! `tests/policy/` (`cargo test --test policy`), scenarios in `tests/scenarios/`.
+//!
 //! # Rules (DESIGN.md "Decision rules")
 //! - The active site is down when `quorum` counting probes from `min_domains` domains see it down
 //!   (see `evaluate` for which layers count) continuously for `hold_down`.
@@ -54,9 +57,3 @@ mod tests;
 // `node/tests.rs` still imports the fixture from here; this goes when it moves to `crate::fixture`.
 #[cfg(test)]
 pub(crate) use crate::fixture;
-
-#[cfg(test)]
-mod sim;
-
-#[cfg(test)]
-mod golden;

@@ -6,11 +6,11 @@ mod checks;
 use super::oracle::Oracle;
 use super::schedule::{Ev, HEALTHY_DELAY, PERIOD, S, Schedule};
 use crate::fixture;
-use crate::model::{CheckName, Committed, Health, Observation, ServiceId, SiteId, Timestamp};
-use crate::policy::{Command, Engine, Input, PendingKind};
-use crate::tally::Verifier;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
+use switchback::model::{CheckName, Committed, Health, Observation, ServiceId, SiteId, Timestamp};
+use switchback::policy::{Command, Engine, Input, PendingKind};
+use switchback::tally::Verifier;
 
 /// Virtual time starts here (ms since the Unix epoch, any value works).
 const T0: u64 = 1_000_000;
@@ -96,7 +96,7 @@ fn noise(seed: u64, probe: usize, seq: u64, salt: u64) -> u64 {
 
 struct Run<'a> {
     s: &'a Schedule,
-    cfg: crate::config::Config,
+    cfg: switchback::config::Config,
     engine: Engine,
     verifier: Verifier,
     oracle: Oracle,

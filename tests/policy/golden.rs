@@ -1,15 +1,15 @@
 //! Golden scenarios: `tests/scenarios/<name>/input.jsonl` replayed must give `output.jsonl`.
 //!
 //! The input is the audit-log format, so a real incident's log becomes a scenario by copying it.
-//! `UPDATE_GOLDEN=1 cargo test --lib golden` rewrites the expected outputs (review the diff).
+//! `UPDATE_GOLDEN=1 cargo test --test policy golden` rewrites the expected outputs (review the diff).
 //! Configs cannot be loaded from TOML here yet, so each scenario's config is built in [`config_for`].
 
-use crate::config::{Config, ConfirmTimeout, Failback, Mode};
 use crate::fixture;
-use crate::model::CheckName;
-use crate::policy::replay;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use switchback::config::{Config, ConfirmTimeout, Failback, Mode};
+use switchback::model::CheckName;
+use switchback::policy::replay;
 
 /// The config of a scenario, by name: 3 probes in 2 domains, quorum 2, hold-down 300 ms, plus overrides.
 fn config_for(name: &str) -> Option<Config> {
