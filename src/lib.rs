@@ -32,8 +32,8 @@ pub mod tally;
 #[cfg(test)]
 extern crate self as switchback;
 
-/// Configs for unit tests: the one fixture file `tests/`, benches and examples include too. At the
-/// crate root because it spans config, model and policy, like the `tests/support/` it lives in.
+/// Configs and observations for unit tests: the one fixture file that `tests/`, benches and
+/// examples include too. At the crate root because it spans config, model and policy.
 #[cfg(test)]
 #[path = "../tests/support/fixture.rs"]
 pub(crate) mod fixture;

@@ -2,7 +2,8 @@
 //! examples: one copy, included with `#[path = "…"] mod fixture;` wherever it is needed.
 //!
 //! Sites `bj` (primary) and `sh` (backup), loopback addresses, one policy shared by every service.
-//! It names the library `switchback` (the lib aliases itself so under `cfg(test)`).
+//! It names the library `switchback`; the lib, which includes it under `cfg(test)`, aliases
+//! itself to that name.
 
 // Each including target uses a different part of it.
 #![allow(dead_code)]
