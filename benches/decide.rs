@@ -3,50 +3,37 @@
 //! `cargo bench --bench decide`. Three cases: a steady heartbeat (nothing changes), a heartbeat
 //! whose view changed (bj down for one service: hold-down starts), and verify + decide (HMAC too).
 
+#[path = "../tests/support/fixture.rs"]
+mod fixture;
+
 use criterion::{BatchSize, Criterion, criterion_main};
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use switchback::model::{Health, Observation, ServiceId, SiteId, SiteView, Timestamp};
-use switchback::policy::{Engine, Input, fixture};
+use switchback::model::{Health, Observation, Timestamp};
+use switchback::policy::{Engine, Input};
 use switchback::tally::Verifier;
 
 const SERVICES: usize = 100;
 const PROBES: usize = 10;
 
+/// Probe `probe` sees both sites up and every service up, except bj for the first `bj_down`.
 fn observation(probe: usize, seq: u64, at: u64, names: &[String], bj_down: usize) -> Observation {
-    let view = SiteView {
-        app: Health::Up,
-        host: Health::Up,
-        link: Health::Up,
-    };
-    Observation {
-        node: format!("p{probe}").as_str().into(),
-        domain: format!("d{}", probe % 3).as_str().into(),
-        seq,
-        at: Timestamp(at),
-        self_ok: true,
-        self_detail: None,
-        sites: BTreeMap::from([
-            (SiteId::from("bj"), view.clone()),
-            (SiteId::from("sh"), view),
-        ]),
-        services: names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                let bj = if i < bj_down {
-                    Health::Down
-                } else {
-                    Health::Up
-                };
-                (
-                    ServiceId(n.clone()),
-                    BTreeMap::from([(SiteId::from("bj"), bj), (SiteId::from("sh"), Health::Up)]),
-                )
-            })
-            .collect(),
-        gates: BTreeMap::new(),
-    }
+    let up = fixture::view(Health::Up, Health::Up, Health::Up);
+    let o = fixture::obs(&format!("p{probe}"), &format!("d{}", probe % 3), seq, at)
+        .site("bj", up.clone())
+        .site("sh", up);
+    names
+        .iter()
+        .enumerate()
+        .fold(o, |o, (i, n)| {
+            let bj = if i < bj_down {
+                Health::Down
+            } else {
+                Health::Up
+            };
+            o.service(n, "bj", bj).service(n, "sh", Health::Up)
+        })
+        .build()
 }
 
 /// An engine after every probe reported all services up once.

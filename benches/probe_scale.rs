@@ -7,12 +7,14 @@
 //! Run: `cargo bench --bench probe_scale` (release). Options: `-- --secs 10 --n 1000,10000
 //! --kinds icmp,tcp`. Each scenario runs in a fresh child process so RSS is its own.
 
+#[path = "../tests/support/fixture.rs"]
+mod fixture;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use switchback::config::*;
-use switchback::policy::fixture;
 use switchback::probe::{Prober, defs};
 use tokio_util::sync::CancellationToken;
 

@@ -9,6 +9,9 @@
 //! from `apply()` of a switch to the first UDP answer carrying the new address, then serves
 //! until Ctrl-C.
 
+#[path = "../tests/support/fixture.rs"]
+mod fixture;
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -21,7 +24,6 @@ use switchback::config::Config;
 use switchback::dns::DnsServer;
 use switchback::model::Epoch;
 use switchback::policy::Desired;
-use switchback::policy::fixture;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 

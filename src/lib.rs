@@ -36,3 +36,14 @@ pub mod policy;
 pub mod probe;
 pub mod store;
 pub mod tally;
+
+// The shared test fixture names this crate `switchback`, as the tests, benches and examples that
+// include the same file do.
+#[cfg(test)]
+extern crate self as switchback;
+
+/// Configs and observations for unit tests: the one fixture file that `tests/`, benches and
+/// examples include too. At the crate root because it spans config, model and policy.
+#[cfg(test)]
+#[path = "../tests/support/fixture.rs"]
+pub(crate) mod fixture;

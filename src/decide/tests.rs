@@ -4,7 +4,8 @@
 
 use super::*;
 use crate::enact::{Applied, Follower, Reconciler, Reports};
-use crate::model::{Health, SiteView, Timestamp};
+use crate::fixture;
+use crate::model::{Health, Timestamp};
 use crate::node::tests::{KEY, config, observation};
 use crate::policy::{Command, DesiredSet, Event};
 use crate::store::{EmbeddedStore, HistoryQuery};
@@ -60,24 +61,15 @@ impl Loop {
     }
 }
 
+/// `p1` sees bj's app and host down and sh up.
 fn down_at_bj(seq: u64, at: Timestamp) -> crate::model::Observation {
-    let down = SiteView {
-        app: Health::Down,
-        host: Health::Down,
-        link: Health::Up,
-    };
-    let up = SiteView {
-        app: Health::Up,
-        host: Health::Up,
-        link: Health::Up,
-    };
-    let mut obs = observation("p1", seq, at);
-    obs.sites = BTreeMap::from([("bj".into(), down), ("sh".into(), up)]);
-    obs.services = BTreeMap::from([(
-        "crm".into(),
-        BTreeMap::from([("bj".into(), Health::Down), ("sh".into(), Health::Up)]),
-    )]);
-    obs
+    use Health::{Down, Up};
+    fixture::obs("p1", "bj", seq, at.0)
+        .site("bj", fixture::view(Down, Down, Up))
+        .site("sh", fixture::view(Up, Up, Up))
+        .service("crm", "bj", Down)
+        .service("crm", "sh", Up)
+        .build()
 }
 
 /// A primary seen down by the quorum fails over exactly when hold-down expires, and the

@@ -9,7 +9,7 @@ use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 
 use super::server::DnsServer;
 use crate::config::Config;
-use crate::policy::fixture;
+use crate::fixture;
 
 fn config(state: &Path) -> Config {
     let zone = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/boss.example.zone");

@@ -109,7 +109,7 @@ async fn answer(shared: &Shared, raw: &[u8], peer: SocketAddr, out: &mut Vec<u8>
 mod tests {
     use super::*;
     use crate::dns::DnsServer;
-    use crate::policy::fixture;
+    use crate::fixture;
     use hickory_server::proto::op::{Message, MessageType, OpCode, Query};
     use hickory_server::proto::rr::{Name, RecordType};
     use std::path::Path;

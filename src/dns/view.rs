@@ -48,8 +48,8 @@ pub(crate) fn answer(service: &Service, view: &Desired) -> Answer {
 mod tests {
     use super::*;
     use crate::config::Policy;
+    use crate::fixture;
     use crate::model::{Epoch, SiteId};
-    use crate::policy::fixture;
     use std::time::Duration;
 
     pub(crate) fn service(all_down: AllDown) -> Service {

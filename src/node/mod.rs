@@ -111,8 +111,12 @@ pub async fn run(
         admin,       // the token, below; the address in Listeners::bind
         sites: _,    // the engine, the probes and the enactors read them from the config
         services: _, // likewise
-        alerts: _,   // not acted on by this build (switchback check and serve warn)
+        alerts: _,   // not acted on by this build: check::inert warns, below
     } = &*cfg;
+    // What this build accepts but does not act on (alert sinks, VIPs) is said, never ignored.
+    for part in crate::check::inert(&cfg) {
+        tracing::warn!("{part}");
+    }
     let Listeners {
         admin: admin_listener,
         dns,

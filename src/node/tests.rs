@@ -3,9 +3,8 @@
 
 use super::*;
 use crate::config::*;
-use crate::model::{DomainId, Observation, SiteView, Timestamp};
-use crate::policy::fixture;
-use std::collections::BTreeMap;
+use crate::fixture;
+use crate::model::{Health, Observation, Timestamp};
 use std::path::Path;
 use std::time::Duration;
 
@@ -201,21 +200,11 @@ async fn command_errors_map_to_statuses() {
 
 /// An observation from `node` seeing both sites up.
 pub(crate) fn observation(node: &str, seq: u64, at: Timestamp) -> Observation {
-    let up = SiteView {
-        app: crate::model::Health::Up,
-        ..SiteView::default()
-    };
-    Observation {
-        node: node.into(),
-        domain: DomainId::from("bj"),
-        seq,
-        at,
-        self_ok: true,
-        self_detail: None,
-        sites: BTreeMap::from([("bj".into(), up.clone()), ("sh".into(), up)]),
-        services: BTreeMap::new(),
-        gates: BTreeMap::new(),
-    }
+    let up = fixture::view(Health::Up, Health::Unknown, Health::Unknown);
+    fixture::obs(node, "bj", seq, at.0)
+        .site("bj", up.clone())
+        .site("sh", up)
+        .build()
 }
 
 #[tokio::test]

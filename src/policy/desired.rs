@@ -111,8 +111,8 @@ pub fn serving_health(status: &ServiceStatus) -> ServingHealth {
 mod tests {
     use super::*;
     use crate::config::AllDown;
+    use crate::fixture;
     use crate::model::{Committed, Decision, DecisionKind, Timestamp};
-    use crate::policy::fixture;
 
     fn cfg() -> Config {
         let p = crate::config::Policy {

@@ -13,7 +13,9 @@
 //! - [`event`], [`status`], [`error`]: what operators see.
 //! - [`audit`]: the JSONL audit format and [`replay`].
 //! - [`desired`]: what enactors follow, derived from committed state only.
-//! - [`fixture`]: small in-memory configs for tests, benches and scenarios.
+//!
+//! Its simulator and golden-scenario runner are outside the library, on its public API:
+//! `tests/policy/` (`cargo test --test policy`), scenarios in `tests/scenarios/`.
 //!
 //! # Rules (DESIGN.md "Decision rules")
 //! - The active site is down when `quorum` counting probes from `min_domains` domains see it down
@@ -37,7 +39,6 @@ pub mod engine;
 pub mod error;
 mod evaluate;
 pub mod event;
-pub mod fixture;
 pub mod io;
 pub mod service;
 pub mod status;
@@ -55,9 +56,3 @@ pub use status::{
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod sim;
-
-#[cfg(test)]
-mod golden;

@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::config::Voter;
+use crate::fixture;
 use crate::model::{DomainId, Health, NodeId, Observation, Timestamp};
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 fn voters() -> Vec<Voter> {
@@ -18,17 +18,7 @@ fn voters() -> Vec<Voter> {
 }
 
 fn obs(node: &str, domain: &str, seq: u64, at: u64) -> Observation {
-    Observation {
-        node: NodeId::from(node),
-        domain: DomainId::from(domain),
-        seq,
-        at: Timestamp(at),
-        self_ok: true,
-        self_detail: None,
-        sites: BTreeMap::new(),
-        services: BTreeMap::new(),
-        gates: BTreeMap::new(),
-    }
+    fixture::obs(node, domain, seq, at).build()
 }
 
 fn verifier() -> Verifier {

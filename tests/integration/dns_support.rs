@@ -5,10 +5,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::fixture;
 use switchback::config::{AllDown, Config, Policy, Service};
 use switchback::dns::{DnsHandle, DnsServer};
 use switchback::model::{Committed, Decision, DecisionKind, Epoch, ServiceRecord, Timestamp};
-use switchback::policy::{Desired, fixture};
+use switchback::policy::Desired;
 use tokio_util::sync::CancellationToken;
 
 /// The example zone shipped in the repository.

@@ -9,6 +9,8 @@ mod dns_secondary;
 mod dns_support;
 mod dns_transfer;
 mod failover;
+#[path = "../support/fixture.rs"]
+mod fixture;
 mod harness;
 mod probe_exec;
 mod probe_kinds;

@@ -2,13 +2,13 @@
 //! requirements (fail loudly under CI=true, skip with a reason otherwise), and network
 //! namespaces that are always deleted, even when a test fails.
 
+use crate::fixture;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use switchback::config::*;
 use switchback::model::{CheckName, Observation, ServiceId, SiteId};
-use switchback::policy::fixture;
 use switchback::probe::defs::{self, ProbeFile};
 use tokio::sync::mpsc;
 

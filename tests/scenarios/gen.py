@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Writes the input.jsonl of each golden scenario (run once; outputs come from UPDATE_GOLDEN=1).
+"""Writes the config.toml and input.jsonl of each golden scenario (run once; outputs come from
+UPDATE_GOLDEN=1).
 
 Probes p0 (d0), p1 (d1), p2 (d0) watch service crm at sites bj (primary) and sh (backup) every
-100 ms. Times are milliseconds. Each scenario is a list of phases; see SCENARIOS below.
+100 ms. Times are milliseconds. Each scenario is a list of phases; see SCENARIOS below. Its
+policy is the base policy of CONFIG with the scenario's POLICIES overrides.
 """
 import json, os
 
@@ -119,11 +121,70 @@ SCENARIOS = {
 
 STARTS = {"maintenance-restart": MAINT}
 
+# A node config switchback loads (the schema of `switchback serve`): voters, sites, service crm.
+CONFIG = """\
+# Golden scenario {name}: the config its input.jsonl is replayed against, in the schema
+# `switchback serve` loads. Written by gen.py; a real incident's folder holds the node's config.
+
+[node]
+id = "auth-1"
+site = "bj"
+roles = ["authority"]
+
+[votes]
+# Other nodes vote, so the schema wants a signing key; a replay never reads it.
+key_files = ["votes.key"]
+stale_after = "1s"
+voters = [
+    {{ id = "p0", domain = "d0" }},
+    {{ id = "p1", domain = "d1" }},
+    {{ id = "p2", domain = "d0" }},
+]
+
+[sites.bj]
+role = "primary"
+
+[sites.sh]
+role = "backup"
+
+[[service]]
+name = "crm"
+names = ["crm.boss.example."]
+ttl = "30s"
+degraded_ttl = "5s"
+addresses = {{ bj = ["127.1.0.1"], sh = ["127.2.0.1"] }}
+probes = "probes/crm.toml"
+
+[service.policy]
+{policy}"""
+
+POLICY = {"mode": "auto", "quorum": 2, "min_domains": 2, "hold_down": "300ms", "confirm_timeout": "1m",
+          "on_confirm_timeout": "abort", "failback": "manual", "failback_hold": "10m",
+          "hold_out_recovered": False, "gates": [], "all_down": "keep"}
+
+POLICIES = {
+    "confirm-approve": {"mode": "confirm"},
+    "confirm-timeout-proceed": {"mode": "confirm", "confirm_timeout": "2s", "on_confirm_timeout": "proceed"},
+    "auto-failback": {"failback": "auto", "failback_hold": "2s"},
+    "manual-operator-switch": {"mode": "manual"},
+    "confirm-timeout-abort": {"mode": "confirm", "confirm_timeout": "2s", "on_confirm_timeout": "abort"},
+    "gate-blocks": {"gates": ["replication-lag"]},
+    "hold-out-readmit": {"failback": "auto", "failback_hold": "1s", "hold_out_recovered": True},
+}
+
+
+def config(name):
+    policy = dict(POLICY, **POLICIES.get(name, {}))
+    lines = "".join(f"{k} = {json.dumps(v)}\n" for k, v in policy.items())
+    return CONFIG.format(name=name, policy=lines)
+
 if __name__ == "__main__":
     here = os.path.dirname(os.path.abspath(__file__))
     for name, phases in SCENARIOS.items():
         d = os.path.join(here, name)
         os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "config.toml"), "w") as f:
+            f.write(config(name))
         lines = scenario(phases, STARTS.get(name))
         with open(os.path.join(d, "input.jsonl"), "w") as f:
             for l in lines:

@@ -1,9 +1,10 @@
 //! The audit log replays to the same outputs, while heartbeats that change nothing are thinned.
 
 use super::harness::*;
+use crate::fixture;
 use crate::model::ServiceId;
 use crate::model::{Health, Timestamp};
-use crate::policy::{AuditEntry, AuditRecord, Command, Input, fixture, replay};
+use crate::policy::{AuditEntry, AuditRecord, Command, Input, replay};
 use std::io::Cursor;
 
 /// Drive an engine, writing the audit log the way the node does, restarting the engine after the
@@ -36,7 +37,7 @@ fn drive(
         while h.now < end {
             for v in &voters {
                 h.seq += 1;
-                let o = obs(v, h.seq, h.now, bj, sh);
+                let o = obs(v, h.seq, h.now, bj, sh).build();
                 inputs += 1;
                 feed(&mut h, Input::Observation(o), &mut log, &mut outputs);
             }

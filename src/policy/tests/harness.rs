@@ -1,7 +1,8 @@
 //! A tiny driver: probes that all (or some) report what they see, on virtual time.
 
 use crate::config::{Config, Voter};
-use crate::model::{Committed, Health, Observation, ServiceId, SiteId, SiteView, Timestamp};
+use crate::fixture::{self, Obs};
+use crate::model::{Committed, Health, ServiceId, SiteId, Timestamp};
 use crate::policy::{Command, CommandError, Engine, Event, Input, Output};
 use std::collections::BTreeMap;
 
@@ -10,30 +11,14 @@ pub(crate) use Health::{Down, Unknown, Up};
 /// The one service of the harness configs.
 pub(crate) const SVC: &str = "crm";
 
-/// An observation of `crm` at bj and sh (app layer; host/link up unless `sites` is overridden).
-pub(crate) fn obs(v: &Voter, seq: u64, at: u64, bj: Health, sh: Health) -> Observation {
-    let view = SiteView {
-        app: Unknown,
-        host: Up,
-        link: Up,
-    };
-    Observation {
-        node: v.id.clone(),
-        domain: v.domain.clone(),
-        seq,
-        at: Timestamp(at),
-        self_ok: true,
-        self_detail: None,
-        sites: BTreeMap::from([
-            (SiteId::from("bj"), view.clone()),
-            (SiteId::from("sh"), view),
-        ]),
-        services: BTreeMap::from([(
-            ServiceId::from(SVC),
-            BTreeMap::from([(SiteId::from("bj"), bj), (SiteId::from("sh"), sh)]),
-        )]),
-        gates: BTreeMap::new(),
-    }
+/// An observation of `crm` at bj and sh (app layer; hosts and links up): add to it, then `build`.
+pub(crate) fn obs(v: &Voter, seq: u64, at: u64, bj: Health, sh: Health) -> Obs {
+    let view = fixture::view(Unknown, Up, Up);
+    fixture::obs_of(v, seq, at)
+        .site("bj", view.clone())
+        .site("sh", view)
+        .service(SVC, "bj", bj)
+        .service(SVC, "sh", sh)
 }
 
 /// The engine plus probes and a virtual clock.
@@ -78,7 +63,7 @@ impl H {
         let mut out = Vec::new();
         for &i in which {
             self.seq += 1;
-            let o = obs(&voters[i], self.seq, self.now, bj, sh);
+            let o = obs(&voters[i], self.seq, self.now, bj, sh).build();
             out.extend(self.input(Input::Observation(o)).unwrap_or_default());
         }
         out

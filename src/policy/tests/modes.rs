@@ -2,8 +2,9 @@
 
 use super::harness::*;
 use crate::config::{ConfirmTimeout, Failback, Mode, Policy};
+use crate::fixture;
 use crate::model::{DecisionKind, ServiceId};
-use crate::policy::{Command, CommandError, Event, PendingKind, TimeoutAction, fixture};
+use crate::policy::{Command, CommandError, Event, PendingKind, TimeoutAction};
 use std::time::Duration;
 
 fn with(p: Policy) -> H {
@@ -365,7 +366,7 @@ fn a_lossy_primary_causes_at_most_one_switch() {
             for v in &voters {
                 h.seq += 1;
                 let bj = if r.random_bool(0.3) { Down } else { Up };
-                let o = obs(v, h.seq, h.now, bj, Up);
+                let o = obs(v, h.seq, h.now, bj, Up).build();
                 let _ = h.input(crate::policy::Input::Observation(o));
             }
             h.now += 100;

@@ -2,9 +2,9 @@
 
 use super::harness::*;
 use crate::config::Voter;
-use crate::model::{CheckName, DecisionKind, Epoch, Health, SiteId};
-use crate::policy::{Input, Output, fixture};
-use std::collections::BTreeMap;
+use crate::fixture;
+use crate::model::{CheckName, DecisionKind, Epoch, Health};
+use crate::policy::{Input, Output};
 use std::time::Duration;
 
 fn h() -> H {
@@ -138,11 +138,9 @@ fn gates_block_until_up_by_quorum() {
     let mut out = Vec::new();
     for v in &voters {
         h.seq += 1;
-        let mut o = obs(v, h.seq, h.now, Down, Up);
-        o.gates = BTreeMap::from([(
-            SiteId::from("sh"),
-            BTreeMap::from([(gate.clone(), Health::Up)]),
-        )]);
+        let o = obs(v, h.seq, h.now, Down, Up)
+            .gate("sh", gate.as_str(), Health::Up)
+            .build();
         out.extend(h.input(Input::Observation(o)).unwrap_or_default());
     }
     let c = commits(&out);
@@ -164,9 +162,12 @@ fn abstaining_probes_do_not_count() {
     for _ in 0..30 {
         for (i, v) in voters.iter().enumerate() {
             h.seq += 1;
-            let mut o = obs(v, h.seq, h.now, Down, Up);
-            o.self_ok = i == 0;
-            o.self_detail = (i != 0).then(|| "uplink gateway unreachable".to_owned());
+            let o = obs(v, h.seq, h.now, Down, Up);
+            let o = if i == 0 {
+                o.build()
+            } else {
+                o.abstain("uplink gateway unreachable").build()
+            };
             out.extend(h.input(Input::Observation(o)).unwrap_or_default());
         }
         h.now += 100;
@@ -200,10 +201,9 @@ fn host_down_counts_when_app_is_unknown_but_not_against_a_working_app() {
         let mut out = Vec::new();
         for v in &voters {
             h.seq += 1;
-            let mut o = obs(v, h.seq, h.now, app, Up);
-            if let Some(bj) = o.sites.get_mut(&SiteId::from("bj")) {
-                bj.host = Health::Down;
-            }
+            let o = obs(v, h.seq, h.now, app, Up)
+                .site("bj", fixture::view(Unknown, Down, Up))
+                .build();
             out.extend(h.input(Input::Observation(o)).unwrap_or_default());
         }
         out

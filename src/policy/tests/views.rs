@@ -1,8 +1,9 @@
 //! What the admin API and the DNS enactor read: status and votes.
 
 use super::harness::*;
+use crate::fixture;
 use crate::model::{Health, Layer};
-use crate::policy::{Event, fixture};
+use crate::policy::Event;
 use crate::tally::VoteState;
 
 #[test]
@@ -46,9 +47,9 @@ fn votes_show_counting_abstaining_stale_and_silent() {
     h.see(&[0, 1], Up, Up);
     let voters = h.voters();
     h.seq += 1;
-    let mut sick = obs(&voters[2], h.seq, h.now, Down, Down);
-    sick.self_ok = false;
-    sick.self_detail = Some("uplink down".into());
+    let sick = obs(&voters[2], h.seq, h.now, Down, Down)
+        .abstain("uplink down")
+        .build();
     let out = h
         .input(crate::policy::Input::Observation(sick))
         .unwrap_or_default();

@@ -3,7 +3,7 @@
 //! Each schedule draws probes, a policy, a story (an outage, a flapping primary, or only faults) and
 //! random faults: probes crashing, partitioned from a site, losing their own uplink; lossy, delayed,
 //! reordered, duplicated and replayed observations; operator commands at random times. Every
-//! observation passes the real [`crate::tally::Verifier`] checks (not the HMAC) before the engine.
+//! observation passes the real `Verifier::admit` checks (all but the HMAC) before the engine.
 //! After every engine step it checks, against an independent [`oracle`]:
 //! - **S1** no switch (nor proposal) to a site a quorum does not see up and ready (forced operator
 //!   switches excepted);
@@ -16,9 +16,9 @@
 //!   (auto mode, no maintenance or operator action), the switch happens within
 //!   `hold_down` + one period + the largest healthy delay.
 //!
-//! `SIM_SOAK=<n>` runs `n` more schedules; `SIM_SEED=<s>` replays one; `SIM_COUNT=<n>` resizes the
-//! normal run. A failure prints its seed and
-//! a shrunk schedule.
+//! `cargo test --test policy sim -- --nocapture` prints what a run exercised (schedules, engine
+//! steps, switches, L1 windows). `SIM_SOAK=<n>` runs `n` more schedules; `SIM_SEED=<s>` replays
+//! one; `SIM_COUNT=<n>` resizes the normal run. A failure prints its seed and a shrunk schedule.
 
 mod oracle;
 mod schedule;

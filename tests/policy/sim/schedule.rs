@@ -1,9 +1,9 @@
 //! A simulator schedule: the knobs of one run and the world events at their times, drawn from a seed.
 
-use crate::config::{ConfirmTimeout, Failback, Mode};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::fmt;
+use switchback::config::{ConfirmTimeout, Failback, Mode};
 
 /// Probes, sites and the policy under test for one schedule.
 #[derive(Clone, Debug)]

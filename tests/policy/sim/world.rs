@@ -5,13 +5,12 @@ mod checks;
 
 use super::oracle::Oracle;
 use super::schedule::{Ev, HEALTHY_DELAY, PERIOD, S, Schedule};
-use crate::model::{
-    CheckName, Committed, Health, Observation, ServiceId, SiteId, SiteView, Timestamp,
-};
-use crate::policy::{Command, Engine, Input, PendingKind, fixture};
-use crate::tally::Verifier;
+use crate::fixture;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
+use switchback::model::{CheckName, Committed, Health, Observation, ServiceId, SiteId, Timestamp};
+use switchback::policy::{Command, Engine, Input, PendingKind};
+use switchback::tally::Verifier;
 
 /// Virtual time starts here (ms since the Unix epoch, any value works).
 const T0: u64 = 1_000_000;
@@ -97,7 +96,7 @@ fn noise(seed: u64, probe: usize, seq: u64, salt: u64) -> u64 {
 
 struct Run<'a> {
     s: &'a Schedule,
-    cfg: crate::config::Config,
+    cfg: switchback::config::Config,
     engine: Engine,
     verifier: Verifier,
     oracle: Oracle,
@@ -276,38 +275,21 @@ impl Run<'_> {
 
     /// The observation a message carries, as the engine receives it.
     fn build(&self, m: &Msg) -> Observation {
-        let site = |k: usize| site_id(if k == 0 { S::Bj } else { S::Sh });
-        let view = |k: usize| SiteView {
-            app: m.views[k][0],
-            host: m.views[k][1],
-            link: m.views[k][2],
-        };
-        let gates = if self.s.params.gate {
-            (0..2)
-                .map(|k| {
-                    (
-                        site(k),
-                        BTreeMap::from([(CheckName::from("replication-lag"), m.gates[k])]),
-                    )
-                })
-                .collect()
-        } else {
-            BTreeMap::new()
-        };
-        Observation {
-            node: crate::model::NodeId(format!("p{}", m.probe)),
-            domain: crate::model::DomainId(self.domains[m.probe].clone()),
-            seq: m.seq,
-            at: Timestamp(m.at),
-            self_ok: m.self_ok,
-            self_detail: (!m.self_ok).then(|| "uplink down".to_owned()),
-            sites: (0..2).map(|k| (site(k), view(k))).collect(),
-            services: BTreeMap::from([(
-                ServiceId::from("crm"),
-                (0..2).map(|k| (site(k), m.views[k][0])).collect(),
-            )]),
-            gates,
+        let node = format!("p{}", m.probe);
+        let mut o = fixture::obs(&node, &self.domains[m.probe], m.seq, m.at);
+        for (k, site) in [S::Bj, S::Sh].map(S::name).into_iter().enumerate() {
+            let [app, host, link] = m.views[k];
+            o = o
+                .site(site, fixture::view(app, host, link))
+                .service("crm", site, app);
+            if self.s.params.gate {
+                o = o.gate(site, "replication-lag", m.gates[k]);
+            }
         }
+        if !m.self_ok {
+            o = o.abstain("uplink down");
+        }
+        o.build()
     }
 
     fn emit(&mut self, now: u64, i: usize) {

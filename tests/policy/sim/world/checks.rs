@@ -1,10 +1,10 @@
 //! The properties checked after every engine step: S1-S4 over its outputs, L1 over the world.
 
 use super::{Failure, Run, STALE, T0};
-use crate::config::{Failback, Mode};
-use crate::model::DecisionKind;
-use crate::policy::sim::schedule::{HEALTHY_DELAY, PERIOD};
-use crate::policy::{Event, Output, PendingKind, TimeoutAction};
+use crate::sim::schedule::{HEALTHY_DELAY, PERIOD};
+use switchback::config::{Failback, Mode};
+use switchback::model::DecisionKind;
+use switchback::policy::{Event, Output, PendingKind, TimeoutAction};
 
 /// L1 treats a probe as clean once it has been healthy this long (stale votes and late messages gone).
 const CLEAN_AFTER: u64 = STALE + 1_500;

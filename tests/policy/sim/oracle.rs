@@ -4,7 +4,7 @@
 //! about the two sites, and recomputes with its own code whether a quorum of counting probes from
 //! enough domains sees a site down or up, and since when.
 
-use crate::model::{Health, SiteId};
+use switchback::model::{Health, SiteId};
 
 /// What one accepted observation says, per site index (0 = bj, 1 = sh).
 #[derive(Clone, Copy, Debug)]

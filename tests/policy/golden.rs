@@ -1,55 +1,29 @@
 //! Golden scenarios: `tests/scenarios/<name>/input.jsonl` replayed must give `output.jsonl`.
 //!
-//! The input is the audit-log format, so a real incident's log becomes a scenario by copying it.
-//! `UPDATE_GOLDEN=1 cargo test --lib golden` rewrites the expected outputs (review the diff).
-//! Configs cannot be loaded from TOML here yet, so each scenario's config is built in [`config_for`].
+//! `config.toml` is a node config, loaded as `switchback serve` loads it; the input is the
+//! audit-log format. So a real incident becomes a scenario by copying the node's config and
+//! audit log into a folder. `UPDATE_GOLDEN=1 cargo test --test policy golden` rewrites the
+//! expected outputs (review the diff).
 
-use crate::config::{Config, ConfirmTimeout, Failback, Mode};
-use crate::model::CheckName;
-use crate::policy::{fixture, replay};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-/// The config of a scenario, by name: 3 probes in 2 domains, quorum 2, hold-down 300 ms, plus overrides.
-fn config_for(name: &str) -> Option<Config> {
-    let mut p = fixture::policy();
-    match name {
-        "failover-auto"
-        | "flapping-primary"
-        | "target-down-refused"
-        | "abstain-uplink"
-        | "maintenance-restart"
-        | "host-down-layers"
-        | "late-observations" => {}
-        "confirm-approve" => p.mode = Mode::Confirm,
-        "confirm-timeout-proceed" => {
-            p.mode = Mode::Confirm;
-            p.confirm_timeout = Duration::from_secs(2);
-            p.on_confirm_timeout = ConfirmTimeout::Proceed;
-        }
-        "auto-failback" => {
-            p.failback = Failback::Auto;
-            p.failback_hold = Duration::from_secs(2);
-        }
-        "manual-operator-switch" => p.mode = Mode::Manual,
-        "confirm-timeout-abort" => {
-            p.mode = Mode::Confirm;
-            p.confirm_timeout = Duration::from_secs(2);
-            p.on_confirm_timeout = ConfirmTimeout::Abort;
-        }
-        "gate-blocks" => p.gates = vec![CheckName::from("replication-lag")],
-        "hold-out-readmit" => {
-            p.failback = Failback::Auto;
-            p.failback_hold = Duration::from_secs(1);
-            p.hold_out_recovered = true;
-        }
-        _ => return None,
-    }
-    Some(fixture::config(&["crm"], fixture::voters(3, 2), p))
-}
+use switchback::config::{self, Config};
+use switchback::policy::replay;
 
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios")
+}
+
+/// The scenario's `config.toml`, loaded with an empty environment so the process's own
+/// `SWITCHBACK__…` variables cannot leak into a replay.
+fn scenario_config(dir: &Path, name: &str) -> Result<Config, String> {
+    let path = dir.join("config.toml");
+    if !path.is_file() {
+        return Err(format!(
+            "{name}: no config.toml (copy the config of the node that wrote input.jsonl)"
+        ));
+    }
+    config::load(&path, Some(HashMap::new())).map_err(|e| format!("{name}: {e}"))
 }
 
 fn run(dir: &Path, update: bool) -> Result<(), String> {
@@ -58,8 +32,7 @@ fn run(dir: &Path, update: bool) -> Result<(), String> {
         .and_then(|n| n.to_str())
         .unwrap_or_default()
         .to_owned();
-    let cfg =
-        config_for(&name).ok_or_else(|| format!("{name}: no config in golden::config_for"))?;
+    let cfg = scenario_config(dir, &name)?;
     let input = std::fs::File::open(dir.join("input.jsonl"))
         .map_err(|e| format!("{name}/input.jsonl: {e}"))?;
     let outputs = replay(std::io::BufReader::new(input), &cfg)
@@ -105,4 +78,18 @@ fn golden_scenarios_replay_to_their_outputs() {
     );
     let failures: Vec<String> = dirs.iter().filter_map(|d| run(d, update).err()).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_scenario_without_config_toml_fails_naming_its_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("incident-without-config");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("input.jsonl"), "").unwrap();
+    std::fs::write(dir.join("output.jsonl"), "").unwrap();
+    let err = run(&dir, false).unwrap_err();
+    assert!(
+        err.starts_with("incident-without-config: no config.toml"),
+        "{err}"
+    );
 }
