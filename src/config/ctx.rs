@@ -3,8 +3,10 @@
 
 use super::error::{ConfigError, Origin};
 use super::locate::{Locator, Segment, parse_path};
+use super::values;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The environment prefix; `SWITCHBACK__DNS__UDP_SOCKETS` overrides `dns.udp_sockets`.
 pub(crate) const ENV_PREFIX: &str = "SWITCHBACK";
@@ -142,4 +144,45 @@ impl<'a> Ctx<'a> {
 /// `switchback__` — env variables are matched case-insensitively, as the config crate does.
 pub(crate) fn env_prefix() -> String {
     format!("{ENV_PREFIX}{ENV_SEPARATOR}").to_lowercase()
+}
+
+/// A required, non-empty identifier at `key`.
+pub(crate) fn ident(ctx: &mut Ctx<'_>, key: &str, v: Option<&str>) -> String {
+    match v.map(str::trim) {
+        None => {
+            ctx.missing(key);
+            String::new()
+        }
+        Some("") => {
+            ctx.bad(key, "empty");
+            String::new()
+        }
+        Some(s)
+            if !s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') =>
+        {
+            ctx.bad(
+                key,
+                format!("{s:?}: use letters, digits, '-', '_' and '.' only"),
+            );
+            s.to_owned()
+        }
+        Some(s) => s.to_owned(),
+    }
+}
+
+/// A duration at `key`, or zero after reporting it.
+pub(crate) fn duration(ctx: &mut Ctx<'_>, key: &str, s: &str) -> Duration {
+    ctx.parse(key, values::duration(s)).unwrap_or_default()
+}
+
+/// `a, b, c` for error texts.
+pub(crate) fn join<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    let v: Vec<String> = items.into_iter().map(|i| i.to_string()).collect();
+    if v.is_empty() {
+        "(none)".into()
+    } else {
+        v.join(", ")
+    }
 }

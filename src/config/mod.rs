@@ -20,12 +20,12 @@ mod validate_service;
 mod values;
 
 pub(crate) use ctx::Ctx;
+pub(crate) use ctx::join;
 pub use error::{ConfigError, ConfigErrors, Origin};
 pub use load::load;
 pub(crate) use load::process_env;
 pub use locate::{Locator, locate};
 pub use schema::*;
-pub(crate) use validate::join;
 pub(crate) use values::in_zone;
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! Invalid values are replaced by placeholders so checking can go on; the caller discards the
 //! result when any problem was recorded.
 
-use super::ctx::Ctx;
+use super::ctx::{Ctx, duration, ident, join};
 use super::raw::{RawAdmin, RawConfig, RawDns, RawLog, RawNode, RawStore, RawVotes};
 use super::validate_service;
 use super::values;
@@ -40,37 +40,6 @@ pub(crate) fn config(raw: RawConfig, ctx: &mut Ctx<'_>) -> Config {
         services,
         alerts,
     }
-}
-
-/// A required, non-empty identifier at `key`.
-pub(crate) fn ident(ctx: &mut Ctx<'_>, key: &str, v: Option<&str>) -> String {
-    match v.map(str::trim) {
-        None => {
-            ctx.missing(key);
-            String::new()
-        }
-        Some("") => {
-            ctx.bad(key, "empty");
-            String::new()
-        }
-        Some(s)
-            if !s
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') =>
-        {
-            ctx.bad(
-                key,
-                format!("{s:?}: use letters, digits, '-', '_' and '.' only"),
-            );
-            s.to_owned()
-        }
-        Some(s) => s.to_owned(),
-    }
-}
-
-/// A duration at `key`, or zero after reporting it.
-pub(crate) fn duration(ctx: &mut Ctx<'_>, key: &str, s: &str) -> Duration {
-    ctx.parse(key, values::duration(s)).unwrap_or_default()
 }
 
 fn node(
@@ -382,15 +351,5 @@ fn admin(raw: RawAdmin, ctx: &mut Ctx<'_>) -> AdminSection {
     AdminSection {
         listen,
         token_file: raw.token_file.map(|f| values::path(&ctx.base, &f)),
-    }
-}
-
-/// `a, b, c` for error texts.
-pub(crate) fn join<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
-    let v: Vec<String> = items.into_iter().map(|i| i.to_string()).collect();
-    if v.is_empty() {
-        "(none)".into()
-    } else {
-        v.join(", ")
     }
 }

@@ -1,8 +1,8 @@
 //! The second pass for `service.policy`: modes, quorum against the voters, timer sanity, gates.
 
 use super::ctx::Ctx;
+use super::ctx::{duration, ident, join};
 use super::raw::RawPolicy;
-use super::validate::{duration, ident, join};
 use super::values;
 use super::{AllDown, ConfirmTimeout, Failback, Mode, NodeSection, Policy, VotesSection};
 use crate::model::CheckName;

@@ -2,8 +2,8 @@
 //! The policy is in `validate_policy`, alert sinks in `validate_alert`.
 
 use super::ctx::Ctx;
+use super::ctx::{duration, ident, join};
 use super::raw::{RawService, RawSite, RawVip};
-use super::validate::{duration, ident, join};
 use super::values;
 use super::{NodeSection, Service, Site, SiteRole, Vip, VotesSection};
 use crate::model::{ServiceId, SiteId};

@@ -25,6 +25,7 @@ mod notify;
 mod respond;
 mod serial;
 mod server;
+mod shared;
 mod snapshot;
 mod tcp;
 mod tsig;

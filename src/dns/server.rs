@@ -25,6 +25,7 @@ use super::listen::bind_all;
 use super::metrics::{Counters, DnsCounters};
 use super::notify::{self, ZoneSerial};
 use super::serial::SerialStore;
+use super::shared::{Enactor, Shared};
 use super::snapshot::{self, ServiceDef, Snapshot, ZoneBase};
 use super::tsig::Keyring;
 use super::view::{self, Answer};
@@ -33,27 +34,6 @@ use super::zonefile;
 use crate::config::Config;
 use crate::model::ServiceId;
 use crate::policy::Desired;
-
-/// State shared by the serving loops and every handle.
-pub(crate) struct Shared {
-    pub(crate) snap: ArcSwap<Snapshot>,
-    pub(crate) counters: Arc<Counters>,
-    pub(crate) xfr: XfrPolicy,
-    enactor: Mutex<Enactor>,
-    serials: watch::Sender<Vec<ZoneSerial>>,
-}
-
-/// What apply needs to build the next snapshot (behind the mutex: one apply at a time).
-struct Enactor {
-    bases: Vec<ZoneBase>,
-    static_hot: Arc<HotTable>,
-    defs: Vec<ServiceDef>,
-    views: Vec<Desired>,
-    answers: Vec<Answer>,
-    serials: Vec<u32>,
-    journals: Vec<Journal>,
-    store: SerialStore,
-}
 
 /// The authority, bound and loaded, not yet serving.
 pub struct DnsServer {

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::respond;
-use super::server::Shared;
+use super::shared::Shared;
 use super::xfr;
 
 /// A connection idle this long is closed; so is one whose peer stops reading for this long

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::metrics::Counters;
 use super::respond;
-use super::server::Shared;
+use super::shared::Shared;
 
 /// Largest request we read; anything longer is cut and then dropped as malformed.
 const MAX_REQUEST: usize = 4096;

@@ -52,7 +52,7 @@ impl<R: Reconciler> Follower<R> {
         for a in self.reconciler.apply(&desired).await {
             self.metrics.applied(name, a.ok(), a.took);
             match &a.error {
-                None => tracing::debug!(enactor = name, service = %a.service, epoch = %a.epoch,
+                None => tracing::info!(enactor = name, service = %a.service, epoch = %a.epoch,
                     took_us = a.took.as_micros() as u64, "enacted"),
                 Some(e) => {
                     tracing::error!(enactor = name, service = %a.service, epoch = %a.epoch,

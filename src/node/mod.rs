@@ -146,6 +146,13 @@ pub async fn run(
     )
     .await?;
     tasks.spawn("decide", decider.run(tasks.token()));
+    let admin_addr = admin_listener
+        .local_addr()
+        .map_err(|source| NodeError::Bind {
+            addr: admin.listen,
+            source,
+        })?;
+    tracing::info!(addr = %admin_addr, "admin listening on {admin_addr}");
 
     if let Some(server) = dns {
         let mut follower = Follower::new(
@@ -171,13 +178,6 @@ pub async fn run(
         None
     };
 
-    let admin_addr = admin_listener
-        .local_addr()
-        .map_err(|source| NodeError::Bind {
-            addr: admin.listen,
-            source,
-        })?;
-    tracing::info!(addr = %admin_addr, "admin listening on {admin_addr}");
     let state = ApiState::new(api::Parts {
         cfg: Arc::clone(&cfg),
         decide,

@@ -11,8 +11,8 @@
 //!   (failover, failback, proposals) and `commands` (operator commands) in their own files.
 //! - [`engine`]: all services over one tally; status and votes views (`engine/views.rs`).
 //! - [`event`], [`status`], [`error`]: what operators see.
-//! - [`audit`]: the JSONL audit format and [`replay`].
-//! - [`desired`]: what enactors follow, derived from committed state only.
+//! - [`audit`]: the JSONL audit format; `replay` runs one through a fresh engine ([`replay()`]).
+//! - [`mod@desired`]: what enactors follow, derived from committed state only.
 //!
 //! Its simulator and golden-scenario runner are outside the library, on its public API:
 //! `tests/policy/` (`cargo test --test policy`), scenarios in `tests/scenarios/`.
@@ -40,15 +40,17 @@ pub mod error;
 mod evaluate;
 pub mod event;
 pub mod io;
+mod replay;
 pub mod service;
 pub mod status;
 
-pub use audit::{AuditEntry, AuditRecord, ReplayError, replay, worth_auditing};
+pub use audit::{AuditEntry, AuditRecord};
 pub use desired::{Desired, DesiredSet, desired, serving_health};
 pub use engine::Engine;
 pub use error::CommandError;
 pub use event::{Event, TimeoutAction};
 pub use io::{Command, Input, Output};
+pub use replay::{ReplayError, replay, worth_auditing};
 pub use service::{Service, ServiceState};
 pub use status::{
     LayerVotes, NodeVote, Pending, PendingKind, ServiceStatus, SiteStatus, VotesView,

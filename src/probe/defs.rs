@@ -8,6 +8,7 @@
 
 mod fields;
 mod kinds;
+pub(crate) mod rcode;
 
 use crate::config::locate::line_at;
 use crate::model::{CheckName, Layer, SiteId};

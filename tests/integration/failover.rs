@@ -87,10 +87,12 @@ fn primary_failure_moves_dns_and_survives_restart() {
 
     // The primary's application fails; wait for the committed failover, not for time.
     bj.up.store(false, Ordering::SeqCst);
-    let line = node.wait_for_line("decision committed");
+    // The enactor applies what was committed (its line and the decision's race).
+    let [line, _] = node.wait_for_each([
+        "decision committed",
+        "enacted enactor=\"dns\" service=crm epoch=2",
+    ]);
     assert!(line.contains("active_site=sh"), "{line}");
-    // The enactor applies what was committed; the next swap carries it.
-    node.wait_for_line("dns snapshot swapped");
     assert_eq!(dig_a(&dig, dns, "crm.boss.example."), "127.0.2.10");
     let status = node.status();
     let crm = &status["services"][0];

@@ -186,6 +186,25 @@ impl Node {
         }
     }
 
+    /// Wait until a line containing each of `needles` has arrived, in any order (what
+    /// different tasks log races); returns the first such line for each.
+    pub(crate) fn wait_for_each<const N: usize>(&mut self, needles: [&str; N]) -> [String; N] {
+        let mut found: [Option<String>; N] = std::array::from_fn(|_| None);
+        while found.iter().any(Option::is_none) {
+            match self.lines.recv_timeout(STARTUP_LIMIT) {
+                Ok(line) => {
+                    for (slot, needle) in found.iter_mut().zip(needles) {
+                        if slot.is_none() && line.contains(needle) {
+                            *slot = Some(line.clone());
+                        }
+                    }
+                }
+                Err(_) => panic!("no log lines with {needles:?}; log:\n{}", self.log()),
+            }
+        }
+        found.map(Option::unwrap_or_default)
+    }
+
     /// Everything it logged so far.
     pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()

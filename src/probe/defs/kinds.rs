@@ -192,7 +192,7 @@ fn dns(f: &mut Fields<'_, '_>) -> Option<DnsSpec> {
         .opt_str("expect_rcode")
         .unwrap_or("NOERROR")
         .to_ascii_uppercase();
-    if crate::probe::kinds::dns::rcode_named(&expect_rcode).is_none() {
+    if super::rcode::rcode_named(&expect_rcode).is_none() {
         f.fail(
             "expect_rcode",
             format!("unknown response code {expect_rcode:?}"),

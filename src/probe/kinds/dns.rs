@@ -2,34 +2,12 @@
 
 use super::Outcome;
 use crate::probe::defs::DnsSpec;
+use crate::probe::defs::rcode::RCODES;
 use hickory_server::proto::op::{Message, Query, ResponseCode};
 use hickory_server::proto::rr::{Name, RData, RecordType};
 use std::str::FromStr;
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
-
-/// Response-code mnemonics (RFC 1035, RFC 2136) and their values.
-const RCODES: [(&str, u8); 11] = [
-    ("NOERROR", 0),
-    ("FORMERR", 1),
-    ("SERVFAIL", 2),
-    ("NXDOMAIN", 3),
-    ("NOTIMP", 4),
-    ("REFUSED", 5),
-    ("YXDOMAIN", 6),
-    ("YXRRSET", 7),
-    ("NXRRSET", 8),
-    ("NOTAUTH", 9),
-    ("NOTZONE", 10),
-];
-
-/// The value of a response-code mnemonic (`NOERROR`, `NXDOMAIN`, ...), if known.
-pub(crate) fn rcode_named(name: &str) -> Option<u8> {
-    RCODES
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| *v)
-}
 
 fn rcode_name(code: ResponseCode) -> String {
     RCODES
