@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have protoc || need+=(protobuf-compiler)
+# protoc alone lacks the well-known types etcd's protos import (google/protobuf/*.proto).
+[ -f /usr/include/google/protobuf/descriptor.proto ] || need+=(libprotobuf-dev)
 have etcd || need+=(etcd-server)
 have etcdctl || need+=(etcd-client)
 have nsd || need+=(nsd)
