@@ -3,7 +3,7 @@
 //! The node applies once before its DNS sockets serve a single query, so a restarted node
 //! never answers with the primary while a failover is committed.
 
-use super::{Applied, Reconciler};
+use super::{Applied, Reconciler, Verification};
 use crate::dns::DnsHandle;
 use crate::policy::DesiredSet;
 use async_trait::async_trait;
@@ -41,6 +41,7 @@ impl Reconciler for DnsEnactor {
                     epoch: d.epoch,
                     error: None,
                     took,
+                    verification: Verification::NotChecked,
                 })
                 .collect(),
             // The authority keeps serving its last good snapshot; every service it should have
@@ -52,6 +53,7 @@ impl Reconciler for DnsEnactor {
                     epoch: d.epoch,
                     error: Some(e.to_string()),
                     took,
+                    verification: Verification::NotChecked,
                 })
                 .collect(),
         }

@@ -15,7 +15,7 @@ mod report;
 
 pub use dns::DnsEnactor;
 pub use follow::Follower;
-pub use report::{Applied, Reports};
+pub use report::{Applied, Report, Reports, Verification};
 
 use crate::model::{Epoch, ServiceId};
 use crate::policy::DesiredSet;
