@@ -21,6 +21,7 @@
 //!   `hold_out_recovered = false`, `all_down = "keep"`
 //! - pagerduty `url = "https://events.pagerduty.com/v2/enqueue"`
 
+use super::alert::RawAlert;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use std::collections::BTreeMap;
@@ -302,16 +303,6 @@ impl Default for RawPolicy {
             all_down: default_all_down(),
         }
     }
-}
-
-/// `[[alert]]`: one flat table; `validate` checks that only the keys of its `kind` are set.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct RawAlert {
-    pub(crate) kind: Option<String>,
-    pub(crate) url: Option<String>,
-    pub(crate) routing_key_file: Option<String>,
-    pub(crate) command: Option<Vec<String>>,
 }
 
 fn default_roles() -> Vec<String> {

@@ -5,6 +5,7 @@
 //!   Stores::open ── VoteBoard · Election · DecisionStore · AuditLog                      │
 //!        │                                                                              │
 //!        ├─▶ decide::start ── campaign, take over, first commits ─▶ Decider::run (task) │
+//!        ├─▶ alert role: policy events · enactment Reports · committed health ─▶ spool ─▶ sinks
 //!        ├─▶ enact: Follower<DnsEnactor> ◀── DecisionStore::watch (first apply, then task)
 //!        ├─▶ probe role: Prober ─▶ decision loop (authority) or push to authorities     │
 //!        └─▶ api::serve (admin) ◀────────────────────────────────────────────────────────┘
@@ -15,6 +16,7 @@
 //! one code path and tests can bind port 0. The config is destructured here, where it is
 //! wired: a new section does not compile until something consumes it.
 
+mod alert_role;
 mod error;
 mod probe_role;
 mod signals;
@@ -111,9 +113,9 @@ pub async fn run(
         admin,       // the token, below; the address in Listeners::bind
         sites: _,    // the engine, the probes and the enactors read them from the config
         services: _, // likewise
-        alerts: _,   // not acted on by this build: check::inert warns, below
+        alerts: _,   // the alert role, below
     } = &*cfg;
-    // What this build accepts but does not act on (alert sinks, VIPs) is said, never ignored.
+    // What this build accepts but does not act on (VIPs) is said, never ignored.
     for part in crate::check::inert(&cfg) {
         tracing::warn!("{part}");
     }
@@ -154,13 +156,25 @@ pub async fn run(
         })?;
     tracing::info!(addr = %admin_addr, "admin listening on {admin_addr}");
 
+    // Every enactor reports here; the alert role subscribes before the first apply.
+    let reports = Reports::default();
+    let enactors = if dns.is_some() { vec!["dns"] } else { Vec::new() };
+    let _raise = alert_role::start(
+        &cfg,
+        &decide,
+        &reports,
+        stores.decisions.watch(),
+        enactors,
+        &mut tasks,
+    )?;
+
     if let Some(server) = dns {
         let mut follower = Follower::new(
             DnsEnactor::new(server.handle()),
             Arc::clone(&cfg),
             stores.decisions.watch(),
             Arc::clone(&metrics),
-            Reports::default(),
+            reports.clone(),
         );
         // Answer from the committed state from the very first query.
         follower.apply_now(true).await.map_err(NodeError::Enact)?;

@@ -1,11 +1,11 @@
-//! `inert`: one warning per configured part this build does not act on (alert sinks, VIPs,
-//! the etcd store), located like check problems; none for a config that uses none of them.
+//! `inert`: one warning per configured part this build does not act on (VIPs, the etcd
+//! store), located like check problems; none for a config that uses none of them.
 
 use super::*;
 use crate::check::{Inert, InertPart, inert};
 use crate::config::Ctx;
 
-/// MINIMAL with a VIP on crm, the etcd store and one webhook sink.
+/// MINIMAL with a VIP on crm, the etcd store and one webhook sink (acted on: no warning).
 fn unacted() -> String {
     format!(
         "{MINIMAL}vip = {{ prefix = \"10.9.0.10/32\", next_hop = {{ bj = \"10.1.255.1\", sh = \"10.2.255.1\" }} }}\n\n\
@@ -33,13 +33,13 @@ fn a_plain_config_has_no_warnings() {
 }
 
 #[test]
-fn alert_sink_vip_and_etcd_each_warn_once_where_configured() {
+fn vip_and_etcd_each_warn_once_where_configured_alert_sinks_do_not() {
     let text = unacted();
     let found = warnings(&text, &[]);
     let keys: Vec<&str> = found.iter().map(|w| w.key.as_str()).collect();
     assert_eq!(
         keys,
-        ["store.kind", "service[0].vip", "alert[0]"],
+        ["store.kind", "service[0].vip"],
         "{found:#?}"
     );
     assert_eq!(found[0].part, InertPart::EtcdStore);
@@ -50,19 +50,12 @@ fn alert_sink_vip_and_etcd_each_warn_once_where_configured() {
             prefix: "10.9.0.10/32".parse().expect("prefix"),
         }
     );
-    assert_eq!(
-        found[2].part,
-        InertPart::Alert {
-            sink: "webhook http://127.0.0.1:9000/hook".into()
-        }
-    );
     let lines: Vec<Option<usize>> = found.iter().map(|w| w.at.line()).collect();
     assert_eq!(
         lines,
         [
             Some(line_of(&text, "kind = \"etcd\"")),
             Some(line_of(&text, "vip =")),
-            Some(line_of(&text, "[[alert]]")),
         ]
     );
     let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
@@ -79,11 +72,6 @@ fn alert_sink_vip_and_etcd_each_warn_once_where_configured() {
                 "{}: service[0].vip: vip 10.9.0.10/32 of service crm is not enacted by this \
                  build (no route enactor yet); only DNS answers move",
                 at(&found[1])
-            ),
-            format!(
-                "{}: alert[0]: webhook http://127.0.0.1:9000/hook is not used by this build \
-                 (no alert enactor yet); nothing will be paged",
-                at(&found[2])
             ),
         ]
     );
@@ -113,7 +101,7 @@ fn inert_locates_in_the_loaded_file() {
     let (dir, r) = load_text(&text, &[]);
     let config = r.unwrap_or_else(|e| panic!("{e}"));
     let found = inert(&config);
-    assert_eq!(found.len(), 3, "{found:#?}");
+    assert_eq!(found.len(), 2, "{found:#?}");
     assert_eq!(
         found[1].at,
         Origin::file(
@@ -124,7 +112,7 @@ fn inert_locates_in_the_loaded_file() {
     // Gone since it was loaded: still reported, only without lines.
     drop(dir);
     let found = inert(&config);
-    assert_eq!(found.len(), 3, "{found:#?}");
+    assert_eq!(found.len(), 2, "{found:#?}");
     assert!(found.iter().all(|w| w.at.line().is_none()), "{found:#?}");
 }
 
@@ -139,13 +127,13 @@ fn check_prints_the_warnings_under_the_summary() {
     let text = unacted().replacen("site = \"bj\"", "site = \"bj\"\nroles = [\"probe\"]", 1);
     std::fs::write(&path, &text).expect("write");
     let summary = check(&path, Some(HashMap::new())).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(summary.warnings.len(), 3, "{:#?}", summary.warnings);
+    assert_eq!(summary.warnings.len(), 2, "{:#?}", summary.warnings);
     let shown = summary.to_string();
     let warned: Vec<&str> = shown
         .lines()
         .filter(|l| l.starts_with("warning: "))
         .collect();
-    assert_eq!(warned.len(), 3, "{shown}");
+    assert_eq!(warned.len(), 2, "{shown}");
     assert!(
         warned[0].starts_with(&format!(
             "warning: {}:{}: store.kind: ",
@@ -155,7 +143,7 @@ fn check_prints_the_warnings_under_the_summary() {
         "{shown}"
     );
     assert!(
-        shown.lines().last().is_some_and(|l| l.contains("alert[0]")),
+        shown.lines().last().is_some_and(|l| l.contains("service[0].vip")),
         "{shown}"
     );
 }
