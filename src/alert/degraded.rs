@@ -1,6 +1,7 @@
-//! Committed serving health → `degraded/<service>` alerts: a site down or the active site not
-//! seen up, without (yet) a switch. Every node derives it from the same committed records, so
-//! every node raises the same key.
+//! Committed serving health → `degraded/<service>` alerts: a serving site down by quorum, or
+//! the active site no longer seen up, without (yet) a switch. Every node derives it from the
+//! same committed records, so every node raises the same key. A service counts as degraded
+//! by the flag only after it was once seen healthy: at start nothing is seen up yet.
 
 use super::event::{Action, AlertEvent};
 use super::from_policy::severity_of;
@@ -12,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, Default)]
 pub struct Degraded {
     seen: BTreeMap<ServiceId, (bool, BTreeSet<SiteId>)>,
+    healthy_once: BTreeSet<ServiceId>,
 }
 
 impl Degraded {
@@ -28,7 +30,11 @@ impl Degraded {
             let Some(r) = records.get(&s.name) else {
                 continue;
             };
-            let state = (r.health.degraded, r.health.down.clone());
+            if !r.health.degraded {
+                self.healthy_once.insert(s.name.clone());
+            }
+            let flag = r.health.degraded && self.healthy_once.contains(&s.name);
+            let state = (flag, r.health.down.clone());
             let bad = state.0 || !state.1.is_empty();
             let before = self.seen.insert(s.name.clone(), state.clone());
             if before.as_ref() == Some(&state) {
@@ -44,8 +50,16 @@ impl Degraded {
                 format!(
                     "{}: degraded (active {active}{}; down: {})",
                     s.name,
-                    if state.0 { " not seen up or switch pending" } else { "" },
-                    if down.is_empty() { "none".to_owned() } else { down.join(",") }
+                    if state.0 {
+                        " not seen up or switch pending"
+                    } else {
+                        ""
+                    },
+                    if down.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        down.join(",")
+                    }
                 )
             } else {
                 format!("{}: no longer degraded", s.name)
@@ -53,7 +67,11 @@ impl Degraded {
             let mut e = AlertEvent::new(
                 "degraded",
                 if bad { "degraded" } else { "healthy" },
-                if bad { Action::Trigger } else { Action::Resolve },
+                if bad {
+                    Action::Trigger
+                } else {
+                    Action::Resolve
+                },
                 format!("degraded/{}", s.name),
                 severity_of("degraded"),
                 summary,

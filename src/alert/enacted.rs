@@ -50,7 +50,10 @@ impl Enacted {
                     Action::Trigger,
                     key,
                     severity_of("enactment"),
-                    format!("{enactor} enactment of {service} epoch {epoch} failed on {}", self.node),
+                    format!(
+                        "{enactor} enactment of {service} epoch {epoch} failed on {}",
+                        self.node
+                    ),
                     self.node.clone(),
                     now,
                 )
@@ -197,7 +200,11 @@ mod tests {
         let notice: Vec<&AlertEvent> = second.iter().filter(|a| a.kind == "enacted").collect();
         assert_eq!(notice.len(), 1);
         assert_eq!(notice[0].details["dns_took_ms"], "3.000");
-        assert!(notice[0].summary.contains("route 3 ms, verified"), "{}", notice[0].summary);
+        assert!(
+            notice[0].summary.contains("route 3 ms, verified"),
+            "{}",
+            notice[0].summary
+        );
     }
 
     #[test]
@@ -214,6 +221,9 @@ mod tests {
         let failed = e.report(report("dns", 2, Some("disk full")), Timestamp(0));
         let ok = e.report(report("dns", 2, None), Timestamp(1));
         assert_eq!(failed[0].key, ok[0].key);
-        assert_eq!((failed[0].action, ok[0].action), (Action::Trigger, Action::Resolve));
+        assert_eq!(
+            (failed[0].action, ok[0].action),
+            (Action::Trigger, Action::Resolve)
+        );
     }
 }

@@ -66,11 +66,22 @@ impl Raise {
         }
     }
 
-    fn condition(&self, kind: &str, event: &str, open: bool, key: String, summary: String) -> AlertEvent {
+    fn condition(
+        &self,
+        kind: &str,
+        event: &str,
+        open: bool,
+        key: String,
+        summary: String,
+    ) -> AlertEvent {
         AlertEvent::new(
             kind,
             event,
-            if open { Action::Trigger } else { Action::Resolve },
+            if open {
+                Action::Trigger
+            } else {
+                Action::Resolve
+            },
             key,
             severity_of(kind),
             summary,
@@ -88,9 +99,14 @@ impl Raise {
             format!("node {node} reaches the cluster again")
         };
         self.raise(
-            self.condition("node_isolated", if isolated { "isolated" } else { "rejoined" },
-                isolated, format!("node_isolated/{node}"), summary)
-                .reason(why),
+            self.condition(
+                "node_isolated",
+                if isolated { "isolated" } else { "rejoined" },
+                isolated,
+                format!("node_isolated/{node}"),
+                summary,
+            )
+            .reason(why),
         )
     }
 
@@ -103,9 +119,14 @@ impl Raise {
             format!("node {node} is up to date again")
         };
         self.raise(
-            self.condition("node_stale", if stale { "stale" } else { "fresh" }, stale,
-                format!("node_stale/{node}"), summary)
-                .reason(why),
+            self.condition(
+                "node_stale",
+                if stale { "stale" } else { "fresh" },
+                stale,
+                format!("node_stale/{node}"),
+                summary,
+            )
+            .reason(why),
         )
     }
 
@@ -117,10 +138,19 @@ impl Raise {
             format!("drill of {service} finished: {detail}")
         };
         self.raise(
-            self.condition("drill", if running { "drill_started" } else { "drill_finished" },
-                running, format!("drill/{service}"), summary)
-                .service(service)
-                .reason(detail),
+            self.condition(
+                "drill",
+                if running {
+                    "drill_started"
+                } else {
+                    "drill_finished"
+                },
+                running,
+                format!("drill/{service}"),
+                summary,
+            )
+            .service(service)
+            .reason(detail),
         )
     }
 }
@@ -189,11 +219,16 @@ fn spool(outlets: &[Outlet], events: Vec<AlertEvent>, now: crate::model::Timesta
     if events.is_empty() {
         return;
     }
+    let mut spooled = vec![0usize; events.len()];
     for o in outlets {
         let mine: Vec<AlertEvent> = events
             .iter()
-            .filter(|e| e.passes(&o.sink.cfg.filter))
-            .cloned()
+            .zip(spooled.iter_mut())
+            .filter(|(e, _)| e.passes(&o.sink.cfg.filter))
+            .map(|(e, n)| {
+                *n += 1;
+                e.clone()
+            })
             .collect();
         if mine.is_empty() {
             continue;
@@ -215,6 +250,10 @@ fn spool(outlets: &[Outlet], events: Vec<AlertEvent>, now: crate::model::Timesta
         for e in entries {
             let _ = o.to_worker.send(e);
         }
+    }
+    for (e, sinks) in events.iter().zip(spooled) {
+        tracing::info!(key = %e.key, action = e.action.as_str(), sinks, summary = %e.summary,
+            "alert spooled");
     }
 }
 

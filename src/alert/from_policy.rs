@@ -64,7 +64,10 @@ pub fn alerts(cfg: &Config, node: &NodeId, e: &DurableEvent) -> Vec<AlertEvent> 
                 ("approval", format!("approval/{service}")),
                 ("site_down", format!("site_down/{service}/{from}")),
                 ("no_target", format!("no_target/{service}")),
-                ("failback_available", format!("failback_available/{service}")),
+                (
+                    "failback_available",
+                    format!("failback_available/{service}"),
+                ),
             ] {
                 out.push(
                     new(
@@ -77,7 +80,9 @@ pub fn alerts(cfg: &Config, node: &NodeId, e: &DurableEvent) -> Vec<AlertEvent> 
                     )
                     .service(service)
                     .sites([to])
-                    .epoch(*epoch),
+                    .epoch(*epoch)
+                    // Only what this node saw open: not a resolve per switch per condition.
+                    .only_if_open(),
                 );
             }
             out
@@ -89,7 +94,8 @@ pub fn alerts(cfg: &Config, node: &NodeId, e: &DurableEvent) -> Vec<AlertEvent> 
             deadline,
             reason,
         } => {
-            let approve = format!("switchback approve {service}  (or: switchback reject {service})");
+            let approve =
+                format!("switchback approve {service}  (or: switchback reject {service})");
             vec![
                 new(
                     "approval",
@@ -271,7 +277,10 @@ pub fn alerts(cfg: &Config, node: &NodeId, e: &DurableEvent) -> Vec<AlertEvent> 
             )
             .service(service),
         ],
-        Event::Abstaining { node: probe, detail } => vec![
+        Event::Abstaining {
+            node: probe,
+            detail,
+        } => vec![
             new(
                 "probe_abstaining",
                 "abstaining",
@@ -301,17 +310,30 @@ pub fn alerts(cfg: &Config, node: &NodeId, e: &DurableEvent) -> Vec<AlertEvent> 
                 Action::Trigger,
                 format!("failback_available/{service}"),
                 severity_of("failback_available"),
-                format!("{service}: primary {site} has been up long enough; an operator may switch back"),
+                format!(
+                    "{service}: primary {site} has been up long enough; an operator may switch back"
+                ),
             )
             .service(service)
             .sites([site])
-            .detail("failback", format!("switchback switch {service} --to {site} --reason ...")),
+            .detail(
+                "failback",
+                format!("switchback switch {service} --to {site} --reason ..."),
+            ),
         ],
         Event::MaintenanceChanged { service, on, by } => vec![
             new(
                 "maintenance",
-                if *on { "maintenance_on" } else { "maintenance_off" },
-                if *on { Action::Trigger } else { Action::Resolve },
+                if *on {
+                    "maintenance_on"
+                } else {
+                    "maintenance_off"
+                },
+                if *on {
+                    Action::Trigger
+                } else {
+                    Action::Resolve
+                },
                 format!("maintenance/{service}"),
                 severity_of("maintenance"),
                 format!(

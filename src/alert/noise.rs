@@ -165,7 +165,10 @@ mod tests {
         let mut n = Noise::default();
         assert!(n.offer(ev(Action::Trigger, 1), t(0)).is_some());
         assert!(n.offer(ev(Action::Trigger, 1), t(1)).is_none());
-        assert!(n.offer(ev(Action::Trigger, 2), t(2)).is_some(), "new facts go out");
+        assert!(
+            n.offer(ev(Action::Trigger, 2), t(2)).is_some(),
+            "new facts go out"
+        );
         assert!(n.offer(ev(Action::Resolve, 2), t(3)).is_some());
         assert!(n.offer(ev(Action::Resolve, 2), t(4)).is_none());
     }
@@ -188,7 +191,13 @@ mod tests {
         let actions: Vec<Action> = sent.iter().map(|e| e.action).collect();
         assert_eq!(
             actions,
-            [Action::Trigger, Action::Resolve, Action::Trigger, Action::Resolve, Action::Trigger]
+            [
+                Action::Trigger,
+                Action::Resolve,
+                Action::Trigger,
+                Action::Resolve,
+                Action::Trigger
+            ]
         );
         assert_eq!(sent[4].count, 3);
         assert!(n.tick(t(100)).is_empty(), "not quiet yet");
@@ -196,14 +205,18 @@ mod tests {
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].action, Action::Resolve);
         assert_eq!(due[0].count, 10, "{due:?}");
-        assert!(n.offer(ev(Action::Trigger, 1), t(2000)).is_some(), "a new incident later");
+        assert!(
+            n.offer(ev(Action::Trigger, 1), t(2000)).is_some(),
+            "a new incident later"
+        );
     }
 
     #[test]
     fn state_round_trips_through_json() {
         let mut n = Noise::default();
         n.offer(ev(Action::Trigger, 1), t(0));
-        let back: Noise = serde_json::from_str(&serde_json::to_string(&n).expect("ser")).expect("de");
+        let back: Noise =
+            serde_json::from_str(&serde_json::to_string(&n).expect("ser")).expect("de");
         assert_eq!(back, n);
     }
 }

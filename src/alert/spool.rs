@@ -114,10 +114,7 @@ impl Spool {
                 pending.push(entry);
             }
         }
-        let len = queue
-            .metadata()
-            .map_err(err(&queue_path, "stat"))?
-            .len();
+        let len = queue.metadata().map_err(err(&queue_path, "stat"))?.len();
         if len != good {
             tracing::warn!(path = %queue_path.display(), kept = good, dropped = len - good,
                 "alert spool: cutting a torn tail left by a crash");
@@ -190,7 +187,12 @@ impl Spool {
     }
 
     /// Give up on `entry`: append it to `dead.jsonl` with `why`, then let it leave the queue.
-    pub fn dead_letter(&mut self, entry: &Entry, why: &str, now: Timestamp) -> Result<(), SpoolError> {
+    pub fn dead_letter(
+        &mut self,
+        entry: &Entry,
+        why: &str,
+        now: Timestamp,
+    ) -> Result<(), SpoolError> {
         let path = self.dir.join("dead.jsonl");
         let mut f = OpenOptions::new()
             .append(true)
@@ -239,7 +241,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (mut s, pending) = Spool::open(dir.path()).expect("open");
         assert!(pending.is_empty());
-        let e = s.append((1..=5).map(ev).collect(), Timestamp(7)).expect("append");
+        let e = s
+            .append((1..=5).map(ev).collect(), Timestamp(7))
+            .expect("append");
         assert_eq!(e.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
         s.ack(2).expect("ack");
         drop(s);
@@ -275,11 +279,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (mut s, _) = Spool::open(dir.path()).expect("open");
         let e = s.append(vec![ev(1)], Timestamp(1)).expect("append");
-        s.dead_letter(&e[0], "HTTP 500 for 24h", Timestamp(2)).expect("dead");
+        s.dead_letter(&e[0], "HTTP 500 for 24h", Timestamp(2))
+            .expect("dead");
         let dead = std::fs::read_to_string(dir.path().join("dead.jsonl")).expect("dead file");
         assert!(dead.contains("HTTP 500 for 24h"), "{dead}");
         assert_eq!(s.pending(), 0);
-        let many: Vec<AlertEvent> = (0..4000).map(ev).collect();
+        let many: Vec<AlertEvent> = (0..6000).map(ev).collect();
         let e = s.append(many, Timestamp(3)).expect("append");
         assert!(s.bytes() >= COMPACT_AT, "{}", s.bytes());
         s.ack(e.last().expect("entries").seq).expect("ack");

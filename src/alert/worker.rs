@@ -144,12 +144,21 @@ impl Worker {
 }
 
 /// A test event for `alert test`: a notice (or its resolve) through every sink.
-pub fn test_event(sink: &str, node: &crate::model::NodeId, at: Timestamp, resolve: bool) -> AlertEvent {
+pub fn test_event(
+    sink: &str,
+    node: &crate::model::NodeId,
+    at: Timestamp,
+    resolve: bool,
+) -> AlertEvent {
     use super::event::Action;
     AlertEvent::new(
         "test",
         "test",
-        if resolve { Action::Resolve } else { Action::Trigger },
+        if resolve {
+            Action::Resolve
+        } else {
+            Action::Trigger
+        },
         format!("test/{sink}"),
         crate::config::Severity::Critical,
         format!("switchback alert test from {node} through sink {sink}"),

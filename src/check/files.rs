@@ -2,7 +2,7 @@
 //! What the cross-references need of them is copied out into [`super::facts`].
 
 use super::facts::{ProbesFacts, ZoneFacts};
-use crate::config::{Config, SinkKind, ConfigError, Ctx, Origin};
+use crate::config::{Config, ConfigError, Ctx, Origin, SinkKind};
 use crate::dns::zonefile;
 use crate::probe::defs;
 use std::collections::BTreeMap;

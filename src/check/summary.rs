@@ -3,7 +3,7 @@
 //! then one `warning:` line per configured part this build does not act on.
 
 use super::CheckSummary;
-use crate::config::{AlertSink, Config, SinkKind, Mode, Role, StoreSection, join};
+use crate::config::{AlertSink, Config, Mode, Role, SinkKind, StoreSection, join};
 use crate::model::Layer;
 use std::collections::BTreeMap;
 use std::fmt;

@@ -63,7 +63,14 @@ pub async fn alert_test(
         let e = test_event(&s.name, &cfg.node.id, Timestamp::now(), resolve);
         match sink.deliver(&e).await {
             Ok(()) => {
-                let _ = writeln!(report, "ok      {} ({}): key {} {}", s.name, s.kind.name(), e.key, e.action.as_str());
+                let _ = writeln!(
+                    report,
+                    "ok      {} ({}): key {} {}",
+                    s.name,
+                    s.kind.name(),
+                    e.key,
+                    e.action.as_str()
+                );
             }
             Err(err) => {
                 failed += 1;

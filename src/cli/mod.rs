@@ -12,7 +12,9 @@ mod operator;
 mod render;
 
 pub use alert::{AlertTestError, alert_test};
-pub use args::{AdminArgs, AlertCommand, Cli, Command, LogFormatArg, OnOff, ServeArgs, demo_config_path};
+pub use args::{
+    AdminArgs, AlertCommand, Cli, Command, LogFormatArg, OnOff, ServeArgs, demo_config_path,
+};
 pub use client::AdminClient;
 pub use error::CliError;
 pub use operator::run_operator;

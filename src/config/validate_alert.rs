@@ -1,5 +1,6 @@
 //! The second pass for `[[alert]]` sinks.
 
+use super::Service;
 use super::alert::{
     ALERT_KINDS, AlertFilter, AlertSink, DEFAULT_MAX_AGE, DEFAULT_TIMEOUT, RawAlert, Severity,
     SinkKind,
@@ -7,11 +8,14 @@ use super::alert::{
 use super::ctx::{self, Ctx};
 use super::raw::default_pagerduty_url;
 use super::values;
-use super::Service;
 use std::collections::BTreeSet;
 
 /// `[[alert]]`: the keys each kind needs, no keys it would ignore, unique names.
-pub(crate) fn alerts(raw: Vec<RawAlert>, ctx: &mut Ctx<'_>, services: &[Service]) -> Vec<AlertSink> {
+pub(crate) fn alerts(
+    raw: Vec<RawAlert>,
+    ctx: &mut Ctx<'_>,
+    services: &[Service],
+) -> Vec<AlertSink> {
     let mut out = Vec::new();
     let kinds_seen: Vec<Option<String>> = raw
         .iter()
@@ -30,7 +34,13 @@ pub(crate) fn alerts(raw: Vec<RawAlert>, ctx: &mut Ctx<'_>, services: &[Service]
                 .unwrap_or_default(),
         };
         let kind = a.kind.as_deref().map(str::trim);
-        let all: &[&str] = &["url", "headers", "hmac_secret_file", "routing_key_file", "command"];
+        let all: &[&str] = &[
+            "url",
+            "headers",
+            "hmac_secret_file",
+            "routing_key_file",
+            "command",
+        ];
         let (sink, allowed): (Option<SinkKind>, &[&str]) = match kind {
             None => {
                 ctx.missing(&format!("{key}.kind"));
@@ -103,7 +113,12 @@ pub(crate) fn alerts(raw: Vec<RawAlert>, ctx: &mut Ctx<'_>, services: &[Service]
         let kind_name = kind.unwrap_or("alert").to_owned();
         let name = match &a.name {
             Some(n) => ctx::ident(ctx, &format!("{key}.name"), Some(n)),
-            None if kinds_seen.iter().filter(|k| k.as_deref() == Some(&kind_name)).count() > 1 => {
+            None if kinds_seen
+                .iter()
+                .filter(|k| k.as_deref() == Some(&kind_name))
+                .count()
+                > 1 =>
+            {
                 format!("{kind_name}-{i}")
             }
             None => kind_name,
@@ -114,17 +129,15 @@ pub(crate) fn alerts(raw: Vec<RawAlert>, ctx: &mut Ctx<'_>, services: &[Service]
                 format!("another [[alert]] is already named {name:?}; give each sink its own name"),
             );
         }
-        let timeout = a
-            .timeout
-            .as_deref()
-            .map_or(DEFAULT_TIMEOUT, |s| ctx::duration(ctx, &format!("{key}.timeout"), s));
+        let timeout = a.timeout.as_deref().map_or(DEFAULT_TIMEOUT, |s| {
+            ctx::duration(ctx, &format!("{key}.timeout"), s)
+        });
         if timeout.is_zero() && a.timeout.is_some() {
             ctx.bad(&format!("{key}.timeout"), "must be above zero");
         }
-        let max_age = a
-            .max_age
-            .as_deref()
-            .map_or(DEFAULT_MAX_AGE, |s| ctx::duration(ctx, &format!("{key}.max_age"), s));
+        let max_age = a.max_age.as_deref().map_or(DEFAULT_MAX_AGE, |s| {
+            ctx::duration(ctx, &format!("{key}.max_age"), s)
+        });
         let min_severity = a.min_severity.as_deref().map_or(Severity::Info, |s| {
             ctx.parse(&format!("{key}.min_severity"), Severity::parse(s))
                 .unwrap_or(Severity::Info)
@@ -134,7 +147,10 @@ pub(crate) fn alerts(raw: Vec<RawAlert>, ctx: &mut Ctx<'_>, services: &[Service]
             if !ALERT_KINDS.contains(&k.as_str()) {
                 ctx.bad(
                     &format!("{key}.kinds[{j}]"),
-                    format!("unknown event kind {k:?}; known: {}", ALERT_KINDS.join(", ")),
+                    format!(
+                        "unknown event kind {k:?}; known: {}",
+                        ALERT_KINDS.join(", ")
+                    ),
                 );
             }
         }

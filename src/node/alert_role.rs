@@ -31,9 +31,18 @@ pub(super) fn start(
     if cfg.alerts.is_empty() {
         return Ok(Raise::none(node));
     }
-    let parts = alert::start(&cfg.alerts, node.clone(), &cfg.node.state_dir, Timestamp::now)?;
+    let parts = alert::start(
+        &cfg.alerts,
+        node.clone(),
+        &cfg.node.state_dir,
+        Timestamp::now,
+    )?;
     let raise = parts.raise.clone();
-    tracing::info!(sinks = cfg.alerts.len(), "alerting to {} sink(s)", cfg.alerts.len());
+    tracing::info!(
+        sinks = cfg.alerts.len(),
+        "alerting to {} sink(s)",
+        cfg.alerts.len()
+    );
     let token = tasks.token();
     tasks.spawn("alert_feed", async move {
         parts.feed.run(token).await;
@@ -62,8 +71,10 @@ pub(super) fn start(
                         r.raise(a);
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(missed)) => tracing::error!(missed,
-                    "alerting fell behind the decision loop; missed events are in the audit log"),
+                Err(broadcast::error::RecvError::Lagged(missed)) => tracing::error!(
+                    missed,
+                    "alerting fell behind the decision loop; missed events are in the audit log"
+                ),
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             }
         }

@@ -158,7 +158,11 @@ pub async fn run(
 
     // Every enactor reports here; the alert role subscribes before the first apply.
     let reports = Reports::default();
-    let enactors = if dns.is_some() { vec!["dns"] } else { Vec::new() };
+    let enactors = if dns.is_some() {
+        vec!["dns"]
+    } else {
+        Vec::new()
+    };
     let _raise = alert_role::start(
         &cfg,
         &decide,

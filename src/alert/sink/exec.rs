@@ -26,7 +26,10 @@ pub(crate) fn env(e: &AlertEvent) -> Vec<(&'static str, String)> {
         ("SWITCHBACK_SEVERITY", e.severity.as_str().to_owned()),
         (
             "SWITCHBACK_SERVICE",
-            e.service.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+            e.service
+                .as_ref()
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
         ),
         ("SWITCHBACK_SITES", sites.join(",")),
         (

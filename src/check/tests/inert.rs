@@ -37,11 +37,7 @@ fn vip_and_etcd_each_warn_once_where_configured_alert_sinks_do_not() {
     let text = unacted();
     let found = warnings(&text, &[]);
     let keys: Vec<&str> = found.iter().map(|w| w.key.as_str()).collect();
-    assert_eq!(
-        keys,
-        ["store.kind", "service[0].vip"],
-        "{found:#?}"
-    );
+    assert_eq!(keys, ["store.kind", "service[0].vip"], "{found:#?}");
     assert_eq!(found[0].part, InertPart::EtcdStore);
     assert_eq!(
         found[1].part,
@@ -143,7 +139,10 @@ fn check_prints_the_warnings_under_the_summary() {
         "{shown}"
     );
     assert!(
-        shown.lines().last().is_some_and(|l| l.contains("service[0].vip")),
+        shown
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("service[0].vip")),
         "{shown}"
     );
 }

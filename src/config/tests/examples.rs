@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::config::{
-    AllDown, SinkKind, ConfirmTimeout, Failback, LogFormat, Mode, Origin, Role, SiteRole,
+    AllDown, ConfirmTimeout, Failback, LogFormat, Mode, Origin, Role, SinkKind, SiteRole,
     StoreSection,
 };
 use crate::model::{NodeId, SiteId};
