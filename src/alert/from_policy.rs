@@ -381,3 +381,116 @@ pub(crate) fn severity_of(kind: &str) -> Severity {
         _ => Severity::Info,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Epoch, ServiceId, SiteId, Timestamp};
+
+    fn cfg() -> Config {
+        let f = &crate::fixture::config;
+        f(
+            &["crm"],
+            crate::fixture::voters(3, 3),
+            crate::fixture::policy(),
+        )
+    }
+
+    fn map(event: Event) -> Vec<AlertEvent> {
+        alerts(
+            &cfg(),
+            &NodeId::from("n1"),
+            &DurableEvent {
+                at: Timestamp(1_000),
+                event,
+            },
+        )
+    }
+
+    fn switched(to: &str, decision: DecisionKind, epoch: u64) -> Event {
+        Event::Switched {
+            service: ServiceId::from("crm"),
+            from: SiteId::from(if to == "bj" { "sh" } else { "bj" }),
+            to: SiteId::from(to),
+            epoch: Epoch(epoch),
+            decision,
+            reason: "app down at bj from 3/3 probes".into(),
+        }
+    }
+
+    #[test]
+    fn failover_and_failback_share_one_key_and_the_initial_decision_pages_nobody() {
+        assert!(map(switched("bj", DecisionKind::Initial, 1)).is_empty());
+        let over = map(switched("sh", DecisionKind::Failover, 2));
+        let back = map(switched("bj", DecisionKind::Failback, 3));
+        assert_eq!(
+            (over[0].action, back[0].action),
+            (Action::Trigger, Action::Resolve)
+        );
+        assert_eq!(over[0].key, "failover/crm");
+        assert_eq!(over[0].key, back[0].key);
+        assert_eq!(back[0].event, "failback");
+        assert_eq!(
+            over[0].severity, back[0].severity,
+            "same labels for Alertmanager"
+        );
+        assert_eq!(over[0].reason, "app down at bj from 3/3 probes");
+        let op = map(switched("sh", DecisionKind::Operator, 4));
+        assert_eq!(op[0].event, "operator_switch");
+    }
+
+    #[test]
+    fn awaiting_approval_says_until_when_and_how_to_approve() {
+        let a = map(Event::SwitchProposed {
+            service: ServiceId::from("crm"),
+            from: SiteId::from("bj"),
+            to: SiteId::from("sh"),
+            deadline: Timestamp(301_000),
+            reason: "bj down".into(),
+        });
+        assert_eq!(a[0].key, "approval/crm");
+        assert_eq!(a[0].severity, Severity::Critical);
+        assert_eq!(a[0].details["deadline"], "1970-01-01T00:05:01.000Z");
+        assert!(a[0].details["approve"].contains("switchback approve crm"));
+        let r = map(Event::ProposalRejected {
+            service: ServiceId::from("crm"),
+            to: SiteId::from("sh"),
+            by: "alice".into(),
+        });
+        assert_eq!(
+            (r[0].key.as_str(), r[0].action),
+            ("approval/crm", Action::Resolve)
+        );
+        assert_eq!(r[0].details["by"], "alice");
+    }
+
+    #[test]
+    fn every_kind_raised_is_one_a_filter_may_name() {
+        let events = [
+            switched("sh", DecisionKind::Failover, 2),
+            Event::QuorumLost {
+                service: ServiceId::from("crm"),
+                counting: 1,
+                quorum: 2,
+            },
+            Event::Abstaining {
+                node: NodeId::from("p1"),
+                detail: None,
+            },
+            Event::MaintenanceChanged {
+                service: ServiceId::from("crm"),
+                on: true,
+                by: "bob".into(),
+            },
+        ];
+        for e in events {
+            for a in map(e) {
+                assert!(
+                    crate::config::ALERT_KINDS.contains(&a.kind.as_str()),
+                    "{}",
+                    a.kind
+                );
+            }
+        }
+    }
+}

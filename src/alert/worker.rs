@@ -171,6 +171,115 @@ pub fn test_event(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::sink::Scripted;
+    use crate::config::{AlertFilter, AlertSink, SinkKind};
+
+    fn sink(max_age: Duration, script: &Scripted) -> Arc<Sink> {
+        let cfg = AlertSink {
+            name: "s".into(),
+            kind: SinkKind::Exec {
+                command: vec!["unused".into()],
+            },
+            filter: AlertFilter::default(),
+            timeout: Duration::from_secs(1),
+            max_age,
+        };
+        Arc::new(Sink::scripted(cfg, script.clone()))
+    }
+
+    fn entry(seq: u64, key: &str) -> Entry {
+        Entry {
+            seq,
+            spooled_at: Timestamp(0),
+            event: test_event(key, &"n1".into(), Timestamp(0), false),
+        }
+    }
+
+    // The paused clock's wall-clock stand-in: ms since the test started.
+    fn paused_now() -> Timestamp {
+        thread_local!(static START: tokio::time::Instant = tokio::time::Instant::now());
+        START.with(|s| Timestamp(s.elapsed().as_millis() as u64))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_back_off_exponentially_and_keep_order() {
+        let script = Scripted::default();
+        script
+            .answers
+            .lock()
+            .expect("lock")
+            .extend([false, false, false, true]);
+        let (tx, incoming) = mpsc::unbounded_channel();
+        let w = Worker {
+            sink: sink(Duration::from_secs(3600), &script),
+            spool: None,
+            queue: VecDeque::from([entry(0, "a"), entry(0, "b")]),
+            incoming,
+            now: paused_now,
+        };
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(w.run(shutdown.clone()));
+        // Let it work through its script; the paused clock jumps over the backoff sleeps.
+        while script.asked.lock().expect("lock").len() < 5 {
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        shutdown.cancel();
+        task.await.expect("worker");
+        drop(tx);
+        let asked = script.asked.lock().expect("lock").clone();
+        let keys: Vec<&str> = asked.iter().map(|(_, k)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["test/a", "test/a", "test/a", "test/a", "test/b"],
+            "in order"
+        );
+        let gaps: Vec<Duration> = asked.windows(2).map(|w| w[1].0 - w[0].0).collect();
+        for (i, gap) in gaps.iter().take(3).enumerate() {
+            let lo = backoff(i as u32, 0.0);
+            let hi = backoff(i as u32, 1.0) + Duration::from_millis(20);
+            assert!(
+                *gap >= lo && *gap <= hi,
+                "retry {i}: {gap:?} not in [{lo:?}, {hi:?}]"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_event_older_than_max_age_is_dead_lettered_and_the_queue_moves_on() {
+        let script = Scripted::default();
+        script
+            .answers
+            .lock()
+            .expect("lock")
+            .extend(std::iter::repeat_n(false, 100));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut spool, _) = Spool::open(dir.path()).expect("spool");
+        let entries = spool
+            .append(vec![entry(0, "x").event], Timestamp(0))
+            .expect("append");
+        let (_tx, incoming) = mpsc::unbounded_channel();
+        let w = Worker {
+            sink: sink(Duration::from_secs(10), &script),
+            spool: Some(Arc::new(Mutex::new(spool))),
+            queue: VecDeque::from(entries),
+            incoming,
+            now: paused_now,
+        };
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(w.run(shutdown.clone()));
+        let dead = dir.path().join("dead.jsonl");
+        while !dead.exists() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        shutdown.cancel();
+        task.await.expect("worker");
+        let attempts = script.asked.lock().expect("lock").len();
+        // 0.25-0.5 s, then doubling: about 6 attempts fit in 10 s.
+        assert!((4..=9).contains(&attempts), "{attempts} attempts");
+        let (_, pending) = Spool::open(dir.path()).expect("reopen");
+        assert!(pending.is_empty(), "dead-lettered events leave the queue");
+    }
 
     #[test]
     fn backoff_doubles_to_its_cap_with_jitter_in_the_upper_half() {

@@ -129,12 +129,17 @@ pub(crate) fn alerts(
                 format!("another [[alert]] is already named {name:?}; give each sink its own name"),
             );
         }
-        let timeout = a.timeout.as_deref().map_or(DEFAULT_TIMEOUT, |s| {
-            ctx::duration(ctx, &format!("{key}.timeout"), s)
-        });
-        if timeout.is_zero() && a.timeout.is_some() {
-            ctx.bad(&format!("{key}.timeout"), "must be above zero");
-        }
+        let timeout = match a.timeout.as_deref() {
+            None => DEFAULT_TIMEOUT,
+            Some(t) => match ctx.parse(&format!("{key}.timeout"), values::duration(t)) {
+                Some(d) if d.is_zero() => {
+                    ctx.bad(&format!("{key}.timeout"), "must be above zero");
+                    DEFAULT_TIMEOUT
+                }
+                Some(d) => d,
+                None => DEFAULT_TIMEOUT,
+            },
+        };
         let max_age = a.max_age.as_deref().map_or(DEFAULT_MAX_AGE, |s| {
             ctx::duration(ctx, &format!("{key}.max_age"), s)
         });

@@ -315,3 +315,52 @@ fn three_authorities_raising_the_same_failover_make_one_alert() {
     let mut f = std::io::stderr();
     let _ = writeln!(f, "alertmanager shows {} failover alert(s)", firing.len());
 }
+
+#[test]
+fn alert_test_sends_through_every_sink_and_says_which_failed() {
+    let ok = Receiver::start(Mode::Accept);
+    let bad = Receiver::start(Mode::FailFirst(usize::MAX));
+    let (bj, sh) = (StandIn::start(), StandIn::start());
+    let sinks = format!(
+        "[[alert]]\nname = \"good\"\nkind = \"webhook\"\nurl = \"{}\"\n\n\
+         [[alert]]\nname = \"broken\"\nkind = \"webhook\"\nurl = \"{}\"\n",
+        ok.url, bad.url
+    );
+    let dir = node_dir(bj.addr, sh.addr, "it-1", &sinks);
+    let run = |args: &[&str]| {
+        std::process::Command::new(crate::harness::bin())
+            .args(["alert", "test", "-c"])
+            .arg(dir.config())
+            .args(args)
+            .output()
+            .expect("run alert test")
+    };
+    let out = run(&["--sink", "good"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("ok      good (webhook): key test/good trigger"),
+        "{text}"
+    );
+    let got = ok.wait_until("the test event", |g| !g.is_empty());
+    assert_eq!(got[0].body["kind"], "test");
+    assert_eq!(got[0].body["node"], "it-1");
+
+    let out = run(&["--resolve"]);
+    assert!(!out.status.success(), "one sink fails: {out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 of 2 sink(s) failed"), "{err}");
+    assert!(err.contains("FAILED  broken (webhook): POST"), "{err}");
+    assert!(err.contains("HTTP 500"), "{err}");
+    ok.wait_until("the test resolve", |g| {
+        g.iter().any(|x| x.body["action"] == "resolve")
+    });
+
+    let out = run(&["--sink", "nope"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no [[alert]] sink named \"nope\"; configured: good, broken"),
+        "{err}"
+    );
+}

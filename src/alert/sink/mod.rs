@@ -69,6 +69,18 @@ enum Target {
     Alertmanager(alertmanager::Alertmanager),
     Pagerduty(pagerduty::Pagerduty),
     Exec(exec::Exec),
+    /// Unit tests of the worker's timing: answers from a script, records when it was asked.
+    #[cfg(test)]
+    Scripted(Scripted),
+}
+
+/// A scripted receiver for paused-clock tests: `true` acknowledges, `false` refuses; an
+/// exhausted script acknowledges.
+#[cfg(test)]
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Scripted {
+    pub(crate) answers: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<bool>>>,
+    pub(crate) asked: std::sync::Arc<std::sync::Mutex<Vec<(tokio::time::Instant, String)>>>,
 }
 
 fn read_secret(sink: &str, path: &PathBuf) -> Result<String, SecretError> {
@@ -129,6 +141,36 @@ impl Sink {
             Target::Alertmanager(a) => a.deliver(e).await,
             Target::Pagerduty(p) => p.deliver(e).await,
             Target::Exec(x) => x.deliver(e).await,
+            #[cfg(test)]
+            Target::Scripted(s) => {
+                s.asked
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((tokio::time::Instant::now(), e.key.clone()));
+                let ok = s
+                    .answers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .pop_front()
+                    .unwrap_or(true);
+                if ok {
+                    Ok(())
+                } else {
+                    Err(DeliveryError::Exec {
+                        program: "scripted".into(),
+                        problem: "refused".into(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// A sink answering from `script` (tests of the worker's timing).
+    #[cfg(test)]
+    pub(crate) fn scripted(cfg: AlertSink, script: Scripted) -> Sink {
+        Sink {
+            cfg,
+            target: Target::Scripted(script),
         }
     }
 }
