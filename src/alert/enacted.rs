@@ -23,8 +23,11 @@ pub const GATHER: Duration = Duration::from_secs(30);
 pub struct Enacted {
     node: NodeId,
     enactors: Vec<&'static str>,
-    open: BTreeMap<(ServiceId, Epoch), (Timestamp, BTreeMap<&'static str, Report>)>,
+    open: BTreeMap<(ServiceId, Epoch), Gathering>,
 }
+
+/// When the first report of one epoch came, and every report so far by enactor.
+type Gathering = (Timestamp, BTreeMap<&'static str, Report>);
 
 impl Enacted {
     /// For `node`, which runs `enactors`.
@@ -86,10 +89,10 @@ impl Enacted {
                         .entry((service.clone(), epoch))
                         .or_insert_with(|| (now, BTreeMap::new()));
                     slot.1.insert(enactor, report);
-                    if self.enactors.iter().all(|e| slot.1.contains_key(e)) {
-                        if let Some((_, got)) = self.open.remove(&(service.clone(), epoch)) {
-                            out.push(self.notice(&service, epoch, got, now));
-                        }
+                    if self.enactors.iter().all(|e| slot.1.contains_key(e))
+                        && let Some((_, got)) = self.open.remove(&(service.clone(), epoch))
+                    {
+                        out.push(self.notice(&service, epoch, got, now));
                     }
                 }
             }

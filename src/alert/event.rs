@@ -84,6 +84,7 @@ fn one() -> u32 {
 
 impl AlertEvent {
     /// A new event with no sites, epoch, reason or details yet.
+    #[allow(clippy::too_many_arguments)] // every one is required; the builders add the rest
     pub fn new(
         kind: &str,
         event: &str,

@@ -125,7 +125,7 @@ impl Worker {
                     failures += 1;
                     // The first failure and then every tenth are logged: a sink that is down
                     // for hours must not flood the log.
-                    if failures == 1 || failures % 10 == 0 {
+                    if failures == 1 || failures.is_multiple_of(10) {
                         tracing::warn!(sink = %self.sink.cfg.name, key = %entry.event.key,
                             failures, retry_in_ms = wait.as_millis() as u64, error = %err,
                             "alert delivery failed; retrying");

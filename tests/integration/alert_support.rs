@@ -280,7 +280,10 @@ fn serve(
     }
 }
 
-fn read_request(conn: &mut TcpStream) -> Option<(Vec<(String, String)>, Vec<u8>)> {
+/// Lower-cased header names with their values.
+type Headers = Vec<(String, String)>;
+
+fn read_request(conn: &mut TcpStream) -> Option<(Headers, Vec<u8>)> {
     let mut reader = BufReader::new(conn.try_clone().ok()?);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
@@ -333,10 +336,10 @@ fn validate_pagerduty(b: &serde_json::Value) -> Result<(), String> {
         {
             return Err(format!("payload.severity {}", p["severity"]));
         }
-        if let Some(ts) = p["timestamp"].as_str() {
-            if humantime::parse_rfc3339(ts).is_err() {
-                return Err(format!("payload.timestamp {ts:?} is not RFC 3339"));
-            }
+        if let Some(ts) = p["timestamp"].as_str()
+            && humantime::parse_rfc3339(ts).is_err()
+        {
+            return Err(format!("payload.timestamp {ts:?} is not RFC 3339"));
         }
     }
     Ok(())
