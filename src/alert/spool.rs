@@ -3,8 +3,11 @@
 //! - `queue.jsonl`: every event, appended and fsynced *before* delivery is tried (a batch
 //!   shares one fsync). A line torn by a crash mid-append is cut off at the next open.
 //! - `cursor`: the sequence number of the last event that left the queue (acknowledged by the
-//!   sink, or dead-lettered), rewritten in place and fsynced. Delivery is in order, so one
-//!   number says what is pending: every entry above it.
+//!   sink, or dead-lettered), rewritten in place. Delivery is in order, so one number says
+//!   what is pending: every entry above it. The write survives a crash of the process at once
+//!   (it is in the page cache); it is fsynced every [`SYNC_ACKS`] acks and whenever the queue
+//!   empties, so only a crash of the whole machine can roll it back — and then a few events
+//!   are delivered twice (with the same id), never lost.
 //! - `dead.jsonl`: events given up on after `max_age`, with why.
 //!
 //! When everything is acknowledged the queue is truncated, so an idle spool takes no disk.
@@ -19,6 +22,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+/// Acks between fsyncs of the cursor.
+pub const SYNC_ACKS: u32 = 64;
 /// Truncate the queue once it is fully acknowledged and at least this big.
 const COMPACT_AT: u64 = 1 << 20;
 
@@ -58,6 +63,8 @@ pub struct Spool {
     last: u64,
     /// Bytes in `queue.jsonl`.
     bytes: u64,
+    /// Cursor writes not yet fsynced.
+    unsynced: u32,
 }
 
 fn err<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(std::io::Error) -> SpoolError + 'a {
@@ -128,6 +135,7 @@ impl Spool {
             cursor,
             last,
             bytes: good,
+            unsynced: 0,
         };
         Ok((spool, pending))
     }
@@ -175,8 +183,12 @@ impl Spool {
         self.cursor_file
             .write_all_at(text.as_bytes(), 0)
             .map_err(err(&path, "write"))?;
-        self.cursor_file.sync_data().map_err(err(&path, "fsync"))?;
         self.cursor = seq;
+        self.unsynced += 1;
+        if self.unsynced >= SYNC_ACKS || self.cursor == self.last {
+            self.cursor_file.sync_data().map_err(err(&path, "fsync"))?;
+            self.unsynced = 0;
+        }
         if self.cursor == self.last && self.bytes >= COMPACT_AT {
             let q = self.dir.join("queue.jsonl");
             self.queue.set_len(0).map_err(err(&q, "truncate"))?;
@@ -200,6 +212,8 @@ impl Spool {
             .open(&path)
             .map_err(err(&path, "open"))?;
         let line = serde_json::json!({"dead_at": now, "why": why, "entry": entry});
+        // Dead letters are rare: the cursor that drops the entry is fsynced at once.
+        self.unsynced = SYNC_ACKS;
         f.write_all(format!("{line}\n").as_bytes())
             .map_err(err(&path, "append"))?;
         f.sync_data().map_err(err(&path, "fsync"))?;
