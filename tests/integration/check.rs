@@ -212,15 +212,6 @@ fn binary_check_warns_about_what_this_build_does_not_act_on() {
         format!(
             "warning: {file}:77: service[1].vip: vip 10.9.0.20/32 of service billing is not enacted by this build (no route enactor yet); only DNS answers move"
         ),
-        format!(
-            "warning: {file}:113: alert[0]: pagerduty is not used by this build (no alert enactor yet); nothing will be paged"
-        ),
-        format!(
-            "warning: {file}:117: alert[1]: alertmanager http://10.1.0.90:9093 is not used by this build (no alert enactor yet); nothing will be paged"
-        ),
-        format!(
-            "warning: {file}:121: alert[2]: exec /usr/local/bin/switchback-notify is not used by this build (no alert enactor yet); nothing will be paged"
-        ),
     ];
     assert_eq!(warned, want, "{stdout}");
     // A config that uses none of them gets no warning.
