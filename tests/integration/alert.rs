@@ -15,10 +15,16 @@ use std::sync::atomic::Ordering;
 
 /// A probing authority on the two stand-ins, with `sinks` appended as `[[alert]]` tables.
 fn node_dir(bj: SocketAddr, sh: SocketAddr, id: &str, sinks: &str) -> NodeDir {
+    node_dir_with(bj, sh, id, sinks, "auto")
+}
+
+fn node_dir_with(bj: SocketAddr, sh: SocketAddr, id: &str, sinks: &str, mode: &str) -> NodeDir {
     let dir = NodeDir::with(
         &["probe", "authority"],
         &format!("{}{}", http_check("bj", bj), http_check("sh", sh)),
-        r#"{ mode = "auto", quorum = 1, min_domains = 1, hold_down = "300ms" }"#,
+        &format!(
+            r#"{{ mode = "{mode}", quorum = 1, min_domains = 1, hold_down = "300ms", confirm_timeout = "10m" }}"#
+        ),
     );
     let text = std::fs::read_to_string(dir.config()).expect("read config");
     let text = text.replace("id = \"it-1\"", &format!("id = \"{id}\""));
@@ -363,4 +369,54 @@ fn alert_test_sends_through_every_sink_and_says_which_failed() {
         err.contains("no [[alert]] sink named \"nope\"; configured: good, broken"),
         "{err}"
     );
+}
+
+#[test]
+fn confirm_mode_pages_with_the_deadline_and_approval_resolves_it() {
+    let hook = Receiver::start(Mode::Accept);
+    let (bj, sh) = (StandIn::start(), StandIn::start());
+    let sinks = format!(
+        "[[alert]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n",
+        hook.url
+    );
+    let dir = node_dir_with(bj.addr, sh.addr, "it-1", &sinks, "confirm");
+    let mut node = dir.start();
+    bj.up.store(false, Ordering::SeqCst);
+    let got = hook.wait_until("the approval page", |g| {
+        g.iter().any(|x| x.body["key"] == "approval/crm")
+    });
+    let page = got
+        .iter()
+        .find(|x| x.body["key"] == "approval/crm")
+        .expect("page");
+    assert_eq!(page.body["action"], "trigger");
+    assert_eq!(page.body["severity"], "critical");
+    assert_eq!(page.body["event"], "awaiting_approval");
+    assert!(
+        page.body["details"]["deadline"]
+            .as_str()
+            .is_some_and(|d| d.ends_with('Z')),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body["details"]["approve"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("switchback approve crm"),
+        "{}",
+        page.body
+    );
+    node.cli_ok(&["approve", "crm"]);
+    let got = hook.wait_until("the approval resolved and the failover", |g| {
+        g.iter()
+            .any(|x| x.body["key"] == "approval/crm" && x.body["action"] == "resolve")
+            && g.iter().any(|x| x.body["key"] == "failover/crm")
+    });
+    let over = got
+        .iter()
+        .find(|x| x.body["key"] == "failover/crm")
+        .expect("failover");
+    assert_eq!(over.body["event"], "approved_failover");
+    node.wait_for_line("alert delivered sink=hook key=failover/crm");
 }
