@@ -76,6 +76,8 @@ pub(crate) struct RawConfig {
     pub(crate) service: Vec<RawService>,
     #[serde(default)]
     pub(crate) alert: Vec<RawAlert>,
+    #[serde(default)]
+    pub(crate) route: super::vip::RawRoute,
 }
 
 /// `[node]`.
@@ -238,7 +240,7 @@ pub(crate) struct RawService {
     pub(crate) ttl: String,
     pub(crate) degraded_ttl: String,
     pub(crate) addresses: BTreeMap<String, Vec<String>>,
-    pub(crate) vip: Option<RawVip>,
+    pub(crate) vip: Option<super::vip::RawVip>,
     pub(crate) probes: Option<String>,
     pub(crate) policy: RawPolicy,
 }
@@ -256,15 +258,6 @@ impl Default for RawService {
             policy: RawPolicy::default(),
         }
     }
-}
-
-/// `service.vip = { prefix, next_hop = { site = addr }, device }`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct RawVip {
-    pub(crate) prefix: Option<String>,
-    pub(crate) next_hop: BTreeMap<String, String>,
-    pub(crate) device: Option<String>,
 }
 
 /// `service.policy`.

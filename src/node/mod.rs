@@ -6,6 +6,7 @@
 //!        │                                                                              │
 //!        ├─▶ decide::start ── campaign, take over, first commits ─▶ Decider::run (task) │
 //!        ├─▶ enact: Follower<DnsEnactor> ◀── DecisionStore::watch (first apply, then task)
+//!        ├─▶ enact: Follower<RouteEnactor> ◀── the same watch + netlink events (VIPs)       │
 //!        ├─▶ probe role: Prober ─▶ decision loop (authority) or push to authorities     │
 //!        └─▶ api::serve (admin) ◀────────────────────────────────────────────────────────┘
 //!   shutdown: CancellationToken ─▶ every task (JoinSet); drain under GRACE
@@ -17,6 +18,7 @@
 
 mod error;
 mod probe_role;
+mod route_role;
 mod signals;
 mod tasks;
 
@@ -112,8 +114,9 @@ pub async fn run(
         sites: _,    // the engine, the probes and the enactors read them from the config
         services: _, // likewise
         alerts: _,   // not acted on by this build: check::inert warns, below
+        route: _,    // the route enactor (route_role)
     } = &*cfg;
-    // What this build accepts but does not act on (alert sinks, VIPs) is said, never ignored.
+    // What this build accepts but does not act on (alert sinks) is said, never ignored.
     for part in crate::check::inert(&cfg) {
         tracing::warn!("{part}");
     }
@@ -126,10 +129,13 @@ pub async fn run(
     let keys = read_keys(votes)?;
     let verifier = || Verifier::new(keys.clone(), &votes.voters, votes.stale_after);
     let stores = Stores::open(&cfg)?;
+    let route = route_role::prepare(&cfg, &shutdown);
     let sources: Vec<Arc<dyn Exposition>> = dns
         .iter()
         .map(|d| Arc::new(d.handle()) as Arc<dyn Exposition>)
+        .chain(route_role::exposition(&route))
         .collect();
+    let reports = Reports::default();
     let metrics = Arc::new(Metrics::new(sources));
     let readiness = Readiness::new();
     let mut tasks = Tasks::new(shutdown);
@@ -160,7 +166,7 @@ pub async fn run(
             Arc::clone(&cfg),
             stores.decisions.watch(),
             Arc::clone(&metrics),
-            Reports::default(),
+            reports.clone(),
         );
         // Answer from the committed state from the very first query.
         follower.apply_now(true).await.map_err(NodeError::Enact)?;
@@ -171,6 +177,9 @@ pub async fn run(
             Ok::<(), NodeError>(())
         });
     }
+
+    let watch = stores.decisions.watch();
+    route_role::start(route, &cfg, watch, &metrics, &reports, &mut tasks).await;
 
     let checks = if cfg.has_role(Role::Probe) {
         Some(start_probe_role(&cfg, &keys, &decide, &mut tasks)?)
@@ -189,6 +198,7 @@ pub async fn run(
         readiness: readiness.clone(),
         clock,
         checks,
+        reports,
     });
     let token = tasks.token();
     tasks.spawn("admin", async move {

@@ -1,5 +1,5 @@
-//! `inert`: one warning per configured part this build does not act on (alert sinks, VIPs,
-//! the etcd store), located like check problems; none for a config that uses none of them.
+//! `inert`: one warning per configured part this build does not act on (alert sinks, the
+//! etcd store; VIPs are enacted, so never warned about), located like check problems; none for a config that uses none of them.
 
 use super::*;
 use crate::check::{Inert, InertPart, inert};
@@ -33,25 +33,14 @@ fn a_plain_config_has_no_warnings() {
 }
 
 #[test]
-fn alert_sink_vip_and_etcd_each_warn_once_where_configured() {
+fn alert_sink_and_etcd_each_warn_once_where_configured_vip_never() {
     let text = unacted();
     let found = warnings(&text, &[]);
     let keys: Vec<&str> = found.iter().map(|w| w.key.as_str()).collect();
-    assert_eq!(
-        keys,
-        ["store.kind", "service[0].vip", "alert[0]"],
-        "{found:#?}"
-    );
+    assert_eq!(keys, ["store.kind", "alert[0]"], "{found:#?}");
     assert_eq!(found[0].part, InertPart::EtcdStore);
     assert_eq!(
         found[1].part,
-        InertPart::Vip {
-            service: "crm".into(),
-            prefix: "10.9.0.10/32".parse().expect("prefix"),
-        }
-    );
-    assert_eq!(
-        found[2].part,
         InertPart::Alert {
             sink: "webhook http://127.0.0.1:9000/hook".into()
         }
@@ -61,7 +50,6 @@ fn alert_sink_vip_and_etcd_each_warn_once_where_configured() {
         lines,
         [
             Some(line_of(&text, "kind = \"etcd\"")),
-            Some(line_of(&text, "vip =")),
             Some(line_of(&text, "[[alert]]")),
         ]
     );
@@ -76,14 +64,9 @@ fn alert_sink_vip_and_etcd_each_warn_once_where_configured() {
                 at(&found[0])
             ),
             format!(
-                "{}: service[0].vip: vip 10.9.0.10/32 of service crm is not enacted by this \
-                 build (no route enactor yet); only DNS answers move",
-                at(&found[1])
-            ),
-            format!(
                 "{}: alert[0]: webhook http://127.0.0.1:9000/hook is not used by this build \
                  (no alert enactor yet); nothing will be paged",
-                at(&found[2])
+                at(&found[1])
             ),
         ]
     );
@@ -113,18 +96,18 @@ fn inert_locates_in_the_loaded_file() {
     let (dir, r) = load_text(&text, &[]);
     let config = r.unwrap_or_else(|e| panic!("{e}"));
     let found = inert(&config);
-    assert_eq!(found.len(), 3, "{found:#?}");
+    assert_eq!(found.len(), 2, "{found:#?}");
     assert_eq!(
         found[1].at,
         Origin::file(
             dir.path().join("switchback.toml"),
-            Some(line_of(&text, "vip ="))
+            Some(line_of(&text, "[[alert]]"))
         )
     );
     // Gone since it was loaded: still reported, only without lines.
     drop(dir);
     let found = inert(&config);
-    assert_eq!(found.len(), 3, "{found:#?}");
+    assert_eq!(found.len(), 2, "{found:#?}");
     assert!(found.iter().all(|w| w.at.line().is_none()), "{found:#?}");
 }
 
@@ -139,13 +122,13 @@ fn check_prints_the_warnings_under_the_summary() {
     let text = unacted().replacen("site = \"bj\"", "site = \"bj\"\nroles = [\"probe\"]", 1);
     std::fs::write(&path, &text).expect("write");
     let summary = check(&path, Some(HashMap::new())).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(summary.warnings.len(), 3, "{:#?}", summary.warnings);
+    assert_eq!(summary.warnings.len(), 2, "{:#?}", summary.warnings);
     let shown = summary.to_string();
     let warned: Vec<&str> = shown
         .lines()
         .filter(|l| l.starts_with("warning: "))
         .collect();
-    assert_eq!(warned.len(), 3, "{shown}");
+    assert_eq!(warned.len(), 2, "{shown}");
     assert!(
         warned[0].starts_with(&format!(
             "warning: {}:{}: store.kind: ",
