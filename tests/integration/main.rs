@@ -21,3 +21,5 @@ mod probe_support;
 mod probe_tls;
 mod remote_probe;
 mod restart;
+mod route_netns;
+mod route_support;
