@@ -3,6 +3,7 @@
 
 use super::want::{WantAddr, WantRoute};
 use ipnet::IpNet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 /// A route as the kernel dumped it (the fields replace and delete match on).
@@ -82,19 +83,24 @@ pub struct Plan {
     pub foreign: Vec<(WantRoute, KernelRoute)>,
 }
 
-/// Routes: `want` (with resolved output interfaces) against the kernel's `have`.
+/// Routes: `want` (with resolved output interfaces) against the kernel's `have`. Linear in
+/// both (indexed by prefix and table), so a 10,000-VIP resync stays cheap.
 pub fn routes(
     want: &[(WantRoute, Option<u32>)],
     have: &[KernelRoute],
     protocol: u8,
     replace_foreign: bool,
 ) -> Plan {
+    let mut at: HashMap<(IpNet, u32), Vec<&KernelRoute>> = HashMap::new();
+    for k in have {
+        at.entry((k.prefix, k.table)).or_default().push(k);
+    }
     let mut plan = Plan::default();
     for (w, oif) in want {
-        let same_place = |k: &&KernelRoute| k.prefix == w.prefix && k.table == w.table;
-        let foreign: Vec<&KernelRoute> = have
+        let here = at.get(&(w.prefix, w.table)).map_or(&[][..], Vec::as_slice);
+        let foreign: Vec<&KernelRoute> = here
             .iter()
-            .filter(same_place)
+            .copied()
             .filter(|k| k.protocol != protocol)
             .collect();
         if let Some(f) = foreign.first()
@@ -103,12 +109,12 @@ pub fn routes(
             plan.foreign.push((w.clone(), (*f).clone()));
             continue;
         }
-        let ours = have
+        let ours = here
             .iter()
-            .filter(same_place)
             .find(|k| k.protocol == protocol && k.metric == w.metric);
-        let in_sync =
-            ours.is_some_and(|k| k.gateway == Some(w.gateway) && (oif.is_none() || k.oif == *oif));
+        let in_sync = ours.is_some_and(|k| {
+            k.gateway == Some(w.gateway) && (oif.is_none() || k.oif == *oif)
+        });
         // Taking over: a foreign route with our metric is replaced in place; others go.
         for f in foreign.iter().filter(|f| f.metric != w.metric) {
             plan.actions.push(Action::Delete((*f).clone()));
@@ -118,16 +124,17 @@ pub fn routes(
             plan.actions.push(Action::Replace {
                 want: w.clone(),
                 oif: *oif,
-                was: ours.cloned(),
+                was: ours.map(|k| (*k).clone()),
             });
         }
     }
     // Ours that no wanted route accounts for (VIP removed, metric or table changed).
+    let wanted: HashSet<(IpNet, u32, u32)> = want
+        .iter()
+        .map(|(w, _)| (w.prefix, w.table, w.metric))
+        .collect();
     for k in have.iter().filter(|k| k.protocol == protocol) {
-        let wanted = want
-            .iter()
-            .any(|(w, _)| w.prefix == k.prefix && w.table == k.table && w.metric == k.metric);
-        if !wanted {
+        if !wanted.contains(&(k.prefix, k.table, k.metric)) {
             plan.actions.push(Action::Delete(k.clone()));
         }
     }

@@ -15,16 +15,16 @@ const ZONE: &str = "$ORIGIN boss.example.\n$TTL 300\n@ IN SOA ns1 noc 2026112501
 
 /// The edge lab: client ─ edge ─ LAN bridge (10.10.0.0/24, fd10::/64) ─ bj (.2), sh (.3),
 /// and optionally an upstream router (.4). Each site holds both VIPs on its loopback.
-struct Lab {
-    client: Ns,
-    edge: Ns,
-    bj: Ns,
-    sh: Ns,
-    up: Option<Ns>,
+pub(crate) struct Lab {
+    pub(crate) client: Ns,
+    pub(crate) edge: Ns,
+    pub(crate) bj: Ns,
+    pub(crate) sh: Ns,
+    pub(crate) up: Option<Ns>,
 }
 
 impl Lab {
-    fn new(upstream: bool) -> Lab {
+    pub(crate) fn new(upstream: bool) -> Lab {
         let (client, edge, bj, sh) = (Ns::new("c"), Ns::new("e"), Ns::new("b"), Ns::new("s"));
         edge.sysctl("net.ipv4.ip_forward=1");
         edge.sysctl("net.ipv6.conf.all.forwarding=1");
@@ -67,7 +67,7 @@ impl Lab {
 
     /// The switchback config of the edge router: crm (IPv4), bill (IPv6), erp (a VIP whose
     /// prefix already has a foreign route).
-    fn config(dir: &std::path::Path) -> String {
+    pub(crate) fn config(dir: &std::path::Path) -> String {
         std::fs::write(dir.join("boss.example.zone"), ZONE).expect("zone");
         r#"[node]
 id = "edge-1"
@@ -346,4 +346,86 @@ policy = {{ mode = "auto" }}
     let st = node_b.status();
     let crm = route_of(&st, "crm");
     assert_eq!(crm["verification"]["state"], "verified", "{st}");
+}
+
+/// Unknown interface, unreachable next hop and a missing CAP_NET_ADMIN: each is a precise
+/// error in the log and in status, the node keeps running, and DNS keeps answering.
+#[test]
+fn s10_route_errors_are_precise_and_dns_keeps_answering() {
+    if !(can_run() && require("setpriv (util-linux)", have("setpriv"))
+        && require("dig (dnsutils)", have("dig")))
+    {
+        return;
+    }
+    let lab = Lab::new(false);
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = Lab::config(dir.path())
+        .replace(
+            r#"next_hop = { bj = "10.10.0.2", sh = "10.10.0.3" } }
+probes = "{dir}/probes/none.toml"
+policy = { mode = "auto" }
+
+[[service]]
+name = "bill""#,
+            r#"next_hop = { bj = "10.10.0.2", sh = "10.10.0.3" }, dev = "s10nope" }
+probes = "{dir}/probes/none.toml"
+policy = { mode = "auto" }
+
+[[service]]
+name = "bill""#,
+        )
+        .replace(r#"next_hop = { bj = "10.10.0.2", sh = "10.10.0.3" } }"#,
+            r#"next_hop = { bj = "10.99.0.1", sh = "10.10.0.3" } }"#);
+    let mut node = Node::start(&lab.edge, dir.path(), &config);
+    node.proc.wait_for("node ready");
+    let st = node.status();
+    let err = |s: &str| route_of(&st, s)["error"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        err("crm"),
+        "unknown interface `s10nope` (configured at service[0].vip.dev)",
+        "{st}"
+    );
+    assert!(
+        err("erp").starts_with("next hop 10.99.0.1 for 10.9.0.20/32 is unreachable"),
+        "{st}"
+    );
+    assert!(node.proc.log().contains("unknown interface `s10nope`"));
+    assert_eq!(dig(&lab.edge, &node, "crm.boss.example."), "10.9.0.10");
+    assert!(node.proc.terminate().success());
+
+    // Without CAP_NET_ADMIN: refused, said so, and DNS still answers.
+    let dir = tempfile::tempdir().expect("tmp");
+    let node = Node::start_with(
+        &lab.edge,
+        dir.path(),
+        &Lab::config(dir.path()),
+        &["setpriv", "--bounding-set", "-net_admin", "--inh-caps", "-net_admin"],
+    );
+    node.proc.wait_for("CAP_NET_ADMIN");
+    let st = node.status();
+    let crm = route_of(&st, "crm")["error"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        crm.starts_with("replace route 10.9.0.10/32 via 10.10.0.2: operation not permitted: switchback needs CAP_NET_ADMIN"),
+        "{st}"
+    );
+    assert_eq!(dig(&lab.edge, &node, "crm.boss.example."), "10.9.0.10");
+    assert!(lab.edge.show(&["route", "show", "10.9.0.10/32"]).trim().is_empty());
+}
+
+/// `dig +short` against the node's DNS listener, from inside `ns`.
+fn dig(ns: &Ns, node: &Node, name: &str) -> String {
+    let (_, line) = node.proc.wait_for_seen("dns listening on");
+    let addr: SocketAddr = line
+        .split("dns listening on ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no DNS address in {line:?}"));
+    let out = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "dig", "+short", "+time=2", "+tries=1"])
+        .arg(format!("@{}", addr.ip()))
+        .args(["-p", &addr.port().to_string(), name, "A"])
+        .output()
+        .expect("dig");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }

@@ -5,7 +5,7 @@
 use crate::harness::{TOKEN, bin};
 use crate::probe_support::{have, is_root, require, sh};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -175,6 +175,14 @@ impl Proc {
         status
     }
 
+    /// The first line so far (or next) containing `needle`, from the whole log.
+    pub(crate) fn wait_for_seen(&self, needle: &str) -> (Instant, String) {
+        if let Some(l) = self.log().lines().find(|l| l.contains(needle)) {
+            return (Instant::now(), l.to_owned());
+        }
+        self.wait_for(needle)
+    }
+
     /// Drop every line read so far.
     pub(crate) fn drain(&self) {
         while self.lines.try_recv().is_ok() {}
@@ -217,6 +225,16 @@ pub(crate) struct Node {
 impl Node {
     /// Write `config` (with `{dir}` replaced by a temp dir) and start serving it in `ns`.
     pub(crate) fn start(ns: &Ns, dir: &std::path::Path, config: &str) -> Node {
+        Self::start_with(ns, dir, config, &[])
+    }
+
+    /// [`Node::start`] with `wrapper` (e.g. `setpriv …`) between `ip netns exec` and the binary.
+    pub(crate) fn start_with(
+        ns: &Ns,
+        dir: &std::path::Path,
+        config: &str,
+        wrapper: &[&str],
+    ) -> Node {
         std::fs::write(dir.join("admin.token"), format!("{TOKEN}\n")).expect("token");
         std::fs::create_dir_all(dir.join("probes")).expect("probes dir");
         std::fs::write(dir.join("probes/none.toml"), "# no checks\n").expect("probes");
@@ -224,7 +242,9 @@ impl Node {
         std::fs::write(&path, config.replace("{dir}", &dir.display().to_string()))
             .expect("config");
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &ns.name, bin(), "serve", "-c"])
+        cmd.args(["netns", "exec", &ns.name])
+            .args(wrapper)
+            .args([bin(), "serve", "-c"])
             .arg(&path)
             .env("RUST_LOG", "info");
         let proc = Proc::start(&format!("switchback in {}", ns.name), cmd);
@@ -287,39 +307,23 @@ impl Node {
     }
 }
 
-/// A stand-in site server in `ns`: answers each TCP connection to `addr` with `site`, and
-/// records when the first UDP datagram reached `addr` (the "first packet at the site").
-pub(crate) struct SiteServer {
-    /// When the first UDP datagram arrived.
-    pub(crate) first_udp: Arc<Mutex<Option<Instant>>>,
-}
+/// A stand-in site server in `ns`: answers each TCP connection to `addr` with `site`.
+pub(crate) struct SiteServer;
 
 impl SiteServer {
     /// Serve on `addr` inside `ns` until the namespace is deleted.
     pub(crate) fn start(ns: &Ns, addr: SocketAddr, site: &'static str) -> SiteServer {
-        let first_udp = Arc::new(Mutex::new(None));
         let (tx, rx) = mpsc::channel();
-        let first = Arc::clone(&first_udp);
         ns.spawn(move || {
             let tcp = TcpListener::bind(addr).expect("bind site tcp");
-            let udp = UdpSocket::bind(addr).expect("bind site udp");
             tx.send(()).expect("ready");
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 64];
-                while udp.recv(&mut buf).is_ok() {
-                    let mut f = first.lock().unwrap_or_else(|p| p.into_inner());
-                    if f.is_none() {
-                        *f = Some(Instant::now());
-                    }
-                }
-            });
             for c in tcp.incoming() {
                 let Ok(mut c) = c else { break };
                 let _ = c.write_all(site.as_bytes());
             }
         });
         rx.recv_timeout(LIMIT).expect("site server ready");
-        SiteServer { first_udp }
+        SiteServer
     }
 }
 
