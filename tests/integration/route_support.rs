@@ -244,7 +244,9 @@ impl Node {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &ns.name])
             .args(wrapper)
-            .args([bin(), "serve", "-c"])
+            // S10_BIN: another build of the binary (the benches use the release one).
+            .arg(std::env::var("S10_BIN").unwrap_or_else(|_| bin().to_owned()))
+            .args(["serve", "-c"])
             .arg(&path)
             .env("RUST_LOG", "info");
         let proc = Proc::start(&format!("switchback in {}", ns.name), cmd);
