@@ -20,6 +20,9 @@
 //!   `on_confirm_timeout = "abort"`, `failback = "manual"`, `failback_hold = "10m"`,
 //!   `hold_out_recovered = false`, `all_down = "keep"`
 //! - pagerduty `url = "https://events.pagerduty.com/v2/enqueue"`
+//! - `route.protocol = 57`, `route.resync = "30s"`, `route.replace_foreign = false`,
+//!   `route.announce_count = 3`, `route.announce_interval = "200ms"`; route-mode vip
+//!   `table` = main (254), `metric` = 0 (IPv6: 1024)
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
