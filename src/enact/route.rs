@@ -10,7 +10,7 @@
 //! the node, so DNS keeps working.
 
 use super::{Applied, Reconciler, Verification};
-use crate::config::Config;
+use crate::config::{Config, Vip};
 use crate::model::{Epoch, ServiceId};
 use crate::policy::DesiredSet;
 use crate::route::diff::{self, Action};
@@ -62,7 +62,22 @@ impl RouteEnactor {
         let stats = Arc::new(RouteStats::default());
         let kernel = Kernel::connect(Arc::clone(&stats.requests))?;
         let wake = Arc::new(Notify::new());
-        events::subscribe(Arc::clone(&wake), shutdown)?;
+        let mut interest = events::Interest {
+            protocol: cfg.route.protocol,
+            ..Default::default()
+        };
+        for s in &cfg.services {
+            match &s.vip {
+                Some(Vip::Route(r)) => {
+                    interest.prefixes.insert(r.prefix);
+                }
+                Some(Vip::Address(a)) => {
+                    interest.addresses.insert(a.address.addr());
+                }
+                None => {}
+            }
+        }
+        events::subscribe(interest, Arc::clone(&wake), shutdown)?;
         Ok(Self {
             cfg,
             kernel,

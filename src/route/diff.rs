@@ -112,9 +112,8 @@ pub fn routes(
         let ours = here
             .iter()
             .find(|k| k.protocol == protocol && k.metric == w.metric);
-        let in_sync = ours.is_some_and(|k| {
-            k.gateway == Some(w.gateway) && (oif.is_none() || k.oif == *oif)
-        });
+        let in_sync =
+            ours.is_some_and(|k| k.gateway == Some(w.gateway) && (oif.is_none() || k.oif == *oif));
         // Taking over: a foreign route with our metric is replaced in place; others go.
         for f in foreign.iter().filter(|f| f.metric != w.metric) {
             plan.actions.push(Action::Delete((*f).clone()));

@@ -7,18 +7,19 @@
 //!   netlink requests.
 
 use crate::fixture;
+use crate::probe_support::{have, require};
 use crate::route_netns::start_birds;
 use crate::route_support::{LIMIT, Node, Ns, can_run, monitor};
-use crate::probe_support::{have, require};
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use switchback::config::{Vip, VipRoute};
 use switchback::enact::{Reconciler, RouteEnactor};
 use switchback::model::{Epoch, ServiceId, SiteId};
 use switchback::policy::{Desired, DesiredSet};
+use tokio::time::Instant;
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
@@ -38,7 +39,11 @@ fn summary(name: &str, v: &mut [f64]) {
 
 /// Microseconds since midnight of a `2026-12-03T00:28:57.577195Z …` log line.
 fn log_micros(line: &str) -> f64 {
-    let t = line.split('T').nth(1).and_then(|r| r.split('Z').next()).expect("timestamp");
+    let t = line
+        .split('T')
+        .nth(1)
+        .and_then(|r| r.split('Z').next())
+        .expect("timestamp");
     let mut parts = t.split(':');
     let h: f64 = parts.next().and_then(|x| x.parse().ok()).expect("h");
     let m: f64 = parts.next().and_then(|x| x.parse().ok()).expect("m");
@@ -87,7 +92,11 @@ fn s10_bench_switch_latency() {
         ("bj", "10.10.0.2", armed_receiver(&lab.bj, vip)),
         ("sh", "10.10.0.3", armed_receiver(&lab.sh, vip)),
     ];
-    let node = Node::start(&lab.edge, dir.path(), &crate::route_netns::Lab::config(dir.path()));
+    let node = Node::start(
+        &lab.edge,
+        dir.path(),
+        &crate::route_netns::Lab::config(dir.path()),
+    );
     upstream.wait_for("10.9.0.10 via 10.10.0.2");
     // The client sends a datagram to the VIP every 100 µs.
     let stop = Arc::new(AtomicBool::new(false));
@@ -148,11 +157,20 @@ fn s10_bench_switch_latency() {
     }
     stop.store(true, Ordering::Relaxed);
     println!("route switch latency over {switches} switches (crm, 10.9.0.10/32):");
-    summary("switch request sent → decision committed", &mut req_to_commit);
+    summary(
+        "switch request sent → decision committed",
+        &mut req_to_commit,
+    );
     summary("committed → kernel route replaced", &mut commit_to_route);
     summary("route enactor apply (took_us, incl. verify)", &mut took);
-    summary("committed → first client packet at new site", &mut commit_to_pkt);
-    summary("committed → upstream BIRD kernel route seen", &mut commit_to_up);
+    summary(
+        "committed → first client packet at new site",
+        &mut commit_to_pkt,
+    );
+    summary(
+        "committed → upstream BIRD kernel route seen",
+        &mut commit_to_up,
+    );
 }
 
 /// `n` route-mode services with VIPs 10.100.x.y/32 via 10.20.0.2 (bj) / 10.20.0.3 (sh).
@@ -211,7 +229,9 @@ fn s10_bench_reconcile_scale() {
     }
     for n in [1_000, 10_000] {
         let ns = Ns::new("r");
-        ns.ip(&["link", "add", "s10a", "type", "veth", "peer", "name", "s10b"]);
+        ns.ip(&[
+            "link", "add", "s10a", "type", "veth", "peer", "name", "s10b",
+        ]);
         ns.ip(&["link", "set", "s10a", "up"]);
         ns.ip(&["link", "set", "s10b", "up"]);
         ns.ip(&["addr", "add", "10.20.0.1/16", "dev", "s10a"]);

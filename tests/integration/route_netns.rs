@@ -3,8 +3,8 @@
 //! two site namespaces on one LAN; real BIRD 2 carries its routes to an upstream namespace;
 //! address mode moves a VIP between two hosts and the client's neighbour entry follows.
 
-use crate::route_support::{Node, Ns, Proc, SiteServer, ask, can_run, monitor};
 use crate::probe_support::{have, require};
+use crate::route_support::{Node, Ns, Proc, SiteServer, ask, can_run, monitor};
 use std::net::SocketAddr;
 use std::process::Command;
 
@@ -48,7 +48,14 @@ impl Lab {
             edge.veth(port, ns, "s10e");
             edge.ip(&["link", "set", port, "master", "s10br"]);
             ns.ip(&["addr", "add", &format!("10.10.0.{host}/24"), "dev", "s10e"]);
-            ns.ip(&["addr", "add", &format!("fd10::{host}/64"), "dev", "s10e", "nodad"]);
+            ns.ip(&[
+                "addr",
+                "add",
+                &format!("fd10::{host}/64"),
+                "dev",
+                "s10e",
+                "nodad",
+            ]);
         }
         for site in [&bj, &sh] {
             site.ip(&["addr", "add", "10.9.0.10/32", "dev", "lo"]);
@@ -144,8 +151,24 @@ fn s10_switch_moves_vip_route_keeps_foreign_and_restores_deleted() {
         SiteServer::start(site.0, vip6(), site.1);
     }
     // A foreign route beside ours, and one in the way of erp's VIP.
-    lab.edge.ip(&["route", "add", "10.9.8.0/24", "via", "10.10.0.2", "proto", "static"]);
-    lab.edge.ip(&["route", "add", "10.9.0.20/32", "via", "10.10.0.3", "proto", "static"]);
+    lab.edge.ip(&[
+        "route",
+        "add",
+        "10.9.8.0/24",
+        "via",
+        "10.10.0.2",
+        "proto",
+        "static",
+    ]);
+    lab.edge.ip(&[
+        "route",
+        "add",
+        "10.9.0.20/32",
+        "via",
+        "10.10.0.3",
+        "proto",
+        "static",
+    ]);
     let routes = monitor(&lab.edge, "route");
     let dir = tempfile::tempdir().expect("tmp");
     let node = Node::start(&lab.edge, dir.path(), &Lab::config(dir.path()));
@@ -155,9 +178,20 @@ fn s10_switch_moves_vip_route_keeps_foreign_and_restores_deleted() {
     assert_eq!(ask(&lab.client, vip6()), "bj");
 
     let status = node.status();
-    assert_eq!(route_of(&status, "crm")["verification"]["state"], "verified", "{status}");
-    assert_eq!(route_of(&status, "bill")["verification"]["state"], "verified", "{status}");
-    let erp = route_of(&status, "erp")["error"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        route_of(&status, "crm")["verification"]["state"],
+        "verified",
+        "{status}"
+    );
+    assert_eq!(
+        route_of(&status, "bill")["verification"]["state"],
+        "verified",
+        "{status}"
+    );
+    let erp = route_of(&status, "erp")["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(erp.contains("foreign route for 10.9.0.20/32"), "{status}");
 
     node.switch("crm", "sh");
@@ -168,29 +202,55 @@ fn s10_switch_moves_vip_route_keeps_foreign_and_restores_deleted() {
     assert_eq!(ask(&lab.client, vip6()), "sh");
     // One route per VIP, carrying our protocol number; foreign ones untouched.
     let ours = lab.edge.show(&["route", "show", "10.9.0.10/32"]);
-    assert_eq!(ours.trim(), "10.9.0.10 via 10.10.0.3 dev s10br proto 57", "{ours}");
+    assert_eq!(
+        ours.trim(),
+        "10.9.0.10 via 10.10.0.3 dev s10br proto 57",
+        "{ours}"
+    );
     let ours6 = lab.edge.show(&["-6", "route", "show", "fd09::10/128"]);
-    assert!(ours6.starts_with("fd09::10 via fd10::3 dev s10br proto 57 metric 1024"), "{ours6}");
+    assert!(
+        ours6.starts_with("fd09::10 via fd10::3 dev s10br proto 57 metric 1024"),
+        "{ours6}"
+    );
     let foreign = lab.edge.show(&["route", "show", "10.9.8.0/24"]);
-    assert_eq!(foreign.trim(), "10.9.8.0/24 via 10.10.0.2 dev s10br proto static", "{foreign}");
+    assert_eq!(
+        foreign.trim(),
+        "10.9.8.0/24 via 10.10.0.2 dev s10br proto static",
+        "{foreign}"
+    );
     let blocked = lab.edge.show(&["route", "show", "10.9.0.20/32"]);
-    assert_eq!(blocked.trim(), "10.9.0.20 via 10.10.0.3 dev s10br proto static", "{blocked}");
+    assert_eq!(
+        blocked.trim(),
+        "10.9.0.20 via 10.10.0.3 dev s10br proto static",
+        "{blocked}"
+    );
 
     // Someone deletes our route: the netlink event brings it back.
     node.proc.drain();
     lab.edge.ip(&["route", "del", "10.9.0.10/32"]);
     node.proc.wait_for("route restored");
     let back = lab.edge.show(&["route", "show", "10.9.0.10/32"]);
-    assert_eq!(back.trim(), "10.9.0.10 via 10.10.0.3 dev s10br proto 57", "{back}");
+    assert_eq!(
+        back.trim(),
+        "10.9.0.10 via 10.10.0.3 dev s10br proto 57",
+        "{back}"
+    );
     assert_eq!(ask(&lab.client, vip4()), "sh");
     let metrics = node.http("GET", "/metrics", "");
-    assert!(metrics.contains("switchback_route_restores_total 1"), "{metrics}");
+    assert!(
+        metrics.contains("switchback_route_restores_total 1"),
+        "{metrics}"
+    );
 
     // A clean shutdown leaves the routes in place.
     let mut node = node;
     assert!(node.proc.terminate().success(), "clean exit");
     let kept = lab.edge.show(&["route", "show", "10.9.0.10/32"]);
-    assert_eq!(kept.trim(), "10.9.0.10 via 10.10.0.3 dev s10br proto 57", "{kept}");
+    assert_eq!(
+        kept.trim(),
+        "10.9.0.10 via 10.10.0.3 dev s10br proto 57",
+        "{kept}"
+    );
 }
 
 /// Real BIRD 2 in the edge namespace learns switchback's routes by protocol number
@@ -204,7 +264,15 @@ fn s10_bird_carries_the_switch_upstream() {
     let lab = Lab::new(true);
     let up = lab.up.as_ref().expect("upstream");
     let dir = tempfile::tempdir().expect("tmp");
-    lab.edge.ip(&["route", "add", "10.9.8.0/24", "via", "10.10.0.2", "proto", "static"]);
+    lab.edge.ip(&[
+        "route",
+        "add",
+        "10.9.8.0/24",
+        "via",
+        "10.10.0.2",
+        "proto",
+        "static",
+    ]);
     let _birds = start_birds(&lab.edge, up, dir.path());
     let upstream = monitor(up, "route");
     let node = Node::start(&lab.edge, dir.path(), &Lab::config(dir.path()));
@@ -212,7 +280,10 @@ fn s10_bird_carries_the_switch_upstream() {
     node.switch("crm", "sh");
     upstream.wait_for("10.9.0.10 via 10.10.0.3");
     let r = up.show(&["route", "show", "10.9.0.10/32"]);
-    assert!(r.starts_with("10.9.0.10 via 10.10.0.3 dev s10e proto bird"), "{r}");
+    assert!(
+        r.starts_with("10.9.0.10 via 10.10.0.3 dev s10e proto bird"),
+        "{r}"
+    );
     // A static route on the edge is not switchback's: BIRD does not announce it.
     assert!(up.show(&["route", "show", "10.9.8.0/24"]).trim().is_empty());
 }
@@ -264,7 +335,14 @@ fn s10_address_mode_moves_vip_and_client_neighbour_follows() {
         lan.ip(&["link", "set", port, "master", "s10br"]);
         ns.ip(&["link", "set", "s10e", "address", mac]);
         ns.ip(&["addr", "add", &format!("10.10.5.{host}/24"), "dev", "s10e"]);
-        ns.ip(&["addr", "add", &format!("fd05::{host}/64"), "dev", "s10e", "nodad"]);
+        ns.ip(&[
+            "addr",
+            "add",
+            &format!("fd05::{host}/64"),
+            "dev",
+            "s10e",
+            "nodad",
+        ]);
     }
     // Dual-stack: answers on the IPv4 and the IPv6 VIP.
     let any6: SocketAddr = format!("[::]:{PORT}").parse().expect("addr");
@@ -314,7 +392,10 @@ policy = {{ mode = "auto" }}
 "#
         )
     };
-    let (da, db) = (tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"));
+    let (da, db) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
     for d in [&da, &db] {
         std::fs::write(d.path().join("boss.example.zone"), ZONE).expect("zone");
     }
@@ -322,8 +403,14 @@ policy = {{ mode = "auto" }}
     let node_a = Node::start(&a, da.path(), &config("bj"));
     let node_b = Node::start(&b, db.path(), &config("sh"));
     node_a.proc.wait_for("VIP address announced");
-    assert!(a.show(&["addr", "show", "dev", "s10e"]).contains("10.10.5.100/24"));
-    assert!(!b.show(&["addr", "show", "dev", "s10e"]).contains("10.10.5.100/24"));
+    assert!(
+        a.show(&["addr", "show", "dev", "s10e"])
+            .contains("10.10.5.100/24")
+    );
+    assert!(
+        !b.show(&["addr", "show", "dev", "s10e"])
+            .contains("10.10.5.100/24")
+    );
     let vip4 = SocketAddr::from(([10, 10, 5, 100], PORT));
     let vip6: SocketAddr = format!("[fd05::100]:{PORT}").parse().expect("addr");
     assert_eq!(ask(&client, vip4), "bj");
@@ -340,7 +427,10 @@ policy = {{ mode = "auto" }}
     addrs_b.wait_for("10.10.5.100/24");
     neighbours.wait_for("10.10.5.100 dev s10e lladdr 02:10:00:00:00:0b");
     neighbours.wait_for("fd05::100 dev s10e lladdr 02:10:00:00:00:0b");
-    assert!(!a.show(&["addr", "show", "dev", "s10e"]).contains("10.10.5.100/24"));
+    assert!(
+        !a.show(&["addr", "show", "dev", "s10e"])
+            .contains("10.10.5.100/24")
+    );
     assert_eq!(ask(&client, vip4), "sh");
     assert_eq!(ask(&client, vip6), "sh");
     let st = node_b.status();
@@ -352,7 +442,8 @@ policy = {{ mode = "auto" }}
 /// error in the log and in status, the node keeps running, and DNS keeps answering.
 #[test]
 fn s10_route_errors_are_precise_and_dns_keeps_answering() {
-    if !(can_run() && require("setpriv (util-linux)", have("setpriv"))
+    if !(can_run()
+        && require("setpriv (util-linux)", have("setpriv"))
         && require("dig (dnsutils)", have("dig")))
     {
         return;
@@ -374,12 +465,19 @@ policy = { mode = "auto" }
 [[service]]
 name = "bill""#,
         )
-        .replace(r#"next_hop = { bj = "10.10.0.2", sh = "10.10.0.3" } }"#,
-            r#"next_hop = { bj = "10.99.0.1", sh = "10.10.0.3" } }"#);
+        .replace(
+            r#"next_hop = { bj = "10.10.0.2", sh = "10.10.0.3" } }"#,
+            r#"next_hop = { bj = "10.99.0.1", sh = "10.10.0.3" } }"#,
+        );
     let mut node = Node::start(&lab.edge, dir.path(), &config);
     node.proc.wait_for("node ready");
     let st = node.status();
-    let err = |s: &str| route_of(&st, s)["error"].as_str().unwrap_or_default().to_owned();
+    let err = |s: &str| {
+        route_of(&st, s)["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
     assert_eq!(
         err("crm"),
         "unknown interface `s10nope` (configured at service[0].vip.dev)",
@@ -399,17 +497,31 @@ name = "bill""#,
         &lab.edge,
         dir.path(),
         &Lab::config(dir.path()),
-        &["setpriv", "--bounding-set", "-net_admin", "--inh-caps", "-net_admin"],
+        &[
+            "setpriv",
+            "--bounding-set",
+            "-net_admin",
+            "--inh-caps",
+            "-net_admin",
+        ],
     );
     node.proc.wait_for("CAP_NET_ADMIN");
     let st = node.status();
-    let crm = route_of(&st, "crm")["error"].as_str().unwrap_or_default().to_owned();
+    let crm = route_of(&st, "crm")["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(
         crm.starts_with("replace route 10.9.0.10/32 via 10.10.0.2: operation not permitted: switchback needs CAP_NET_ADMIN"),
         "{st}"
     );
     assert_eq!(dig(&lab.edge, &node, "crm.boss.example."), "10.9.0.10");
-    assert!(lab.edge.show(&["route", "show", "10.9.0.10/32"]).trim().is_empty());
+    assert!(
+        lab.edge
+            .show(&["route", "show", "10.9.0.10/32"])
+            .trim()
+            .is_empty()
+    );
 }
 
 /// `dig +short` against the node's DNS listener, from inside `ns`.
@@ -422,7 +534,9 @@ fn dig(ns: &Ns, node: &Node, name: &str) -> String {
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("no DNS address in {line:?}"));
     let out = Command::new("ip")
-        .args(["netns", "exec", &ns.name, "dig", "+short", "+time=2", "+tries=1"])
+        .args([
+            "netns", "exec", &ns.name, "dig", "+short", "+time=2", "+tries=1",
+        ])
         .arg(format!("@{}", addr.ip()))
         .args(["-p", &addr.port().to_string(), name, "A"])
         .output()

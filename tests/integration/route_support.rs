@@ -10,7 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Guard against hangs while awaiting a line; not a synchronisation sleep.
 pub(crate) const LIMIT: Duration = Duration::from_secs(30);
@@ -70,7 +71,16 @@ impl Ns {
     /// A veth `here` in this namespace whose peer `there` lives in `other`, both up.
     pub(crate) fn veth(&self, here: &str, other: &Ns, there: &str) {
         self.ip(&[
-            "link", "add", here, "type", "veth", "peer", "name", there, "netns", &other.name,
+            "link",
+            "add",
+            here,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            there,
+            "netns",
+            &other.name,
         ]);
         self.ip(&["link", "set", here, "up"]);
         other.ip(&["link", "set", there, "up"]);
@@ -239,8 +249,7 @@ impl Node {
         std::fs::create_dir_all(dir.join("probes")).expect("probes dir");
         std::fs::write(dir.join("probes/none.toml"), "# no checks\n").expect("probes");
         let path = dir.join("switchback.toml");
-        std::fs::write(&path, config.replace("{dir}", &dir.display().to_string()))
-            .expect("config");
+        std::fs::write(&path, config.replace("{dir}", &dir.display().to_string())).expect("config");
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &ns.name])
             .args(wrapper)
@@ -287,7 +296,10 @@ impl Node {
         })
         .join()
         .expect("http thread");
-        assert!(answer.starts_with("HTTP/1.1 200"), "{method} {path}: {answer}");
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "{method} {path}: {answer}"
+        );
         answer
             .split_once("\r\n\r\n")
             .map(|(_, b)| b.to_owned())
@@ -334,7 +346,8 @@ pub(crate) fn ask(ns: &Ns, addr: SocketAddr) -> String {
     ns.run(move || {
         let mut c = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
             .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-        c.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        c.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
         let mut s = String::new();
         c.read_to_string(&mut s).expect("read answer");
         s

@@ -17,7 +17,10 @@ fn route_mode_defaults_and_options() {
     let Some(Vip::Route(r)) = loaded(&text).services[0].vip.clone() else {
         panic!("route mode")
     };
-    assert_eq!((r.dev.as_deref(), r.table, r.metric), (Some("eth1"), 100, 20));
+    assert_eq!(
+        (r.dev.as_deref(), r.table, r.metric),
+        (Some("eth1"), 100, 20)
+    );
     let text = format!(
         "{MINIMAL}vip = {{ prefix = \"fd09::10/128\", next_hop = {{ bj = \"fd01::1\", sh = \"fd02::1\" }} }}\n"
     );
@@ -58,12 +61,27 @@ fn address_mode() {
 fn overlapping_vips_are_refused() {
     let second = "\n[[service]]\nname = \"billing\"\nnames = [\"billing.boss.example.\"]\naddresses = { bj = [\"10.1.0.20\"], sh = [\"10.2.0.20\"] }\nprobes = \"probes/billing.toml\"\n";
     let vip = |p: &str| {
-        format!("vip = {{ prefix = \"{p}\", next_hop = {{ bj = \"10.1.0.1\", sh = \"10.2.0.1\" }} }}\n")
+        format!(
+            "vip = {{ prefix = \"{p}\", next_hop = {{ bj = \"10.1.0.1\", sh = \"10.2.0.1\" }} }}\n"
+        )
     };
-    let text = format!("{MINIMAL}{}{second}{}", vip("10.9.0.0/24"), vip("10.9.0.10/32"));
+    let text = format!(
+        "{MINIMAL}{}{second}{}",
+        vip("10.9.0.0/24"),
+        vip("10.9.0.10/32")
+    );
     let e = one(&text, "service[1].vip");
-    assert!(e.to_string().contains("overlaps 10.9.0.0/24 of service[0] (crm)"), "{e}");
-    at_line(&e, text.rfind("vip =").map(|i| text[..i].lines().count() + 1).unwrap());
+    assert!(
+        e.to_string()
+            .contains("overlaps 10.9.0.0/24 of service[0] (crm)"),
+        "{e}"
+    );
+    at_line(
+        &e,
+        text.rfind("vip =")
+            .map(|i| text[..i].lines().count() + 1)
+            .unwrap(),
+    );
 }
 
 fn at_line(e: &ConfigError, line: usize) {
@@ -72,15 +90,34 @@ fn at_line(e: &ConfigError, line: usize) {
 
 #[test]
 fn route_section_is_checked() {
-    let e = one(&format!("{MINIMAL}\n[route]\nprotocol = 2\n"), "route.protocol");
+    let e = one(
+        &format!("{MINIMAL}\n[route]\nprotocol = 2\n"),
+        "route.protocol",
+    );
     assert!(e.to_string().contains("5..=255"), "{e}");
-    one(&format!("{MINIMAL}\n[route]\nprotocol = 300\n"), "route.protocol");
-    one(&format!("{MINIMAL}\n[route]\nresync = \"0s\"\n"), "route.resync");
-    one(&format!("{MINIMAL}\n[route]\nannounce_interval = \"soon\"\n"), "route.announce_interval");
+    one(
+        &format!("{MINIMAL}\n[route]\nprotocol = 300\n"),
+        "route.protocol",
+    );
+    one(
+        &format!("{MINIMAL}\n[route]\nresync = \"0s\"\n"),
+        "route.resync",
+    );
+    one(
+        &format!("{MINIMAL}\n[route]\nannounce_interval = \"soon\"\n"),
+        "route.announce_interval",
+    );
     let c = loaded(&format!(
         "{MINIMAL}\n[route]\nprotocol = 99\nreplace_foreign = true\nannounce_count = 5\n"
     ));
-    assert_eq!((c.route.protocol, c.route.replace_foreign, c.route.announce_count), (99, true, 5));
+    assert_eq!(
+        (
+            c.route.protocol,
+            c.route.replace_foreign,
+            c.route.announce_count
+        ),
+        (99, true, 5)
+    );
     let text = format!(
         "{MINIMAL}vip = {{ prefix = \"10.9.0.10/32\", next_hop = {{ bj = \"10.1.0.1\", sh = \"10.2.0.1\" }}, table = 255 }}\n"
     );
