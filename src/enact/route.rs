@@ -159,6 +159,7 @@ impl RouteEnactor {
 
         // Routes.
         let mut routes = Vec::new();
+        let mut keep = Vec::new();
         for w in wanted.routes {
             let oif = match &w.dev {
                 None => None,
@@ -168,6 +169,7 @@ impl RouteEnactor {
                         Ok(i) => Some(i),
                         Err(e) => {
                             fail(&mut out, &w.service, w.epoch, e);
+                            keep.push(w);
                             continue;
                         }
                     }
@@ -182,7 +184,13 @@ impl RouteEnactor {
                 }
             }
             Ok(have) => {
-                let plan = diff::routes(&routes, &have, protocol, self.cfg.route.replace_foreign);
+                let plan = diff::routes(
+                    &routes,
+                    &keep,
+                    &have,
+                    protocol,
+                    self.cfg.route.replace_foreign,
+                );
                 for (w, f) in plan.foreign {
                     let e = RouteError::Foreign {
                         prefix: f.prefix.to_string(),

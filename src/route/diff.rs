@@ -84,9 +84,11 @@ pub struct Plan {
 }
 
 /// Routes: `want` (with resolved output interfaces) against the kernel's `have`. Linear in
-/// both (indexed by prefix and table), so a 10,000-VIP resync stays cheap.
+/// both (indexed by prefix and table), so a 10,000-VIP resync stays cheap. Our routes for
+/// `keep` (VIPs that could not be resolved this time) are left as they are.
 pub fn routes(
     want: &[(WantRoute, Option<u32>)],
+    keep: &[WantRoute],
     have: &[KernelRoute],
     protocol: u8,
     replace_foreign: bool,
@@ -130,7 +132,9 @@ pub fn routes(
     // Ours that no wanted route accounts for (VIP removed, metric or table changed).
     let wanted: HashSet<(IpNet, u32, u32)> = want
         .iter()
-        .map(|(w, _)| (w.prefix, w.table, w.metric))
+        .map(|(w, _)| w)
+        .chain(keep)
+        .map(|w| (w.prefix, w.table, w.metric))
         .collect();
     for k in have.iter().filter(|k| k.protocol == protocol) {
         if !wanted.contains(&(k.prefix, k.table, k.metric)) {
@@ -194,7 +198,7 @@ mod tests {
 
     #[test]
     fn missing_route_is_installed() {
-        let plan = routes(&[(want("192.0.2.1"), None)], &[], P, false);
+        let plan = routes(&[(want("192.0.2.1"), None)], &[], &[], P, false);
         assert!(matches!(
             &plan.actions[..],
             [Action::Replace { was: None, .. }]
@@ -205,6 +209,7 @@ mod tests {
     fn matching_route_needs_nothing() {
         let plan = routes(
             &[(want("192.0.2.1"), None)],
+            &[],
             &[kernel("192.0.2.1", P, 0)],
             P,
             false,
@@ -215,7 +220,7 @@ mod tests {
     #[test]
     fn other_next_hop_is_one_replace_never_a_delete() {
         let have = [kernel("192.0.2.1", P, 0)];
-        let plan = routes(&[(want("192.0.2.2"), None)], &have, P, false);
+        let plan = routes(&[(want("192.0.2.2"), None)], &[], &have, P, false);
         assert_eq!(
             plan.actions,
             [Action::Replace {
@@ -229,7 +234,7 @@ mod tests {
     #[test]
     fn foreign_route_is_reported_not_touched() {
         let have = [kernel("192.0.2.9", 4, 0)];
-        let plan = routes(&[(want("192.0.2.2"), None)], &have, P, false);
+        let plan = routes(&[(want("192.0.2.2"), None)], &[], &have, P, false);
         assert!(plan.actions.is_empty());
         assert_eq!(plan.foreign, [(want("192.0.2.2"), have[0].clone())]);
     }
@@ -237,7 +242,7 @@ mod tests {
     #[test]
     fn foreign_route_is_taken_over_when_configured() {
         let have = [kernel("192.0.2.9", 4, 0), kernel("192.0.2.8", 4, 100)];
-        let plan = routes(&[(want("192.0.2.2"), None)], &have, P, true);
+        let plan = routes(&[(want("192.0.2.2"), None)], &[], &have, P, true);
         assert_eq!(plan.actions.len(), 2, "{plan:?}");
         assert_eq!(plan.actions[0], Action::Delete(have[1].clone()));
         assert!(matches!(plan.actions[1], Action::Replace { .. }));
@@ -249,8 +254,15 @@ mod tests {
         stale.prefix = "10.9.0.99/32".parse().unwrap();
         let mut other = kernel("192.0.2.1", 4, 0);
         other.prefix = "10.9.0.98/32".parse().unwrap();
-        let plan = routes(&[], &[stale.clone(), other], P, false);
+        let plan = routes(&[], &[], &[stale.clone(), other], P, false);
         assert_eq!(plan.actions, [Action::Delete(stale)]);
+    }
+
+    #[test]
+    fn unresolved_vips_keep_their_route() {
+        let have = [kernel("192.0.2.1", P, 0)];
+        let plan = routes(&[], &[want("192.0.2.1")], &have, P, false);
+        assert_eq!(plan, Plan::default());
     }
 
     #[test]
