@@ -62,7 +62,7 @@ impl fmt::Display for CheckSummary {
             let vip = s
                 .vip
                 .as_ref()
-                .map(|v| format!(" vip {}", v.prefix))
+                .map(|v| format!(" vip {}", v.prefix()))
                 .unwrap_or_default();
             let p = &s.policy;
             let mode = match p.mode {

@@ -19,6 +19,7 @@ mod validate_alert;
 mod validate_policy;
 mod validate_service;
 mod values;
+mod vip;
 
 pub(crate) use ctx::Ctx;
 pub(crate) use ctx::join;
@@ -28,6 +29,7 @@ pub(crate) use load::process_env;
 pub use locate::{Locator, locate};
 pub use schema::*;
 pub(crate) use values::in_zone;
+pub use vip::{DEFAULT_PROTOCOL, MAIN_TABLE, RouteSection, Vip, VipAddress, VipRoute};
 
 #[cfg(test)]
 pub(crate) mod tests;

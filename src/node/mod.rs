@@ -7,6 +7,7 @@
 //!        ├─▶ decide::start ── campaign, take over, first commits ─▶ Decider::run (task) │
 //!        ├─▶ alert role: policy events · enactment Reports · committed health ─▶ spool ─▶ sinks
 //!        ├─▶ enact: Follower<DnsEnactor> ◀── DecisionStore::watch (first apply, then task)
+//!        ├─▶ enact: Follower<RouteEnactor> ◀── the same watch + netlink events (VIPs)       │
 //!        ├─▶ probe role: Prober ─▶ decision loop (authority) or push to authorities     │
 //!        └─▶ api::serve (admin) ◀────────────────────────────────────────────────────────┘
 //!   shutdown: CancellationToken ─▶ every task (JoinSet); drain under GRACE
@@ -19,6 +20,7 @@
 mod alert_role;
 mod error;
 mod probe_role;
+mod route_role;
 mod signals;
 mod tasks;
 
@@ -114,8 +116,9 @@ pub async fn run(
         sites: _,    // the engine, the probes and the enactors read them from the config
         services: _, // likewise
         alerts: _,   // the alert role, below
+        route: _,    // the route enactor (route_role)
     } = &*cfg;
-    // What this build accepts but does not act on (VIPs) is said, never ignored.
+    // What this build accepts but does not act on (the etcd store) is said, never ignored.
     for part in crate::check::inert(&cfg) {
         tracing::warn!("{part}");
     }
@@ -128,10 +131,13 @@ pub async fn run(
     let keys = read_keys(votes)?;
     let verifier = || Verifier::new(keys.clone(), &votes.voters, votes.stale_after);
     let stores = Stores::open(&cfg)?;
+    let route = route_role::prepare(&cfg, &shutdown);
     let sources: Vec<Arc<dyn Exposition>> = dns
         .iter()
         .map(|d| Arc::new(d.handle()) as Arc<dyn Exposition>)
+        .chain(route_role::exposition(&route))
         .collect();
+    let reports = Reports::default();
     let metrics = Arc::new(Metrics::new(sources));
     let readiness = Readiness::new();
     let mut tasks = Tasks::new(shutdown);
@@ -156,13 +162,11 @@ pub async fn run(
         })?;
     tracing::info!(addr = %admin_addr, "admin listening on {admin_addr}");
 
-    // Every enactor reports here; the alert role subscribes before the first apply.
-    let reports = Reports::default();
-    let enactors = if dns.is_some() {
-        vec!["dns"]
-    } else {
-        Vec::new()
-    };
+    // The alert role subscribes to the enactors' reports before their first apply.
+    let enactors: Vec<&'static str> = [(dns.is_some(), "dns"), (route.is_some(), "route")]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
     let _raise = alert_role::start(
         &cfg,
         &decide,
@@ -190,6 +194,9 @@ pub async fn run(
         });
     }
 
+    let watch = stores.decisions.watch();
+    route_role::start(route, &cfg, watch, &metrics, &reports, &mut tasks).await;
+
     let checks = if cfg.has_role(Role::Probe) {
         Some(start_probe_role(&cfg, &keys, &decide, &mut tasks)?)
     } else {
@@ -207,6 +214,7 @@ pub async fn run(
         readiness: readiness.clone(),
         clock,
         checks,
+        reports,
     });
     let token = tasks.token();
     tasks.spawn("admin", async move {

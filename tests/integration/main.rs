@@ -23,3 +23,6 @@ mod probe_support;
 mod probe_tls;
 mod remote_probe;
 mod restart;
+mod route_bench;
+mod route_netns;
+mod route_support;
