@@ -202,11 +202,9 @@ fn binary_check_warns_about_what_this_build_does_not_act_on() {
         .filter(|l| l.starts_with("warning: "))
         .collect();
     let file = path.display().to_string();
-    let want = [
-        format!(
-            "warning: {file}:16: store.kind: \"etcd\" is not available in this build (no etcd store yet); serve will refuse this config"
-        ),
-    ];
+    let want = [format!(
+        "warning: {file}:16: store.kind: \"etcd\" is not available in this build (no etcd store yet); serve will refuse this config"
+    )];
     assert_eq!(warned, want, "{stdout}");
     // A config that uses none of them gets no warning.
     let plain = run(&repo().join("deploy/examples/demo.toml"));

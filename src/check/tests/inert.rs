@@ -50,7 +50,12 @@ fn etcd_warns_once_where_configured_vip_and_alert_sink_never() {
             found[0].at
         )
     );
-    assert!(found[0].at.to_string().ends_with(&format!("switchback.toml:{}", line.expect("line"))));
+    assert!(
+        found[0]
+            .at
+            .to_string()
+            .ends_with(&format!("switchback.toml:{}", line.expect("line")))
+    );
 }
 
 #[test]
@@ -118,7 +123,10 @@ fn check_prints_the_warnings_under_the_summary() {
         "{shown}"
     );
     assert!(
-        shown.lines().last().is_some_and(|l| l.contains("store.kind")),
+        shown
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("store.kind")),
         "{shown}"
     );
 }
