@@ -22,7 +22,9 @@ pub const GATHER: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct Enacted {
     node: NodeId,
-    enactors: Vec<&'static str>,
+    /// Per service, the enactors that report it (DNS for every service, routes only for those
+    /// with a VIP).
+    enactors: BTreeMap<ServiceId, Vec<&'static str>>,
     open: BTreeMap<(ServiceId, Epoch), Gathering>,
 }
 
@@ -30,8 +32,8 @@ pub struct Enacted {
 type Gathering = (Timestamp, BTreeMap<&'static str, Report>);
 
 impl Enacted {
-    /// For `node`, which runs `enactors`.
-    pub fn new(node: NodeId, enactors: Vec<&'static str>) -> Self {
+    /// For `node`, whose enactors report each service as `enactors` says.
+    pub fn new(node: NodeId, enactors: BTreeMap<ServiceId, Vec<&'static str>>) -> Self {
         Self {
             node,
             enactors,
@@ -89,7 +91,8 @@ impl Enacted {
                         .entry((service.clone(), epoch))
                         .or_insert_with(|| (now, BTreeMap::new()));
                     slot.1.insert(enactor, report);
-                    if self.enactors.iter().all(|e| slot.1.contains_key(e))
+                    let want = self.enactors.get(&service).map_or(&[][..], Vec::as_slice);
+                    if want.iter().all(|e| slot.1.contains_key(e))
                         && let Some((_, got)) = self.open.remove(&(service.clone(), epoch))
                     {
                         out.push(self.notice(&service, epoch, got, now));
@@ -138,6 +141,8 @@ impl Enacted {
             .collect();
         let missing: Vec<&str> = self
             .enactors
+            .get(service)
+            .map_or(&[][..], Vec::as_slice)
             .iter()
             .copied()
             .filter(|e| !got.contains_key(e))
@@ -196,7 +201,10 @@ mod tests {
 
     #[test]
     fn a_switch_is_one_notice_once_every_enactor_reported() {
-        let mut e = Enacted::new("n1".into(), vec!["dns", "route"]);
+        let mut e = Enacted::new(
+            "n1".into(),
+            BTreeMap::from([("crm".into(), vec!["dns", "route"])]),
+        );
         let first = e.report(report("dns", 2, None), Timestamp(0));
         assert!(first.iter().all(|a| a.kind == "enactment"), "{first:?}");
         let second = e.report(report("route", 2, None), Timestamp(1));
@@ -212,7 +220,10 @@ mod tests {
 
     #[test]
     fn a_missing_enactor_is_named_after_the_gather_time() {
-        let mut e = Enacted::new("n1".into(), vec!["dns", "route"]);
+        let mut e = Enacted::new(
+            "n1".into(),
+            BTreeMap::from([("crm".into(), vec!["dns", "route"])]),
+        );
         e.report(report("dns", 2, None), Timestamp(0));
         let late = e.due(Timestamp(0).add(GATHER));
         assert_eq!(late[0].details["not_reported"], "route");
@@ -220,7 +231,7 @@ mod tests {
 
     #[test]
     fn failure_opens_and_success_resolves_with_the_same_key() {
-        let mut e = Enacted::new("n1".into(), vec!["dns"]);
+        let mut e = Enacted::new("n1".into(), BTreeMap::from([("crm".into(), vec!["dns"])]));
         let failed = e.report(report("dns", 2, Some("disk full")), Timestamp(0));
         let ok = e.report(report("dns", 2, None), Timestamp(1));
         assert_eq!(failed[0].key, ok[0].key);

@@ -24,7 +24,7 @@ pub(super) fn start(
     decide: &DecisionHandle,
     reports: &Reports,
     committed: watch::Receiver<Records>,
-    enactors: Vec<&'static str>,
+    enactors: &[&'static str],
     tasks: &mut Tasks,
 ) -> Result<Raise, NodeError> {
     let node = cfg.node.id.clone();
@@ -83,7 +83,20 @@ pub(super) fn start(
     // This node's enactment reports.
     let mut stream = reports.subscribe();
     let (r, token) = (raise.clone(), tasks.token());
-    let mut enacted = Enacted::new(node.clone(), enactors);
+    // Routes report only the services that have a VIP.
+    let expected = cfg
+        .services
+        .iter()
+        .map(|s| {
+            let mine = enactors
+                .iter()
+                .copied()
+                .filter(|e| *e != "route" || s.vip.is_some())
+                .collect();
+            (s.name.clone(), mine)
+        })
+        .collect();
+    let mut enacted = Enacted::new(node.clone(), expected);
     tasks.spawn("alert_enacted", async move {
         let mut tick = tokio::time::interval(alert::enacted::GATHER / 4);
         loop {

@@ -172,7 +172,7 @@ pub async fn run(
         &decide,
         &reports,
         stores.decisions.watch(),
-        enactors,
+        &enactors,
         &mut tasks,
     )?;
 
