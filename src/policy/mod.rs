@@ -44,7 +44,7 @@ mod replay;
 pub mod service;
 pub mod status;
 
-pub use audit::{AuditEntry, AuditRecord};
+pub use audit::{AuditEntry, AuditRecord, DrillNote};
 pub use desired::{Desired, DesiredSet, desired, serving_health};
 pub use engine::Engine;
 pub use error::CommandError;

@@ -1,7 +1,8 @@
 //! Read-only views of the decision core for the admin API and the DNS enactor.
 
 use crate::model::{
-    CheckName, DecisionKind, DomainId, Epoch, Health, NodeId, ServiceId, SiteId, Timestamp,
+    CheckName, DecisionKind, DomainId, Epoch, Health, NodeId, ServiceId, SiteId, SiteView,
+    Timestamp,
 };
 use crate::tally::VoteState;
 use serde::{Deserialize, Serialize};
@@ -114,6 +115,9 @@ pub struct NodeVote {
     pub state: VoteState,
     /// Why it abstains, if it does.
     pub self_detail: Option<String>,
+    /// What it sees per site and layer (the dashboard's vote matrix).
+    #[serde(default)]
+    pub sites: BTreeMap<SiteId, SiteView>,
 }
 
 /// All voters' standing.

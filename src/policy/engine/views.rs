@@ -44,6 +44,7 @@ impl Engine {
                     age_ms: now.since(o.at).as_millis() as u64,
                     state: self.tally.state_of(o, now),
                     self_detail: o.self_detail.clone(),
+                    sites: o.sites.clone(),
                 }),
             }
         }
