@@ -3,7 +3,13 @@
 //!
 //! | method | path | what |
 //! | --- | --- | --- |
-//! | GET | `/` | dashboard page (status table, refreshed with fetch) |
+//! | GET | `/` | dashboard page (one HTML file; polls `/v1/dashboard`) |
+//! | GET | `/v1/dashboard` | the dashboard's document, with `ETag` (304 when unchanged) |
+//! | GET | `/v1/services/{name}` | one service: status, enactment per enactor, drills, timeline |
+//! | POST | `/v1/services/{name}/drill` | `{to?, hold?, wait?}` run a drill (token) |
+//! | GET | `/v1/drills` | running and finished drills, newest first |
+//! | GET | `/v1/drills/{id}` | one drill's report |
+//! | POST | `/v1/reload` | re-read and validate the config; refused with `check`'s messages (token) |
 //! | GET | `/ready` | 200 once the node has loaded and committed its state (one-way latch), else 503 |
 //! | GET | `/metrics` | Prometheus text: dropped observations by reason, decisions, commands |
 //! | GET | `/v1/status` | `{services:[{name, active_site, epoch, mode, pending, sites, maintenance, degraded, reason}]}` |
@@ -22,15 +28,21 @@
 //! 409 nothing pending or target not up, 503 shutting down, 500 store failure.
 
 mod auth;
+mod console;
+mod drill;
 mod error;
 mod observe;
 mod read;
 mod ready;
+mod reload;
+mod words;
 mod write;
 
 pub use auth::Token;
+pub use console::Console;
 pub use error::ApiError;
 pub use ready::Readiness;
+pub use words::{Said, describe};
 
 use crate::config::Config;
 use crate::decide::{Clock, DecisionHandle};
@@ -72,6 +84,8 @@ pub struct Parts {
     pub clock: Clock,
     /// This node's own checks (a node with the probe role).
     pub checks: Option<StatusHandle>,
+    /// The operator's console: enactment reports, drills, timeline.
+    pub console: Console,
 }
 
 struct Inner {
@@ -85,6 +99,7 @@ struct Inner {
     readiness: Readiness,
     clock: Clock,
     checks: Option<StatusHandle>,
+    console: Console,
 }
 
 impl ApiState {
@@ -101,6 +116,7 @@ impl ApiState {
             readiness,
             clock,
             checks,
+            console,
         } = parts;
         Self {
             inner: Arc::new(Inner {
@@ -114,6 +130,7 @@ impl ApiState {
                 readiness,
                 clock,
                 checks,
+                console,
             }),
         }
     }
@@ -135,6 +152,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/services/{name}/maintenance", post(write::maintenance))
         .route("/v1/services/{name}/readmit", post(write::readmit))
         .route("/v1/observations", post(observe::observation))
+        .route("/v1/dashboard", get(console::dashboard))
+        .route("/v1/services/{name}", get(console::service))
+        .route("/v1/services/{name}/drill", post(drill::start))
+        .route("/v1/drills", get(drill::list))
+        .route("/v1/drills/{id}", get(drill::one))
+        .route("/v1/reload", post(reload::reload))
         .with_state(state)
 }
 

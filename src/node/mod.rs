@@ -15,13 +15,16 @@
 //! one code path and tests can bind port 0. The config is destructured here, where it is
 //! wired: a new section does not compile until something consumes it.
 
+mod console_role;
 mod error;
 mod probe_role;
+mod reload;
 mod signals;
 mod tasks;
 
 pub use error::NodeError;
 pub use probe_role::ProbeRoleError;
+pub use reload::{reload_armed, validate};
 pub use signals::cancel_on_signals;
 pub use tasks::GRACE;
 
@@ -154,13 +157,18 @@ pub async fn run(
         })?;
     tracing::info!(addr = %admin_addr, "admin listening on {admin_addr}");
 
+    let reports = Reports::default();
     if let Some(server) = dns {
+        let mut enactor = DnsEnactor::new(server.handle());
+        if let Some(addr) = server.local_addrs().first() {
+            enactor = enactor.verifying(console_role::loopback(*addr), Arc::clone(&cfg));
+        }
         let mut follower = Follower::new(
-            DnsEnactor::new(server.handle()),
+            enactor,
             Arc::clone(&cfg),
             stores.decisions.watch(),
             Arc::clone(&metrics),
-            Reports::default(),
+            reports.clone(),
         );
         // Answer from the committed state from the very first query.
         follower.apply_now(true).await.map_err(NodeError::Enact)?;
@@ -178,6 +186,7 @@ pub async fn run(
         None
     };
 
+    let console = console_role::start(&cfg, &decide, &stores, reports, clock, &mut tasks).await;
     let state = ApiState::new(api::Parts {
         cfg: Arc::clone(&cfg),
         decide,
@@ -189,6 +198,7 @@ pub async fn run(
         readiness: readiness.clone(),
         clock,
         checks,
+        console,
     });
     let token = tasks.token();
     tasks.spawn("admin", async move {
@@ -245,10 +255,10 @@ fn start_probe_role(
 #[cfg(test)]
 pub(crate) mod tests;
 
-/// `switchback serve`: bind the configured listeners, cancel on SIGTERM/SIGINT, run.
+/// `switchback serve`: bind the configured listeners, cancel on SIGTERM/SIGINT, reload on
+/// SIGHUP, run.
 pub async fn serve(cfg: Config) -> Result<(), NodeError> {
     let shutdown = CancellationToken::new();
     cancel_on_signals(shutdown.clone()).map_err(NodeError::Signals)?;
-    let listeners = Listeners::bind(&cfg).await?;
-    run(cfg, listeners, shutdown).await
+    reload::serve_reloading(cfg, shutdown).await
 }
