@@ -50,7 +50,10 @@ pub(crate) async fn start(
     if let Some(to) = &to
         && !s.inner.cfg.sites.contains_key(to)
     {
-        return Err(ApiError::BadRequest(format!("unknown site {:?}", to.as_str())));
+        return Err(ApiError::BadRequest(format!(
+            "unknown site {:?}",
+            to.as_str()
+        )));
     }
     let Some(drills) = s.inner.console.drills.clone() else {
         return Err(ApiError::Unavailable(

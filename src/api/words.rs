@@ -46,10 +46,9 @@ pub fn describe(r: &AuditRecord) -> Option<Said> {
                 ),
                 Command::Approve { by, .. } => format!("{by} approved the pending switch"),
                 Command::Reject { by, .. } => format!("{by} rejected the pending switch"),
-                Command::Maintenance { on, by, .. } => format!(
-                    "{by} turned maintenance {}",
-                    if *on { "on" } else { "off" }
-                ),
+                Command::Maintenance { on, by, .. } => {
+                    format!("{by} turned maintenance {}", if *on { "on" } else { "off" })
+                }
                 Command::Readmit { site, by, .. } => format!("{by} re-admitted {site}"),
             };
             Some(said(s, "operator", text))
@@ -97,7 +96,9 @@ pub(crate) fn event(e: &Event) -> String {
         }
         Event::ProposalRejected { to, by, .. } => format!("{by} rejected the switch to {to}"),
         Event::ConfirmTimedOut { to, action, .. } => match action {
-            TimeoutAction::Aborted => format!("nobody approved the switch to {to} in time: dropped"),
+            TimeoutAction::Aborted => {
+                format!("nobody approved the switch to {to} in time: dropped")
+            }
             TimeoutAction::Proceeded => {
                 format!("nobody approved the switch to {to} in time: went ahead")
             }

@@ -130,10 +130,7 @@ impl Drills {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<ServiceId, DrillReport>> {
-        self.inner
-            .running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Check the request against the current state and start the drill in the background;

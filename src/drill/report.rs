@@ -100,7 +100,11 @@ impl DrillReport {
         let _ = writeln!(o, "# Drill {}\n", self.id);
         let _ = writeln!(o, "| | |\n| --- | --- |");
         let _ = writeln!(o, "| service | {} |", self.service);
-        let _ = writeln!(o, "| switched | {} → {} → {} |", self.from, self.to, self.from);
+        let _ = writeln!(
+            o,
+            "| switched | {} → {} → {} |",
+            self.from, self.to, self.from
+        );
         let _ = writeln!(o, "| by | {} |", self.by);
         let _ = writeln!(o, "| started | {} |", rfc3339(self.started_at));
         let _ = writeln!(
@@ -109,8 +113,16 @@ impl DrillReport {
             self.finished_at.map_or("-".to_owned(), rfc3339)
         );
         let _ = writeln!(o, "| outcome | **{:?}** |", self.outcome);
-        let _ = writeln!(o, "| network-layer RTO (switchover) | {} |", ms(self.rto_ms));
-        let _ = writeln!(o, "| network-layer RTO (switch back) | {} |", ms(self.back_rto_ms));
+        let _ = writeln!(
+            o,
+            "| network-layer RTO (switchover) | {} |",
+            ms(self.rto_ms)
+        );
+        let _ = writeln!(
+            o,
+            "| network-layer RTO (switch back) | {} |",
+            ms(self.back_rto_ms)
+        );
         let _ = writeln!(o, "\n## Phases\n\n| phase | started | took | ok | detail |");
         let _ = writeln!(o, "| --- | --- | --- | --- | --- |");
         for p in &self.phases {
@@ -144,7 +156,10 @@ impl DrillReport {
         let json = dir.join(format!("{}.json", self.id));
         let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         write_atomic(&json, text.as_bytes())?;
-        write_atomic(&dir.join(format!("{}.md", self.id)), self.markdown().as_bytes())?;
+        write_atomic(
+            &dir.join(format!("{}.md", self.id)),
+            self.markdown().as_bytes(),
+        )?;
         Ok(json)
     }
 }
@@ -208,7 +223,10 @@ mod tests {
         r.step(Timestamp(2), "switch to sh");
         r.write(dir.path()).expect("write");
         let md = std::fs::read_to_string(dir.path().join("crm-1.md")).expect("md");
-        assert!(md.contains("| network-layer RTO (switchover) | 12 ms |"), "{md}");
+        assert!(
+            md.contains("| network-layer RTO (switchover) | 12 ms |"),
+            "{md}"
+        );
         assert!(md.contains("switch to sh"), "{md}");
         assert_eq!(list(dir.path()), vec![r]);
     }

@@ -110,7 +110,10 @@ pub(super) async fn drive(d: &Drills, mut r: DrillReport) -> DrillReport {
     let active = status_of(&d.inner.decide, &r.service).map(|s| s.active_site);
     if active.as_ref() == Some(&from) {
         let now = d.inner.clock.now();
-        r.step(now, format!("already back at {from}: no switch back needed"));
+        r.step(
+            now,
+            format!("already back at {from}: no switch back needed"),
+        );
     } else {
         r.back_rto_ms = switch(d, &mut r, &from, "switchback").await;
     }
@@ -137,7 +140,10 @@ async fn switch(d: &Drills, r: &mut DrillReport, site: &SiteId, phase: &str) -> 
     let t0 = Instant::now();
     // Subscribe before the command: no report can slip between the two.
     let rx = inner.reports.subscribe();
-    r.step(started_at, format!("{phase}: switch {} to {site}", r.service));
+    r.step(
+        started_at,
+        format!("{phase}: switch {} to {site}", r.service),
+    );
     let cmd = Command::Switch {
         service: r.service.clone(),
         to: site.clone(),
@@ -165,7 +171,10 @@ async fn switch(d: &Drills, r: &mut DrillReport, site: &SiteId, phase: &str) -> 
     let now = inner.clock.now();
     let (ok, detail) = match result {
         Ok(detail) => {
-            r.step(now, format!("{phase}: enacted and verified in {took} ms ({detail})"));
+            r.step(
+                now,
+                format!("{phase}: enacted and verified in {took} ms ({detail})"),
+            );
             (true, detail)
         }
         Err(why) => {
@@ -259,7 +268,10 @@ async fn hold(d: &Drills, r: &mut DrillReport) -> bool {
     let end: Result<(), String> = loop {
         let trouble = status_of(&inner.decide, &r.service).and_then(|st| {
             if st.active_site != r.to {
-                Some(format!("{} moved to {} meanwhile", r.service, st.active_site))
+                Some(format!(
+                    "{} moved to {} meanwhile",
+                    r.service, st.active_site
+                ))
             } else {
                 match st.sites.get(&r.to).map(|s| s.verdict) {
                     Some(Health::Down) => Some(format!("target {} went down", r.to)),

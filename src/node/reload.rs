@@ -53,10 +53,7 @@ pub(super) async fn serve_reloading(
     loop {
         let listeners = Listeners::bind(&cfg).await?;
         let bound = Bound {
-            admin: listeners
-                .admin
-                .local_addr()
-                .unwrap_or(cfg.admin.listen),
+            admin: listeners.admin.local_addr().unwrap_or(cfg.admin.listen),
             dns: listeners
                 .dns
                 .as_ref()
