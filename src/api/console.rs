@@ -64,7 +64,11 @@ impl Console {
                 Err(e) => tracing::warn!(error = %e, "console: cannot read history"),
             }
         }
-        all.sort_by(|a, b| b.at.cmp(&a.at));
+        all.sort_by(|a, b| {
+            (b.at, &a.kind, &a.service, &a.text).cmp(&(a.at, &b.kind, &b.service, &b.text))
+        });
+        // A start record is about every service it holds: keep it once.
+        all.dedup();
         all.truncate(TIMELINE);
         *self.lock() = all.into();
     }
