@@ -11,7 +11,7 @@
 //! | GET | `/v1/drills/{id}` | one drill's report |
 //! | POST | `/v1/reload` | re-read and validate the config; refused with `check`'s messages (token) |
 //! | GET | `/ready` | 200 once the node has loaded and committed its state (one-way latch), else 503 |
-//! | GET | `/metrics` | Prometheus text: dropped observations by reason, decisions, commands |
+//! | GET | `/metrics` | Prometheus text: checks, verdicts, probes, decisions, epochs, enactment, DNS by rcode, drills |
 //! | GET | `/v1/status` | `{services:[{name, active_site, epoch, mode, pending, sites, maintenance, degraded, reason}]}` |
 //! | GET | `/v1/votes` | the latest observation per probe and how it counts |
 //! | GET | `/v1/checks` | `{checks:[..]}` this node's own checks: state, last error, last RTT, last change |
@@ -31,6 +31,7 @@ mod auth;
 mod console;
 mod drill;
 mod error;
+mod exposition;
 mod observe;
 mod read;
 mod ready;

@@ -29,7 +29,11 @@ pub(crate) async fn ready(State(s): State<ApiState>) -> impl IntoResponse {
 pub(crate) async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.inner.metrics.render(s.inner.readiness.is_ready()),
+        {
+            let mut text = s.inner.metrics.render(s.inner.readiness.is_ready());
+            super::exposition::render(&s, &mut text);
+            text
+        },
     )
 }
 
