@@ -2,6 +2,7 @@
 
 mod check;
 mod cli;
+mod console;
 mod dns_answers;
 mod dns_atomic;
 mod dns_restart;
