@@ -203,17 +203,46 @@ pub(crate) fn dashboard_doc(s: &ApiState) -> Result<Value, ApiError> {
     }))
 }
 
-/// `GET /v1/dashboard`: the dashboard's document, with an `ETag` (304 when unchanged); the
-/// server's time in `X-Switchback-Now` (ms) so the page can age votes by the node's clock.
+/// Query of `GET /v1/dashboard`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DashboardParams {
+    /// Long poll: answer once the document's ETag differs from this one (or after
+    /// [`LONG_POLL`]); the decision loop's published view wakes the wait.
+    wait: Option<String>,
+}
+
+/// The longest a long poll of `/v1/dashboard` waits.
+const LONG_POLL: std::time::Duration = std::time::Duration::from_secs(25);
+
+fn tagged(s: &ApiState) -> Result<(String, String), ApiError> {
+    let body = dashboard_doc(s)?.to_string();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    Ok((format!("\"{:016x}\"", h.finish()), body))
+}
+
+/// `GET /v1/dashboard[?wait=ETAG]`: the dashboard's document, with an `ETag` (304 when
+/// unchanged); the server's time in `X-Switchback-Now` (ms) so the page can age votes by the
+/// node's clock.
 pub(crate) async fn dashboard(
     State(s): State<ApiState>,
     headers: HeaderMap,
+    params: Result<axum::extract::Query<DashboardParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let doc = dashboard_doc(&s)?;
-    let body = doc.to_string();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    body.hash(&mut h);
-    let etag = format!("\"{:016x}\"", h.finish());
+    let axum::extract::Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let mut published = s.inner.decide.published.clone();
+    published.mark_unchanged();
+    let (mut etag, mut body) = tagged(&s)?;
+    if let Some(wait) = p.wait {
+        let deadline = tokio::time::Instant::now() + LONG_POLL;
+        while etag == wait {
+            match tokio::time::timeout_at(deadline, published.changed()).await {
+                Ok(Ok(())) => (etag, body) = tagged(&s)?,
+                _ => break,
+            }
+        }
+    }
     let now = s.inner.clock.now().0.to_string();
     let mut out = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&etag) {

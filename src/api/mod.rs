@@ -4,7 +4,7 @@
 //! | method | path | what |
 //! | --- | --- | --- |
 //! | GET | `/` | dashboard page (one HTML file; polls `/v1/dashboard`) |
-//! | GET | `/v1/dashboard` | the dashboard's document, with `ETag` (304 when unchanged) |
+//! | GET | `/v1/dashboard?wait=` | the dashboard's document, with `ETag` (304 when unchanged; `wait=ETAG` long-polls) |
 //! | GET | `/v1/services/{name}` | one service: status, enactment per enactor, drills, timeline |
 //! | POST | `/v1/services/{name}/drill` | `{to?, hold?, wait?}` run a drill (token) |
 //! | GET | `/v1/drills` | running and finished drills, newest first |

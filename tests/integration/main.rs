@@ -9,6 +9,7 @@ mod dns_restart;
 mod dns_secondary;
 mod dns_support;
 mod dns_transfer;
+mod drill;
 mod failover;
 #[path = "../support/fixture.rs"]
 mod fixture;
