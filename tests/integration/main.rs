@@ -3,6 +3,7 @@
 mod check;
 mod cli;
 mod console;
+mod dashboard_browser;
 mod dns_answers;
 mod dns_atomic;
 mod dns_restart;
