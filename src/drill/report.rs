@@ -193,7 +193,7 @@ pub fn list(dir: &Path) -> Vec<DrillReport> {
                 .ok()
         })
         .collect();
-    out.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    out.sort_by_key(|r| std::cmp::Reverse(r.started_at));
     out
 }
 

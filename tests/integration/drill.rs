@@ -3,7 +3,6 @@
 //! switches back and writes its report; a drill whose target fails mid-hold aborts back.
 
 use crate::console::http;
-use crate::dns_support::require;
 use crate::failover::{StandIn, http_check};
 use crate::harness::{NodeDir, service};
 use std::sync::atomic::Ordering;
@@ -36,10 +35,9 @@ pub(crate) fn wait_both_up(node: &crate::harness::Node) {
 
 #[test]
 fn drill_switches_verifies_holds_switches_back_and_reports() {
-    let Some(_dig) = require("dig") else { return };
     let (bj, sh) = (StandIn::start(), StandIn::start());
     let dir = node_dir(&bj, &sh);
-    let mut node = dir.start();
+    let node = dir.start();
     wait_both_up(&node);
     let out = node.cli_ok(&[
         "drill", "crm", "--to", "sh", "--hold", "1s", "--by", "alice",
@@ -93,7 +91,6 @@ fn drill_switches_verifies_holds_switches_back_and_reports() {
 
 #[test]
 fn drill_aborts_back_when_the_target_fails_mid_hold() {
-    let Some(_dig) = require("dig") else { return };
     let (bj, sh) = (StandIn::start(), StandIn::start());
     let dir = node_dir(&bj, &sh);
     let mut node = dir.start();
