@@ -293,3 +293,28 @@ fn reload_refuses_a_bad_config_and_applies_a_good_one() {
     assert_eq!(crm["epoch"], 2, "{crm}");
     assert_eq!(crm["mode"], "confirm", "the new policy applies: {crm}");
 }
+
+#[test]
+fn probe_once_exits_1_when_a_check_is_down() {
+    use crate::failover::{StandIn, http_check};
+    let (bj, sh) = (StandIn::start(), StandIn::start());
+    let dir = NodeDir::with(
+        &["probe", "authority"],
+        &format!("{}{}", http_check("bj", bj.addr), http_check("sh", sh.addr)),
+        r#"{ mode = "auto" }"#,
+    );
+    let once = || {
+        Command::new(bin())
+            .args(["probe", "--once", "-c"])
+            .arg(dir.config())
+            .output()
+            .expect("run probe --once")
+    };
+    let out = once();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    sh.up.store(false, std::sync::atomic::Ordering::SeqCst);
+    let out = once();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("app-sh") && table.contains("down"), "{table}");
+}
