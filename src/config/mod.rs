@@ -7,6 +7,7 @@
 //! A leaf: it imports nothing of the crate but `model`. Checking the files a config refers
 //! to (probes, zones) is `crate::check`'s job, which builds on the `pub(crate)` helpers here.
 
+mod audit;
 mod ctx;
 mod error;
 mod load;
@@ -19,6 +20,7 @@ mod validate_policy;
 mod validate_service;
 mod values;
 
+pub use audit::AuditSection;
 pub(crate) use ctx::Ctx;
 pub(crate) use ctx::join;
 pub use error::{ConfigError, ConfigErrors, Origin};

@@ -76,6 +76,8 @@ pub(crate) struct RawConfig {
     pub(crate) service: Vec<RawService>,
     #[serde(default)]
     pub(crate) alert: Vec<RawAlert>,
+    #[serde(default)]
+    pub(crate) audit: super::audit::RawAudit,
 }
 
 /// `[node]`.

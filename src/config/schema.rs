@@ -32,6 +32,8 @@ pub struct Config {
     pub services: Vec<Service>,
     /// Alert sinks.
     pub alerts: Vec<AlertSink>,
+    /// Audit log rotation.
+    pub audit: super::AuditSection,
 }
 
 /// What this node does.

@@ -39,6 +39,7 @@ pub(crate) fn config(raw: RawConfig, ctx: &mut Ctx<'_>) -> Config {
         sites,
         services,
         alerts,
+        audit: super::audit::section(raw.audit, ctx),
     }
 }
 

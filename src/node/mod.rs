@@ -115,6 +115,7 @@ pub async fn run(
         sites: _,    // the engine, the probes and the enactors read them from the config
         services: _, // likewise
         alerts: _,   // not acted on by this build: check::inert warns, below
+        audit: _,    // Stores::open (rotation of the embedded audit log)
     } = &*cfg;
     // What this build accepts but does not act on (alert sinks, VIPs) is said, never ignored.
     for part in crate::check::inert(&cfg) {

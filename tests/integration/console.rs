@@ -316,5 +316,29 @@ fn probe_once_exits_1_when_a_check_is_down() {
     let out = once();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(table.contains("app-sh") && table.contains("down"), "{table}");
+    assert!(
+        table.contains("app-sh") && table.contains("down"),
+        "{table}"
+    );
+}
+
+#[test]
+fn history_reads_across_rotated_audit_files() {
+    let dir = NodeDir::new();
+    let mut text = std::fs::read_to_string(dir.config()).expect("config");
+    text.push_str("\n[audit]\nmax_size = \"4KiB\"\nkeep = 3\n");
+    std::fs::write(dir.config(), text).expect("write config");
+    let node = dir.start();
+    for i in 0..12 {
+        let state = if i % 2 == 0 { "on" } else { "off" };
+        node.cli_ok(&["maintenance", "crm", state, "--by", &format!("op{i}")]);
+    }
+    assert!(
+        dir.state().join("audit.jsonl.1").exists(),
+        "the log rotated"
+    );
+    let history = node.cli_ok(&["history", "crm", "--limit", "200"]);
+    // The first command's records live in a rotated file now.
+    assert!(history.contains("op0 turned maintenance on"), "{history}");
+    assert!(history.contains("op11 turned maintenance off"), "{history}");
 }

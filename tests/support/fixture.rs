@@ -79,6 +79,7 @@ pub(crate) fn config_owned(services: &[String], voters: Vec<Voter>, policy: Poli
         })
         .collect();
     Config {
+        audit: Default::default(),
         source: PathBuf::from("fixture.toml"),
         node: NodeSection {
             id: NodeId::from("auth-1"),
