@@ -14,6 +14,7 @@
 //! - [`store`]: the seams between nodes — vote board, election, committed records, audit log.
 //! - [`decide`]: the decision loop, while this node leads: engine in, durable commits out.
 //! - [`enact`]: enactors following the committed state on every authority (DNS, VIP routes).
+//! - [`alert`]: policy and enactment events to the pager: durable spool, sinks, noise control.
 //! - [`dns`]: the authority that answers service names from the desired state.
 //! - [`route`]: VIP routes and addresses in the kernel through rtnetlink, GARP / NA.
 //! - [`metrics`]: the node's counters in the Prometheus text format.
@@ -22,6 +23,7 @@
 //! - [`cli`]: the `switchback` command line.
 //! - [`demo`]: stand-in site endpoints for the loopback demo.
 
+pub mod alert;
 pub mod api;
 pub mod check;
 pub mod cli;

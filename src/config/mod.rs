@@ -7,6 +7,7 @@
 //! A leaf: it imports nothing of the crate but `model`. Checking the files a config refers
 //! to (probes, zones) is `crate::check`'s job, which builds on the `pub(crate)` helpers here.
 
+mod alert;
 mod ctx;
 mod error;
 mod load;

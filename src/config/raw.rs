@@ -24,6 +24,7 @@
 //!   `route.announce_count = 3`, `route.announce_interval = "200ms"`; route-mode vip
 //!   `table` = main (254), `metric` = 0 (IPv6: 1024)
 
+use super::alert::RawAlert;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use std::collections::BTreeMap;
@@ -298,16 +299,6 @@ impl Default for RawPolicy {
             all_down: default_all_down(),
         }
     }
-}
-
-/// `[[alert]]`: one flat table; `validate` checks that only the keys of its `kind` are set.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct RawAlert {
-    pub(crate) kind: Option<String>,
-    pub(crate) url: Option<String>,
-    pub(crate) routing_key_file: Option<String>,
-    pub(crate) command: Option<Vec<String>>,
 }
 
 fn default_roles() -> Vec<String> {

@@ -2,6 +2,7 @@
 //!
 //! Produced by [`super::load`]; fields are plain data so tests can build one directly.
 
+pub use super::alert::{ALERT_KINDS, AlertFilter, AlertSink, Severity, SinkKind};
 use super::vip::{RouteSection, Vip};
 use crate::model::{CheckName, DomainId, NodeId, ServiceId, SiteId};
 use ipnet::IpNet;
@@ -286,33 +287,6 @@ impl Service {
             .map(|s| s.id.clone())
             .collect()
     }
-}
-
-/// Where alerts go.
-#[derive(Clone, Debug, PartialEq)]
-pub enum AlertSink {
-    /// POST JSON to a URL.
-    Webhook {
-        /// Target URL.
-        url: String,
-    },
-    /// Alertmanager v2 API.
-    Alertmanager {
-        /// Base URL.
-        url: String,
-    },
-    /// PagerDuty Events v2.
-    Pagerduty {
-        /// File with the routing key.
-        routing_key_file: PathBuf,
-        /// Events API URL (overridable for tests).
-        url: String,
-    },
-    /// Run a program with the event as JSON on stdin.
-    Exec {
-        /// Program and arguments (no shell).
-        command: Vec<String>,
-    },
 }
 
 impl Config {

@@ -5,6 +5,7 @@
 //!   Stores::open ── VoteBoard · Election · DecisionStore · AuditLog                      │
 //!        │                                                                              │
 //!        ├─▶ decide::start ── campaign, take over, first commits ─▶ Decider::run (task) │
+//!        ├─▶ alert role: policy events · enactment Reports · committed health ─▶ spool ─▶ sinks
 //!        ├─▶ enact: Follower<DnsEnactor> ◀── DecisionStore::watch (first apply, then task)
 //!        ├─▶ enact: Follower<RouteEnactor> ◀── the same watch + netlink events (VIPs)       │
 //!        ├─▶ probe role: Prober ─▶ decision loop (authority) or push to authorities     │
@@ -16,6 +17,7 @@
 //! one code path and tests can bind port 0. The config is destructured here, where it is
 //! wired: a new section does not compile until something consumes it.
 
+mod alert_role;
 mod error;
 mod probe_role;
 mod route_role;
@@ -113,10 +115,10 @@ pub async fn run(
         admin,       // the token, below; the address in Listeners::bind
         sites: _,    // the engine, the probes and the enactors read them from the config
         services: _, // likewise
-        alerts: _,   // not acted on by this build: check::inert warns, below
+        alerts: _,   // the alert role, below
         route: _,    // the route enactor (route_role)
     } = &*cfg;
-    // What this build accepts but does not act on (alert sinks) is said, never ignored.
+    // What this build accepts but does not act on (the etcd store) is said, never ignored.
     for part in crate::check::inert(&cfg) {
         tracing::warn!("{part}");
     }
@@ -159,6 +161,20 @@ pub async fn run(
             source,
         })?;
     tracing::info!(addr = %admin_addr, "admin listening on {admin_addr}");
+
+    // The alert role subscribes to the enactors' reports before their first apply.
+    let enactors: Vec<&'static str> = [(dns.is_some(), "dns"), (route.is_some(), "route")]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+    let _raise = alert_role::start(
+        &cfg,
+        &decide,
+        &reports,
+        stores.decisions.watch(),
+        enactors,
+        &mut tasks,
+    )?;
 
     if let Some(server) = dns {
         let mut follower = Follower::new(

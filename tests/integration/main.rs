@@ -1,5 +1,7 @@
 //! All integration suites in one test binary; each runs the real `switchback` binary or real peers.
 
+mod alert;
+mod alert_support;
 mod check;
 mod cli;
 mod dns_answers;
