@@ -85,6 +85,8 @@ pub struct Parts {
     pub clock: Clock,
     /// This node's own checks (a node with the probe role).
     pub checks: Option<StatusHandle>,
+    /// What each enactor last did per service (`enactment` in status).
+    pub reports: crate::enact::Reports,
     /// The operator's console: enactment reports, drills, timeline.
     pub console: Console,
 }
@@ -100,6 +102,7 @@ struct Inner {
     readiness: Readiness,
     clock: Clock,
     checks: Option<StatusHandle>,
+    reports: crate::enact::Reports,
     console: Console,
 }
 
@@ -117,6 +120,7 @@ impl ApiState {
             readiness,
             clock,
             checks,
+            reports,
             console,
         } = parts;
         Self {
@@ -131,6 +135,7 @@ impl ApiState {
                 readiness,
                 clock,
                 checks,
+                reports,
                 console,
             }),
         }

@@ -49,3 +49,54 @@ pub(super) async fn start(
     });
     console
 }
+
+/// Page about drills: a notice when one starts, and when it ends (a warning unless it passed).
+pub(super) fn alert_drills(console: &Console, raise: crate::alert::Raise, tasks: &mut Tasks) {
+    use crate::alert::{Action, AlertEvent};
+    use crate::config::Severity;
+    use tokio::sync::broadcast::error::RecvError;
+    let Some(drills) = &console.drills else {
+        return;
+    };
+    let mut notes = drills.subscribe();
+    let token = tasks.token();
+    tasks.spawn("alert_drills", async move {
+        loop {
+            let note = tokio::select! {
+                () = token.cancelled() => return Ok::<(), NodeError>(()),
+                n = notes.recv() => match n {
+                    Ok(n) => n,
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return Ok(()),
+                },
+            };
+            let severity = match note.phase.as_str() {
+                "started" | "passed" => Severity::Info,
+                _ => Severity::Warning,
+            };
+            let details = [
+                ("drill".to_owned(), note.id.clone()),
+                ("by".to_owned(), note.by.clone()),
+            ]
+            .into_iter()
+            .collect();
+            raise.raise(AlertEvent {
+                kind: "drill".into(),
+                event: format!("drill_{}", note.phase),
+                action: Action::Notice,
+                key: format!("drill/{}", note.service),
+                severity,
+                service: Some(note.service.clone()),
+                sites: Vec::new(),
+                epoch: None,
+                summary: format!("drill of {} {} ({})", note.service, note.phase, note.by),
+                reason: note.detail.clone(),
+                node: raise.node().clone(),
+                at: crate::model::Timestamp::now(),
+                details,
+                count: 1,
+                only_if_open: false,
+            });
+        }
+    });
+}

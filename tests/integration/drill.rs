@@ -37,7 +37,17 @@ pub(crate) fn wait_both_up(node: &crate::harness::Node) {
 fn drill_switches_verifies_holds_switches_back_and_reports() {
     let (bj, sh) = (StandIn::start(), StandIn::start());
     let dir = node_dir(&bj, &sh);
-    let node = dir.start();
+    // The pager hears of drills (alert kind `drill`): an exec sink records each.
+    let pager = dir.state().with_file_name("pager.log");
+    let mut cfg = std::fs::read_to_string(dir.config()).expect("config");
+    cfg.push_str(&format!(
+        "\n[[alert]]\nname = \"drills\"\nkind = \"exec\"\nkinds = [\"drill\"]\n\
+         command = [\"/bin/sh\", \"-c\", \"cat >> {}; echo >> {}\"]\n",
+        pager.display(),
+        pager.display()
+    ));
+    std::fs::write(dir.config(), cfg).expect("write config");
+    let mut node = dir.start();
     wait_both_up(&node);
     let out = node.cli_ok(&[
         "drill", "crm", "--to", "sh", "--hold", "1s", "--by", "alice",
@@ -87,6 +97,13 @@ fn drill_switches_verifies_holds_switches_back_and_reports() {
     let history = node.cli_ok(&["history", "crm"]);
     assert!(history.contains("started by alice"), "{history}");
     assert!(history.contains("passed by alice"), "{history}");
+    node.wait_for_line("alert delivered sink=drills key=drill/crm");
+    node.wait_for_line("alert delivered sink=drills key=drill/crm");
+    let paged = std::fs::read_to_string(&pager).expect("pager log");
+    assert!(
+        paged.contains("drill_started") && paged.contains("drill_passed"),
+        "{paged}"
+    );
 }
 
 #[test]
