@@ -10,6 +10,7 @@
 mod ctx;
 mod error;
 mod load;
+pub mod presets;
 pub mod locate;
 mod raw;
 mod schema;

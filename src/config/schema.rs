@@ -253,6 +253,8 @@ pub struct Policy {
     pub gates: Vec<CheckName>,
     /// DNS answer when no site is up.
     pub all_down: AllDown,
+    /// Flap damping of automatic switches.
+    pub damping: super::presets::Damping,
 }
 
 /// `[[service]]`.

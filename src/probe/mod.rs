@@ -24,6 +24,7 @@
 //! check runs in its own process group with the check's timeout; at most 32 run at once.
 
 pub mod defs;
+pub mod evidence;
 pub mod events;
 mod kinds;
 pub mod machine;

@@ -34,6 +34,7 @@ pub(crate) fn policy() -> Policy {
         hold_out_recovered: false,
         gates: Vec::new(),
         all_down: AllDown::Keep,
+        damping: switchback::config::presets::standard().policy.damping,
     }
 }
 
@@ -151,7 +152,12 @@ pub(crate) fn dns_config(zone: &Path, state_dir: &Path, services: Vec<Service>) 
 
 /// One site's layers as a probe sees them.
 pub(crate) fn view(app: Health, host: Health, link: Health) -> SiteView {
-    SiteView { app, host, link }
+    SiteView {
+        app,
+        host,
+        link,
+        ..SiteView::default()
+    }
 }
 
 /// An observation from `node` in `domain`, number `seq`, built at `at` ms: self-check passing,
