@@ -141,7 +141,20 @@ fn layer_text(out: &mut String, name: &str, c: &Count) {
 
 /// "bj down: app down 3/3, host up 3/3, link up 3/3 from 3 probes in 2 domains".
 pub(crate) fn describe(site: &SiteId, e: &SiteEval) -> String {
-    let mut s = format!("{site} {}: ", e.verdict);
+    let mut s = format!("{site} {}", e.verdict);
+    if e.verdict == Health::Down {
+        let by = if e.cut > 0 {
+            "definitive link failure (carrier down on its only paths)"
+        } else if e.silent > 0 {
+            "app and host silent together (black hole)"
+        } else if e.app.down > 0 {
+            "the app's own checks"
+        } else {
+            "host or link down, app unknown"
+        };
+        let _ = write!(s, " by {by}");
+    }
+    s.push_str(": ");
     layer_text(&mut s, "app", &e.app);
     s.push_str(", ");
     layer_text(&mut s, "host", &e.host);
@@ -167,18 +180,6 @@ pub(crate) fn describe(site: &SiteId, e: &SiteEval) -> String {
             _ => e.combined.up,
         }
     );
-    if e.verdict == Health::Down {
-        let by = if e.cut > 0 {
-            "definitive link failure (carrier down on the only path)"
-        } else if e.silent > 0 {
-            "app and host silent together (black hole)"
-        } else if e.app.down > 0 {
-            "the app's own checks"
-        } else {
-            "host or link down with the app unknown"
-        };
-        let _ = write!(s, "; decided by {by}");
-    }
     s
 }
 
