@@ -179,6 +179,8 @@ pub(crate) struct RawDns {
     pub(crate) tsig_keys: Vec<RawTsigKey>,
     pub(crate) notify_key: Option<String>,
     pub(crate) udp_sockets: Count,
+    /// At most one NOTIFY round per secondary this often (changes between are coalesced).
+    pub(crate) notify_interval: String,
 }
 
 impl Default for RawDns {
@@ -191,6 +193,7 @@ impl Default for RawDns {
             tsig_keys: Vec::new(),
             notify_key: None,
             udp_sockets: default_udp_sockets(),
+            notify_interval: "1s".into(),
         }
     }
 }

@@ -144,6 +144,8 @@ pub struct DnsSection {
     pub notify_key: Option<String>,
     /// SO_REUSEPORT UDP sockets per listen address.
     pub udp_sockets: usize,
+    /// At most one NOTIFY round per secondary this often; serials in between are coalesced.
+    pub notify_interval: std::time::Duration,
 }
 
 /// `[admin]`.

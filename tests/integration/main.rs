@@ -14,6 +14,7 @@ mod fixture;
 mod harness;
 mod probe_exec;
 mod probe_kinds;
+mod probe_evidence;
 mod probe_netns;
 mod probe_privilege;
 mod probe_servers;

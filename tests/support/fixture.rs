@@ -107,6 +107,7 @@ pub(crate) fn config_owned(services: &[String], voters: Vec<Voter>, policy: Poli
             tsig_keys: Vec::new(),
             notify_key: None,
             udp_sockets: 1,
+            notify_interval: Duration::ZERO,
         },
         admin: AdminSection {
             listen: SocketAddr::from(([127, 0, 0, 1], 9530)),

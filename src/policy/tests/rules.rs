@@ -42,7 +42,7 @@ fn fails_over_only_after_hold_down() {
     assert_eq!(c[0].decision.epoch, Epoch(2));
     let reason = &c[0].decision.reason;
     assert!(
-        reason.contains("bj down: app down 3/3, host up 3/3, link up 3/3"),
+        reason.contains("bj down by the app's own checks: app down 3/3, host up 3/3, link up 3/3"),
         "{reason}"
     );
     assert!(reason.contains("in 2 domains"), "{reason}");
@@ -309,4 +309,32 @@ fn flap_damping_stops_automatic_switches_but_not_operators() {
         "{out:?}"
     );
     assert!(!h.engine.status()[0].flapping);
+}
+
+#[test]
+fn a_cut_path_or_silence_on_app_and_host_outvotes_a_stale_app_up() {
+    for (cut, silent, words) in [
+        (true, false, "by definitive link failure"),
+        (false, true, "by app and host silent together"),
+    ] {
+        let mut h = h();
+        let voters = h.voters();
+        let mut out = Vec::new();
+        for _ in 0..5 {
+            for v in &voters {
+                h.seq += 1;
+                let mut view = fixture::view(Up, Up, Up);
+                view.cut = cut;
+                view.silent = silent;
+                // The app's own verdict still says up: its checks have not caught up yet.
+                let o = obs(v, h.seq, h.now, Up, Up).site("bj", view).build();
+                out.extend(h.input(Input::Observation(o)).unwrap_or_default());
+            }
+            h.now += 100;
+        }
+        let c = commits(&out);
+        assert_eq!(c.len(), 1, "{out:?}");
+        assert_eq!(c[0].decision.active_site, site("sh"));
+        assert!(c[0].decision.reason.contains(words), "{}", c[0].decision.reason);
+    }
 }
