@@ -5,8 +5,10 @@
 //!   down on the probe's own path. `fall` of them in a row make the check down.
 //! - **Ambiguous** failures are silence: a timeout, no reply. Loss produces them too, so
 //!   they go through a sliding window with hysteresis: down only when at least `down_ratio`
-//!   of a full `window` failed, up again only when the failed share is at most `up_ratio`.
-//!   An up check with more failures than that shows as *degraded*, not down.
+//!   of a full `window` failed, up again only when the share of timeouts in it is at most
+//!   `up_ratio` (a target that refused and now answers rises after `rise` passes; one that
+//!   was silent must show a mostly clean window). An up check with more timeouts than that
+//!   shows as *degraded*, not down.
 //! - **Local** failures are the prober's own trouble (no socket, no client): they say
 //!   nothing about the target and leave the state alone (the probe abstains instead).
 //!
@@ -47,6 +49,14 @@ pub struct DetectorSpec {
     pub silence: u32,
 }
 
+/// One result as the window keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Pass,
+    Refused,
+    Timeout,
+}
+
 /// Evidence-weighted rise/fall of one check.
 #[derive(Clone, Debug)]
 pub struct Detector {
@@ -55,9 +65,10 @@ pub struct Detector {
     ok_run: u32,
     definitive_run: u32,
     silent_run: u32,
-    /// `true` = failed; newest at the back.
-    recent: VecDeque<bool>,
+    /// Each result in the window (newest at the back).
+    recent: VecDeque<Slot>,
     failed: u32,
+    timeouts: u32,
     down_by: Option<Evidence>,
 }
 
@@ -79,6 +90,7 @@ impl Detector {
             silent_run: 0,
             recent: VecDeque::with_capacity(spec.window as usize),
             failed: 0,
+            timeouts: 0,
             down_by: None,
         }
     }
@@ -97,9 +109,18 @@ impl Detector {
         }
     }
 
-    /// Up, but more of the window failed than `up_ratio`: loss, not an outage.
+    /// The share of the window that timed out (0 when empty).
+    pub fn timeout_ratio(&self) -> f64 {
+        if self.recent.is_empty() {
+            0.0
+        } else {
+            f64::from(self.timeouts) / self.recent.len() as f64
+        }
+    }
+
+    /// Up, but more of the window timed out than `up_ratio`: loss, not an outage.
     pub fn degraded(&self) -> bool {
-        self.state == Health::Up && self.fail_ratio() > self.spec.up_ratio
+        self.state == Health::Up && self.timeout_ratio() > self.spec.up_ratio
     }
 
     /// At least `silence` ambiguous failures in a row.
@@ -126,14 +147,16 @@ impl Detector {
         }
     }
 
-    fn push(&mut self, failed: bool) {
+    fn push(&mut self, slot: Slot) {
         if self.recent.len() == self.spec.window as usize
             && let Some(old) = self.recent.pop_front()
         {
-            self.failed -= u32::from(old);
+            self.failed -= u32::from(old != Slot::Pass);
+            self.timeouts -= u32::from(old == Slot::Timeout);
         }
-        self.recent.push_back(failed);
-        self.failed += u32::from(failed);
+        self.recent.push_back(slot);
+        self.failed += u32::from(slot != Slot::Pass);
+        self.timeouts += u32::from(slot == Slot::Timeout);
     }
 
     /// Feeds one result (`ok`, and the evidence of a failure); returns the transition caused.
@@ -142,18 +165,22 @@ impl Detector {
             self.ok_run = self.ok_run.saturating_add(1);
             self.definitive_run = 0;
             self.silent_run = 0;
-            self.push(false);
+            self.push(Slot::Pass);
         } else {
-            match evidence {
+            let slot = match evidence {
                 Evidence::Local => return None,
                 Evidence::Definitive => {
                     self.definitive_run = self.definitive_run.saturating_add(1);
                     self.silent_run = 0;
+                    Slot::Refused
                 }
-                Evidence::Ambiguous => self.silent_run = self.silent_run.saturating_add(1),
-            }
+                Evidence::Ambiguous => {
+                    self.silent_run = self.silent_run.saturating_add(1);
+                    Slot::Timeout
+                }
+            };
             self.ok_run = 0;
-            self.push(true);
+            self.push(slot);
         }
         let full = self.recent.len() >= self.spec.window as usize;
         let (next, by) = if self.definitive_run >= self.spec.fall {
@@ -161,7 +188,7 @@ impl Detector {
         } else if full && self.fail_ratio() >= self.spec.down_ratio {
             (Health::Down, Some(Evidence::Ambiguous))
         } else if self.ok_run >= self.spec.rise
-            && (self.state == Health::Unknown || self.fail_ratio() <= self.spec.up_ratio)
+            && (self.state == Health::Unknown || self.timeout_ratio() <= self.spec.up_ratio)
         {
             (Health::Up, None)
         } else {
@@ -255,6 +282,17 @@ mod tests {
             }
         }
         assert_eq!(rose_at, Some(8));
+    }
+
+    #[test]
+    fn after_refusals_rise_passes_are_enough() {
+        let mut d = up();
+        for _ in 0..10 {
+            d.record(false, Definitive);
+        }
+        assert_eq!(d.state(), Down);
+        d.record(true, Definitive);
+        assert_eq!(d.record(true, Definitive).map(|t| t.to), Some(Up));
     }
 
     #[test]
