@@ -29,13 +29,16 @@ knobs() {
   esac
 }
 s() { awk "BEGIN{print $1/1000}"; }
+# LAB_FAILBACK_HOLD (ms): write failback_hold explicitly so reps of the slow presets finish
+# (standard waits 10 min, wan 30 min before failing back); detection does not depend on it.
+fbh() { knobs; FBH=${LAB_FAILBACK_HOLD:-$FBH}; }
 
 case $cmd in
 deps) echo "" ;;
 version) echo "$("$BIN" --version 2>/dev/null | head -1) ($BIN)" ;;
 profiles) echo "default lan fast standard wan" ;;
 meta)
-  knobs
+  fbh
   # worst cases: definitive = interval + (fall-1) fast + jitter*fall + timeout; black hole =
   # interval + silence * (timeout + jitter); + hold_down, + margin
   DET=$(awk "BEGIN{d=$IV + $FIV*($FALL-1) + $JIT*$FALL + $TO; b=$IV + $SIL*($TO+$JIT); print (d>b?d:b)}")
@@ -48,10 +51,10 @@ meta)
   echo "BACK_MAX=$(awk "BEGIN{print int(($IV*60 + $FBH)/1000) + 15}")"
   echo "HOLD=3"
   if [ "$profile" = default ]; then t="no preset key (standard applies)"; else t="preset = \"$P\" in every check and the policy"; fi
-  echo "SETTINGS=1 node (probe+authority, embedded store, state wiped per rep); checks per site: http GET $FL_HEALTH_PATH :$FL_APP_PORT (app), icmp site addr (host), iface e-pri/e-bak carrier (link); $t: interval=${IV}ms fast_interval=${FIV}ms timeout=${TO}ms fall=$FALL silence=$SIL hold_down=${HD}ms failback=auto failback_hold=${FBH}ms; mode=auto quorum=1 min_domains=1; TTL $FL_TTL"
+  echo "SETTINGS=1 node (probe+authority, embedded store, state wiped per rep); checks per site: http GET $FL_HEALTH_PATH :$FL_APP_PORT (app), icmp site addr (host), iface e-pri/e-bak carrier (link); $t: interval=${IV}ms fast_interval=${FIV}ms timeout=${TO}ms fall=$FALL silence=$SIL hold_down=${HD}ms failback=auto failback_hold=${FBH}ms$([ -n "${LAB_FAILBACK_HOLD:-}" ] && echo ' (forced by LAB_FAILBACK_HOLD)'); mode=auto quorum=1 min_domains=1; TTL $FL_TTL"
   ;;
 start|config)
-  knobs
+  fbh
   D=$(realpath -m "$FL_WORK")/switchback; mkdir -p "$D/zones"
   rm -rf "$D/state"; mkdir -p "$D/state"
   cat > "$D/zones/$FL_ZONE.zone" <<Z
@@ -125,7 +128,7 @@ names = ["$FL_NAME."]
 ttl = "${FL_TTL}s"
 addresses = { pri = ["$FL_PRI_ADDR"], bak = ["$FL_BAK_ADDR"] }
 probes = "probes.toml"
-policy = { mode = "auto", quorum = 1, min_domains = 1, $([ "$profile" = default ] || echo "preset = \"$P\", ")failback = "auto" }
+policy = { mode = "auto", quorum = 1, min_domains = 1, $([ "$profile" = default ] || echo "preset = \"$P\", ")$([ -n "${LAB_FAILBACK_HOLD:-}" ] && echo "failback_hold = \"${FBH}ms\", ")failback = "auto" }
 C
   if [ "$cmd" = config ]; then ls "$D/switchback.toml" "$D/probes.toml" "$D/zones/$FL_ZONE.zone"; exit 0; fi
   "$BIN" check -c "$D/switchback.toml" >&2 || { echo "switchback check failed" >&2; exit 1; }
