@@ -72,6 +72,8 @@ pub struct Parts {
     pub clock: Clock,
     /// This node's own checks (a node with the probe role).
     pub checks: Option<StatusHandle>,
+    /// What each enactor last did per service (`enactment` in status).
+    pub reports: crate::enact::Reports,
 }
 
 struct Inner {
@@ -85,6 +87,7 @@ struct Inner {
     readiness: Readiness,
     clock: Clock,
     checks: Option<StatusHandle>,
+    reports: crate::enact::Reports,
 }
 
 impl ApiState {
@@ -101,6 +104,7 @@ impl ApiState {
             readiness,
             clock,
             checks,
+            reports,
         } = parts;
         Self {
             inner: Arc::new(Inner {
@@ -114,6 +118,7 @@ impl ApiState {
                 readiness,
                 clock,
                 checks,
+                reports,
             }),
         }
     }

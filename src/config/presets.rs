@@ -192,7 +192,11 @@ pub fn standard() -> &'static Preset {
 
 /// "lan, fast, standard, wan" for error messages.
 pub fn names() -> String {
-    PRESETS.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+    PRESETS
+        .iter()
+        .map(|p| p.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -20,7 +20,11 @@
 //!   `on_confirm_timeout = "abort"`, `failback = "manual"`, `failback_hold = "10m"`,
 //!   `hold_out_recovered = false`, `all_down = "keep"`
 //! - pagerduty `url = "https://events.pagerduty.com/v2/enqueue"`
+//! - `route.protocol = 57`, `route.resync = "30s"`, `route.replace_foreign = false`,
+//!   `route.announce_count = 3`, `route.announce_interval = "200ms"`; route-mode vip
+//!   `table` = main (254), `metric` = 0 (IPv6: 1024)
 
+use super::alert::RawAlert;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use std::collections::BTreeMap;
@@ -76,6 +80,8 @@ pub(crate) struct RawConfig {
     pub(crate) service: Vec<RawService>,
     #[serde(default)]
     pub(crate) alert: Vec<RawAlert>,
+    #[serde(default)]
+    pub(crate) route: super::vip::RawRoute,
 }
 
 /// `[node]`.
@@ -241,7 +247,7 @@ pub(crate) struct RawService {
     pub(crate) ttl: String,
     pub(crate) degraded_ttl: String,
     pub(crate) addresses: BTreeMap<String, Vec<String>>,
-    pub(crate) vip: Option<RawVip>,
+    pub(crate) vip: Option<super::vip::RawVip>,
     pub(crate) probes: Option<String>,
     pub(crate) policy: RawPolicy,
 }
@@ -259,15 +265,6 @@ impl Default for RawService {
             policy: RawPolicy::default(),
         }
     }
-}
-
-/// `service.vip = { prefix, next_hop = { site = addr }, device }`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct RawVip {
-    pub(crate) prefix: Option<String>,
-    pub(crate) next_hop: BTreeMap<String, String>,
-    pub(crate) device: Option<String>,
 }
 
 /// `service.policy`.
@@ -313,16 +310,6 @@ impl Default for RawPolicy {
             all_down: default_all_down(),
         }
     }
-}
-
-/// `[[alert]]`: one flat table; `validate` checks that only the keys of its `kind` are set.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct RawAlert {
-    pub(crate) kind: Option<String>,
-    pub(crate) url: Option<String>,
-    pub(crate) routing_key_file: Option<String>,
-    pub(crate) command: Option<Vec<String>>,
 }
 
 fn default_roles() -> Vec<String> {

@@ -2,8 +2,8 @@
 
 use super::ctx::Ctx;
 use super::ctx::{duration, ident, join};
-use super::raw::RawPolicy;
 use super::presets;
+use super::raw::RawPolicy;
 use super::values;
 use super::{AllDown, ConfirmTimeout, Failback, Mode, NodeSection, Policy, VotesSection};
 use crate::model::CheckName;

@@ -190,8 +190,9 @@ impl Service {
             DecisionKind::Failover | DecisionKind::Failback | DecisionKind::Confirmed
         );
         let d = self.config.policy.damping;
-        let flapping =
-            from != to && automatic && damping::record_switch(&d, &mut self.state.committed.damping, w.now);
+        let flapping = from != to
+            && automatic
+            && damping::record_switch(&d, &mut self.state.committed.damping, w.now);
         out.push(Output::Commit(self.state.committed.clone()));
         if flapping {
             self.state.flap_seen = FlapSeen(true);
@@ -384,7 +385,11 @@ impl Service {
 
     /// Flap damping suppresses automatic switches of this service at `now`.
     pub(crate) fn flapping(&self, now: Timestamp) -> bool {
-        damping::suppressed(&self.config.policy.damping, &self.state.committed.damping, now)
+        damping::suppressed(
+            &self.config.policy.damping,
+            &self.state.committed.damping,
+            now,
+        )
     }
 
     /// The next instant at which this service's rules may act without new input.

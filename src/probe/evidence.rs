@@ -130,7 +130,9 @@ impl Detector {
 
     /// What made the check down: definitive failures or a window of silence.
     pub fn down_by(&self) -> Option<Evidence> {
-        (self.state == Health::Down).then_some(self.down_by).flatten()
+        (self.state == Health::Down)
+            .then_some(self.down_by)
+            .flatten()
     }
 
     /// The longest current run (passes, definitive or ambiguous failures), for status.

@@ -24,8 +24,8 @@
 //! check runs in its own process group with the check's timeout; at most 32 run at once.
 
 pub mod defs;
-pub mod evidence;
 pub mod events;
+pub mod evidence;
 mod kinds;
 pub mod machine;
 mod once;

@@ -1,8 +1,8 @@
 //! One check's task: wait (random offset, period with jitter, or a link event), attempt,
 //! weigh it by its evidence ([`Detector`]), and report to the aggregator over a bounded channel.
 
-use super::kinds::{Outcome, Probe};
 use super::evidence::{Detector, DetectorSpec, Evidence};
+use super::kinds::{Outcome, Probe};
 use super::machine::Transition;
 use super::schedule;
 use crate::model::Health;

@@ -227,7 +227,10 @@ async fn knot_secondary_sees_no_notify_storm() {
     wait_for_answer(&kdig, knot_addr, "10.2.0.10", Duration::from_secs(20)).await;
     let serial = srv.handle.serial("boss.example.").expect("serial");
     let soa = tool(&kdig, knot_addr, &["boss.example", "SOA", "+short"]).await;
-    assert!(soa.contains(&format!(" {serial} ")), "secondary at {serial}: {soa}");
+    assert!(
+        soa.contains(&format!(" {serial} ")),
+        "secondary at {serial}: {soa}"
+    );
     let sent = srv.handle.counters().notifies_sent - sent0;
     assert!(
         (1..=2).contains(&sent),

@@ -1,5 +1,7 @@
 //! All integration suites in one test binary; each runs the real `switchback` binary or real peers.
 
+mod alert;
+mod alert_support;
 mod check;
 mod cli;
 mod dns_answers;
@@ -12,9 +14,9 @@ mod failover;
 #[path = "../support/fixture.rs"]
 mod fixture;
 mod harness;
+mod probe_evidence;
 mod probe_exec;
 mod probe_kinds;
-mod probe_evidence;
 mod probe_netns;
 mod probe_privilege;
 mod probe_servers;
@@ -22,3 +24,6 @@ mod probe_support;
 mod probe_tls;
 mod remote_probe;
 mod restart;
+mod route_bench;
+mod route_netns;
+mod route_support;

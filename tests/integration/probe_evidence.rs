@@ -18,7 +18,15 @@ impl Site {
     fn start(ns: &str) -> Site {
         let child = Command::new("ip")
             .args([
-                "netns", "exec", ns, "python3", "-m", "http.server", "8080", "--bind", "10.201.0.2",
+                "netns",
+                "exec",
+                ns,
+                "python3",
+                "-m",
+                "http.server",
+                "8080",
+                "--bind",
+                "10.201.0.2",
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -77,7 +85,16 @@ fn refused_is_definitive_silence_corroborates_and_a_cut_path_decides() {
     let probe_ns = Netns::prefixed("s12", "evp");
     let site_ns = Netns::prefixed("s12", "evs");
     probe_ns.ip(&[
-        "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", &site_ns.name,
+        "link",
+        "add",
+        "va",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "vb",
+        "netns",
+        &site_ns.name,
     ]);
     probe_ns.ip(&["addr", "add", "10.201.0.1/24", "dev", "va"]);
     site_ns.ip(&["addr", "add", "10.201.0.2/24", "dev", "vb"]);
@@ -108,7 +125,11 @@ fn refused_is_definitive_silence_corroborates_and_a_cut_path_decides() {
             server.take();
             until(&mut rx, "app down", |o| app(o, "crm", "bj") == Health::Down).await;
             let app_check = &status.snapshot()[0];
-            assert_eq!(app_check.down_by, Some(Evidence::Definitive), "{app_check:?}");
+            assert_eq!(
+                app_check.down_by,
+                Some(Evidence::Definitive),
+                "{app_check:?}"
+            );
             assert_eq!(app_check.last_evidence, Some(Evidence::Definitive));
             assert_eq!(app_check.last_change.as_ref().map(|c| c.after), Some(2));
             let _server = Site::start(&site);
@@ -122,7 +143,12 @@ fn refused_is_definitive_silence_corroborates_and_a_cut_path_decides() {
             let o = until(&mut rx, "app and host silent", |o| view(o).silent).await;
             assert!(!view(&o).cut, "carrier is still up");
             let snap = status.snapshot();
-            assert_eq!(snap[0].last_evidence, Some(Evidence::Ambiguous), "{:?}", snap[0]);
+            assert_eq!(
+                snap[0].last_evidence,
+                Some(Evidence::Ambiguous),
+                "{:?}",
+                snap[0]
+            );
             assert!(snap[0].silent && snap[1].silent, "{snap:?}");
             nft("delete table netdev s12hole");
             until(&mut rx, "silence over", |o| {

@@ -6,6 +6,7 @@ mod examples;
 mod problems;
 mod props;
 mod unknown_keys;
+mod vip;
 
 use super::{Config, ConfigError, ConfigErrors, load};
 use std::collections::HashMap;

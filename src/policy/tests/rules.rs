@@ -335,6 +335,10 @@ fn a_cut_path_or_silence_on_app_and_host_outvotes_a_stale_app_up() {
         let c = commits(&out);
         assert_eq!(c.len(), 1, "{out:?}");
         assert_eq!(c[0].decision.active_site, site("sh"));
-        assert!(c[0].decision.reason.contains(words), "{}", c[0].decision.reason);
+        assert!(
+            c[0].decision.reason.contains(words),
+            "{}",
+            c[0].decision.reason
+        );
     }
 }

@@ -3,8 +3,8 @@
 //! cancellation the whole process group is killed.
 
 use super::{Outcome, Shared};
-use crate::probe::evidence::Evidence;
 use crate::probe::defs::{CheckDef, ExecSpec};
+use crate::probe::evidence::Evidence;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::process::Stdio;
@@ -71,9 +71,7 @@ pub(crate) async fn run(
     let (out, err, status) = match tokio::time::timeout_at(deadline, work).await {
         Ok(r) => r,
         Err(_) => {
-            return Outcome::silent(format!(
-                "timed out after {timeout:?}; process group killed"
-            ));
+            return Outcome::silent(format!("timed out after {timeout:?}; process group killed"));
         }
     };
     let rtt = Some(start.elapsed());

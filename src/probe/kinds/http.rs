@@ -1,10 +1,10 @@
 //! `http`/`https` checks over pooled reqwest clients (one per distinct TLS setting).
 
 use super::{Outcome, Shared, io_evidence};
-use crate::probe::evidence::Evidence;
 use crate::model::CheckName;
 use crate::probe::ProbeError;
 use crate::probe::defs::HttpSpec;
+use crate::probe::evidence::Evidence;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::time::Instant;

@@ -134,11 +134,9 @@ impl PingState {
                 Outcome::silent(format!("no reply from {} in {timeout:?}", self.target))
             }
             // Unreachable on send (no route: the path is gone) is definitive; the rest is silence.
-            Err(SurgeError::IOError(e)) => Outcome::failed(
-                io_evidence(&e),
-                None,
-                format!("ping {}: {e}", self.target),
-            ),
+            Err(SurgeError::IOError(e)) => {
+                Outcome::failed(io_evidence(&e), None, format!("ping {}: {e}", self.target))
+            }
             Err(e) => Outcome::silent(format!("ping {}: {e}", self.target)),
         }
     }
