@@ -2,15 +2,20 @@
 //! numbers. A check's `preset` key sets its timing defaults; a policy's `preset` key sets
 //! `hold_down`, `failback_hold` and the flap damping. Keys written out still win.
 //!
-//! Detection bounds (worst case from the fault to the committed decision, one probe, checks
-//! at the preset's cadence; the answer follows within milliseconds):
+//! Detection bounds (worst case from the fault to the committed decision, one probe; the
+//! answer follows within a millisecond). Definitive (refused, wrong status, carrier down):
+//! interval + (fall − 1) · fast_interval + fall · jitter + hold_down. Black hole (silence on
+//! app and host): interval + silence · max(fast_interval + jitter, timeout) + hold_down.
 //!
-//! | preset | definitive (refused, 5xx, carrier down) | black hole (silence on app and host) | loss alone |
+//! | preset | definitive | black hole | measured in the failover lab (median, max) |
 //! |---|---|---|---|
-//! | `lan` | interval + fast + jitter·2 + hold_down ≈ 0.13 s | ≈ 0.6 s | never down below ~50 % loss |
-//! | `fast` | ≈ 0.26 s | ≈ 1.1 s | never down below ~50 % loss |
-//! | `standard` | ≈ 3.5 s | ≈ 6.5 s | never down below ~50 % loss |
-//! | `wan` | ≈ 10 s | ≈ 22 s | never down below ~50 % loss |
+//! | `lan` | ≈ 0.12 s | ≈ 0.7 s | app 0.11 / 0.14 s, black hole 0.63 / 0.64 s |
+//! | `fast` | ≈ 0.24 s | ≈ 1.1 s | app 0.18 / 0.23 s, link 0.14 / 0.15 s, black hole 1.01 / 1.03 s |
+//! | `standard` | ≈ 4.3 s | ≈ 7.5 s | app 3.9 / 4.0 s, black hole 6.7 / 7.0 s |
+//! | `wan` | ≈ 8.6 s | ≈ 13.5 s | app 6.9 / 7.0 s, black hole 13.0 / 13.2 s |
+//!
+//! Loss alone never takes a site down while either its app or its host check answers now and
+//! then (30 % loss in the lab: no switch).
 //!
 //! "Black hole" assumes a site with both an app check and a host check (their silence
 //! corroborates, see `probe::summary`); with an app check alone the window decides:
