@@ -13,6 +13,7 @@ mod ctx;
 mod error;
 mod load;
 pub mod locate;
+pub mod presets;
 mod raw;
 mod schema;
 mod validate;

@@ -150,6 +150,8 @@ pub struct DnsSection {
     pub notify_key: Option<String>,
     /// SO_REUSEPORT UDP sockets per listen address.
     pub udp_sockets: usize,
+    /// At most one NOTIFY round per secondary this often; serials in between are coalesced.
+    pub notify_interval: std::time::Duration,
 }
 
 /// `[admin]`.
@@ -248,6 +250,8 @@ pub struct Policy {
     pub gates: Vec<CheckName>,
     /// DNS answer when no site is up.
     pub all_down: AllDown,
+    /// Flap damping of automatic switches.
+    pub damping: super::presets::Damping,
 }
 
 /// `[[service]]`.

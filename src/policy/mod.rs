@@ -34,6 +34,7 @@
 //! - A restart resumes the committed decision; verdict histories restart, so a hold-down restarts too.
 
 pub mod audit;
+pub mod damping;
 pub mod desired;
 pub mod engine;
 pub mod error;

@@ -84,8 +84,11 @@ pub struct ServiceStatus {
     pub held_out: BTreeSet<SiteId>,
     /// A switch waiting for approval.
     pub pending: Option<Pending>,
-    /// Active site not seen up, or a switch pending: DNS uses `degraded_ttl`.
+    /// Active site not seen up, a switch pending, or flapping: DNS uses `degraded_ttl`.
     pub degraded: bool,
+    /// Flap damping suppresses automatic switches (operators can still switch).
+    #[serde(default)]
+    pub flapping: bool,
     /// Every serving site is down by quorum (Unknown is not down): DNS applies `all_down`.
     pub all_down: bool,
     /// Enough counting probes to reach a verdict.

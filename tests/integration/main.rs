@@ -17,6 +17,7 @@ mod failover;
 #[path = "../support/fixture.rs"]
 mod fixture;
 mod harness;
+mod probe_evidence;
 mod probe_exec;
 mod probe_kinds;
 mod probe_netns;
