@@ -131,5 +131,10 @@ pub(crate) fn event(e: &Event) -> String {
         }
         Event::HeldOut { site, .. } => format!("{site} is held out until re-admitted"),
         Event::Readmitted { site, by, .. } => format!("{by} re-admitted {site}"),
+        Event::Flapping { penalty, until, .. } => format!(
+            "flapping (penalty {penalty}): automatic switches suspended until {}",
+            crate::drill::rfc3339(*until)
+        ),
+        Event::FlappingEnded { .. } => "no longer flapping: automatic switches resume".to_owned(),
     }
 }
