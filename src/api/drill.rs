@@ -108,5 +108,5 @@ pub(crate) async fn one(
         .into_iter()
         .find(|d| d.id == id)
         .map(|d| Json(json!({ "drill": d })))
-        .ok_or_else(|| ApiError::BadRequest(format!("no drill {id:?}")))
+        .ok_or_else(|| ApiError::NotFound(format!("no drill {id:?}")))
 }

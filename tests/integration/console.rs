@@ -74,8 +74,10 @@ fn every_endpoint_with_and_without_the_token() {
         let (code, _, body) = http("GET", &u(path), None, None, None);
         assert_eq!(code, 200, "GET {path}: {body}");
     }
-    let (code, _, body) = http("GET", &u("/v1/services/nope"), None, None, None);
-    assert_eq!(code, 404, "{body}");
+    for path in ["/v1/services/nope", "/v1/drills/nope"] {
+        let (code, _, body) = http("GET", &u(path), None, None, None);
+        assert_eq!(code, 404, "GET {path}: {body}");
+    }
     // The dashboard document: an ETag, and 304 while nothing changed.
     let (_, etag, body) = http("GET", &u("/v1/dashboard"), None, None, None);
     let etag = etag.expect("ETag on /v1/dashboard");
