@@ -287,7 +287,11 @@ fn apply(status: &StatusHandle, r: Report) -> bool {
     if r.outcome.rtt.is_some() {
         st.last_rtt = r.outcome.rtt;
     }
+    st.degraded = r.degraded;
+    st.silent = r.silent;
+    st.down_by = r.down_by;
     if !r.outcome.ok {
+        st.last_evidence = Some(r.outcome.evidence);
         st.failures += 1;
         st.last_error = Some(r.outcome.detail.clone());
     }
@@ -331,6 +335,10 @@ pub(crate) fn initial_status(c: &CheckDef) -> CheckStatus {
         runs: 0,
         failures: 0,
         last_change: None,
+        last_evidence: None,
+        degraded: false,
+        silent: false,
+        down_by: None,
     }
 }
 

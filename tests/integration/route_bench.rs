@@ -162,7 +162,7 @@ fn s10_bench_switch_latency() {
         &mut req_to_commit,
     );
     summary("committed → kernel route replaced", &mut commit_to_route);
-    summary("route enactor apply (took_us, incl. verify)", &mut took);
+    summary("route enactor: apply start → replace acked", &mut took);
     summary(
         "committed → first client packet at new site",
         &mut commit_to_pkt,
