@@ -9,6 +9,7 @@
 
 mod ctx;
 mod error;
+mod etcd;
 mod load;
 pub mod locate;
 mod raw;

@@ -109,6 +109,16 @@ pub(crate) struct RawStore {
     pub(crate) endpoints: Vec<String>,
     pub(crate) prefix: String,
     pub(crate) lease_ttl: String,
+    // The etcd-only keys; defaults and meaning in `config::etcd`.
+    pub(crate) dial_timeout: String,
+    pub(crate) request_timeout: String,
+    pub(crate) ca_file: Option<String>,
+    pub(crate) cert_file: Option<String>,
+    pub(crate) key_file: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) password_file: Option<String>,
+    pub(crate) on_isolation: String,
+    pub(crate) advertise: Option<String>,
 }
 
 impl Default for RawStore {
@@ -118,6 +128,15 @@ impl Default for RawStore {
             endpoints: Vec::new(),
             prefix: default_store_prefix(),
             lease_ttl: default_lease_ttl(),
+            dial_timeout: super::etcd::DEFAULT_DIAL_TIMEOUT.into(),
+            request_timeout: super::etcd::DEFAULT_REQUEST_TIMEOUT.into(),
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
+            user: None,
+            password_file: None,
+            on_isolation: super::etcd::DEFAULT_ON_ISOLATION.into(),
+            advertise: None,
         }
     }
 }

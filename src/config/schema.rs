@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
+pub use super::etcd::{EtcdAuth, EtcdOptions, EtcdTls, OnIsolation};
 
 /// A whole node's configuration after validation.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,6 +72,8 @@ pub enum StoreSection {
         prefix: String,
         /// TTL of leases (leadership, observations).
         lease_ttl: Duration,
+        /// Timeouts, TLS, auth, isolation (see `config::etcd`).
+        options: EtcdOptions,
     },
 }
 

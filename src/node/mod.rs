@@ -125,7 +125,13 @@ pub async fn run(
     let token = read_token(admin)?;
     let keys = read_keys(votes)?;
     let verifier = || Verifier::new(keys.clone(), &votes.voters, votes.stale_after);
-    let stores = Stores::open(&cfg)?;
+    let admin_addr = admin_listener
+        .local_addr()
+        .map_err(|source| NodeError::Bind {
+            addr: admin.listen,
+            source,
+        })?;
+    let stores = Stores::open(&cfg, Some(format!("http://{admin_addr}"))).await?;
     let sources: Vec<Arc<dyn Exposition>> = dns
         .iter()
         .map(|d| Arc::new(d.handle()) as Arc<dyn Exposition>)
@@ -146,12 +152,6 @@ pub async fn run(
     )
     .await?;
     tasks.spawn("decide", decider.run(tasks.token()));
-    let admin_addr = admin_listener
-        .local_addr()
-        .map_err(|source| NodeError::Bind {
-            addr: admin.listen,
-            source,
-        })?;
     tracing::info!(addr = %admin_addr, "admin listening on {admin_addr}");
 
     if let Some(server) = dns {
