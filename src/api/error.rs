@@ -32,6 +32,16 @@ pub enum ApiError {
     /// The node is not ready or is shutting down (503).
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The leading authority answered a forwarded command with an error (its status).
+    #[error("leader {leader}: {error}")]
+    Leader {
+        /// The leader's node id.
+        leader: String,
+        /// Its error text.
+        error: String,
+        /// Its status.
+        status: StatusCode,
+    },
     /// Something failed inside the node, e.g. the store (500).
     #[error("internal error: {0}")]
     Internal(String),
@@ -47,6 +57,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Rejected { status, .. } => *status,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Leader { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

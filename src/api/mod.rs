@@ -4,9 +4,9 @@
 //! | method | path | what |
 //! | --- | --- | --- |
 //! | GET | `/` | dashboard page (status table, refreshed with fetch) |
-//! | GET | `/ready` | 200 once the node has loaded and committed its state (one-way latch), else 503 |
+//! | GET | `/ready` | 200 once the node has loaded and committed its state (one-way latch) and is not cut off from its cluster, else 503 |
 //! | GET | `/metrics` | Prometheus text: dropped observations by reason, decisions, commands |
-//! | GET | `/v1/status` | `{services:[{name, active_site, epoch, mode, pending, sites, maintenance, degraded, reason}]}` |
+//! | GET | `/v1/status` | `{services:[{name, active_site, epoch, mode, pending, sites, maintenance, degraded, reason}], cluster:{node, role, leader, stale, stale_since}}` |
 //! | GET | `/v1/votes` | the latest observation per probe and how it counts |
 //! | GET | `/v1/checks` | `{checks:[..]}` this node's own checks: state, last error, last RTT, last change |
 //! | GET | `/v1/history?service=&limit=` | `{records:[..]}` audit records, newest first |
@@ -15,14 +15,18 @@
 //! | POST | `/v1/services/{name}/reject` | reject the pending switch (token) |
 //! | POST | `/v1/services/{name}/maintenance` | `{on}` freeze/unfreeze (token) |
 //! | POST | `/v1/services/{name}/readmit` | `{site}` re-admit a held-out site (token) |
+//! | POST | `/v1/commands` | a `policy::Command` as JSON (token); what followers forward to the leader |
 //! | POST | `/v1/observations` | a `SignedObservation` from a probe node (HMAC-verified, not token) |
 //!
-//! Writes answer with the service's status after the command: `{service: {...}}`.
+//! Writes answer with the service's status after the command and the node that committed it:
+//! `{service: {...}, committed_by}`; a follower (cluster store) forwards them to the leader.
 //! Statuses: 401 no/wrong token, 404 unknown service, 400 bad body or unknown site,
 //! 409 nothing pending or target not up, 503 shutting down, 500 store failure.
 
 mod auth;
+mod cluster;
 mod error;
+mod forward;
 mod observe;
 mod read;
 mod ready;
@@ -36,12 +40,13 @@ use crate::config::Config;
 use crate::decide::{Clock, DecisionHandle};
 use crate::metrics::Metrics;
 use crate::probe::StatusHandle;
-use crate::store::{AuditLog, VoteBoard};
+use crate::store::{AuditLog, Standing, VoteBoard};
 use crate::tally::Verifier;
 use axum::Router;
 use axum::routing::{get, post};
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// Everything the handlers share.
@@ -72,6 +77,8 @@ pub struct Parts {
     pub clock: Clock,
     /// This node's own checks (a node with the probe role).
     pub checks: Option<StatusHandle>,
+    /// This node's standing in the cluster (stale, leader).
+    pub standing: watch::Receiver<Standing>,
 }
 
 struct Inner {
@@ -85,6 +92,7 @@ struct Inner {
     readiness: Readiness,
     clock: Clock,
     checks: Option<StatusHandle>,
+    standing: watch::Receiver<Standing>,
 }
 
 impl ApiState {
@@ -101,6 +109,7 @@ impl ApiState {
             readiness,
             clock,
             checks,
+            standing,
         } = parts;
         Self {
             inner: Arc::new(Inner {
@@ -114,6 +123,7 @@ impl ApiState {
                 readiness,
                 clock,
                 checks,
+                standing,
             }),
         }
     }
@@ -134,6 +144,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/services/{name}/reject", post(write::reject))
         .route("/v1/services/{name}/maintenance", post(write::maintenance))
         .route("/v1/services/{name}/readmit", post(write::readmit))
+        .route("/v1/commands", post(forward::command))
         .route("/v1/observations", post(observe::observation))
         .with_state(state)
 }

@@ -18,7 +18,9 @@ pub(crate) async fn dashboard() -> Html<&'static str> {
 
 /// `GET /ready`: 200 once ready (a latch), else 503.
 pub(crate) async fn ready(State(s): State<ApiState>) -> impl IntoResponse {
-    if s.inner.readiness.is_ready() {
+    if s.inner.standing.borrow().is_stale() {
+        (StatusCode::SERVICE_UNAVAILABLE, "stale: cut off from the cluster\n")
+    } else if s.inner.readiness.is_ready() {
         (StatusCode::OK, "ready\n")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
@@ -29,7 +31,8 @@ pub(crate) async fn ready(State(s): State<ApiState>) -> impl IntoResponse {
 pub(crate) async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.inner.metrics.render(s.inner.readiness.is_ready()),
+        s.inner.metrics.render(s.inner.readiness.is_ready())
+            + &super::cluster::metrics(&s.inner.cfg, &s.inner.standing.borrow()),
     )
 }
 
@@ -51,7 +54,8 @@ pub(crate) async fn status(State(s): State<ApiState>) -> Result<Json<Value>, Api
         .iter()
         .map(status_json)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(json!({ "services": services })))
+    let cluster = super::cluster::status(&s.inner.cfg, &s.inner.standing.borrow());
+    Ok(Json(json!({ "services": services, "cluster": cluster })))
 }
 
 /// `GET /v1/votes`.

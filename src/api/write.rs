@@ -22,7 +22,7 @@ fn operator(headers: &HeaderMap) -> String {
 }
 
 /// Token, then a configured service.
-fn admit_service(s: &ApiState, headers: &HeaderMap, name: &str) -> Result<ServiceId, ApiError> {
+pub(super) fn admit_service(s: &ApiState, headers: &HeaderMap, name: &str) -> Result<ServiceId, ApiError> {
     s.inner.token.check(headers)?;
     let service = ServiceId(name.to_owned());
     if s.inner.cfg.service(&service).is_none() {
@@ -57,10 +57,19 @@ fn site(s: &ApiState, site: String) -> Result<SiteId, ApiError> {
     }
 }
 
-/// Run the command and answer with the service's status after it.
-async fn run(s: &ApiState, service: &ServiceId, command: Command) -> Result<Json<Value>, ApiError> {
-    match s.inner.decide.command(command).await {
+/// Run the command (here, or on the leader when another authority leads) and answer with the
+/// service's status after it and the node that committed it.
+pub(super) async fn run(
+    s: &ApiState,
+    headers: &HeaderMap,
+    service: &ServiceId,
+    command: Command,
+) -> Result<Json<Value>, ApiError> {
+    match s.inner.decide.command(command.clone()).await {
         Ok(_) => {}
+        Err(CommandFailure::NotLeader { leader }) => {
+            return super::forward::to_leader(s, headers, leader, &command).await;
+        }
         Err(CommandFailure::Refused(e)) => return Err(refused(e)),
         Err(CommandFailure::Stopped) => {
             return Err(ApiError::Unavailable(
@@ -76,11 +85,13 @@ async fn run(s: &ApiState, service: &ServiceId, command: Command) -> Result<Json
         .find(|st| &st.service == service)
         .map(super::read::status_json)
         .transpose()?;
-    Ok(Json(json!({ "service": status })))
+    Ok(Json(
+        json!({ "service": status, "committed_by": s.inner.cfg.node.id.as_str() }),
+    ))
 }
 
 /// How the decision core's refusals map to HTTP.
-fn refused(e: CommandError) -> ApiError {
+pub(super) fn refused(e: CommandError) -> ApiError {
     match e {
         CommandError::UnknownService { service } => ApiError::UnknownService(service.0),
         CommandError::UnknownSite { .. } | CommandError::NotServing { .. } => {
@@ -116,7 +127,7 @@ pub(crate) async fn switch(
         by: operator(&headers),
         force: b.force,
     };
-    run(&s, &service, cmd).await
+    run(&s, &headers, &service, cmd).await
 }
 
 /// `POST /v1/services/{name}/approve`.
@@ -130,7 +141,7 @@ pub(crate) async fn approve(
         service: service.clone(),
         by: operator(&headers),
     };
-    run(&s, &service, cmd).await
+    run(&s, &headers, &service, cmd).await
 }
 
 /// `POST /v1/services/{name}/reject`.
@@ -144,7 +155,7 @@ pub(crate) async fn reject(
         service: service.clone(),
         by: operator(&headers),
     };
-    run(&s, &service, cmd).await
+    run(&s, &headers, &service, cmd).await
 }
 
 /// Body of `maintenance`.
@@ -167,7 +178,7 @@ pub(crate) async fn maintenance(
         on: b.on,
         by: operator(&headers),
     };
-    run(&s, &service, cmd).await
+    run(&s, &headers, &service, cmd).await
 }
 
 /// Body of `readmit`.
@@ -191,5 +202,5 @@ pub(crate) async fn readmit(
         site,
         by: operator(&headers),
     };
-    run(&s, &service, cmd).await
+    run(&s, &headers, &service, cmd).await
 }

@@ -41,6 +41,15 @@ pub enum CommandFailure {
     /// The decision loop is gone (shutting down).
     #[error("the decision task has stopped")]
     Stopped,
+    /// Another authority leads (cluster store): send the command there.
+    #[error("this node does not lead; {}", match leader {
+        Some(l) => format!("{} does", l.node),
+        None => "no leader is known".to_owned(),
+    })]
+    NotLeader {
+        /// The leader, when known.
+        leader: Option<crate::store::LeaderInfo>,
+    },
 }
 
 /// One request to the decision loop.

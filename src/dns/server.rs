@@ -129,6 +129,7 @@ impl DnsServer {
             keys: Arc::new(keys),
         };
         let shared = Arc::new(Shared {
+            withdrawn: Default::default(),
             snap: ArcSwap::from_pointee(snap),
             counters: Arc::new(Counters::default()),
             xfr,
@@ -243,6 +244,17 @@ impl DnsServer {
 }
 
 impl DnsHandle {
+    /// Stop answering (drop every query) or answer again; see `on_isolation = "withdraw"`.
+    pub fn set_withdrawn(&self, withdrawn: bool) {
+        let was = self
+            .shared
+            .withdrawn
+            .swap(withdrawn, std::sync::atomic::Ordering::Relaxed);
+        if was != withdrawn {
+            tracing::warn!(withdrawn, "dns answers {}", if withdrawn { "withdrawn" } else { "resumed" });
+        }
+    }
+
     /// Applies desired states; see [`DnsHandle::apply_changes`]. Returns whether anything
     /// changed.
     pub fn apply(&self, views: &[Desired]) -> Result<bool, DnsError> {

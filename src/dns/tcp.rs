@@ -88,6 +88,9 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// The replies to one TCP message (several for a transfer, none for garbage).
 async fn answer(shared: &Shared, raw: &[u8], peer: SocketAddr, out: &mut Vec<u8>) -> Vec<Vec<u8>> {
+    if shared.is_withdrawn() {
+        return vec![];
+    }
     let snap = shared.snap.load_full();
     if respond::fast(&snap, raw, &shared.counters, out) {
         return vec![out.clone()];

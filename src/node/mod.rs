@@ -15,6 +15,7 @@
 //! one code path and tests can bind port 0. The config is destructured here, where it is
 //! wired: a new section does not compile until something consumes it.
 
+mod cluster_role;
 mod error;
 mod probe_role;
 mod signals;
@@ -154,6 +155,14 @@ pub async fn run(
     tasks.spawn("decide", decider.run(tasks.token()));
     tracing::info!(addr = %admin_addr, "admin listening on {admin_addr}");
 
+    let withdraw = match (&cfg.store, &dns) {
+        (crate::config::StoreSection::Etcd { options, .. }, Some(server))
+            if options.on_isolation == crate::config::OnIsolation::Withdraw =>
+        {
+            Some(server.handle())
+        }
+        _ => None,
+    };
     if let Some(server) = dns {
         let mut follower = Follower::new(
             DnsEnactor::new(server.handle()),
@@ -173,7 +182,7 @@ pub async fn run(
     }
 
     let checks = if cfg.has_role(Role::Probe) {
-        Some(start_probe_role(&cfg, &keys, &decide, &mut tasks)?)
+        Some(start_probe_role(&cfg, &keys, &decide, &stores, &mut tasks)?)
     } else {
         None
     };
@@ -189,6 +198,7 @@ pub async fn run(
         readiness: readiness.clone(),
         clock,
         checks,
+        standing: stores.standing.clone(),
     });
     let token = tasks.token();
     tasks.spawn("admin", async move {
@@ -202,6 +212,10 @@ pub async fn run(
 
     readiness.set_ready();
     tracing::info!("node ready");
+    if let Some(dns) = withdraw {
+        let token = tasks.token();
+        tasks.spawn("withdraw", cluster_role::withdraw_when_isolated(stores.standing.clone(), dns, token));
+    }
     tasks.wait().await
 }
 
@@ -211,11 +225,24 @@ fn start_probe_role(
     cfg: &Config,
     keys: &[Vec<u8>],
     decide: &DecisionHandle,
+    stores: &Stores,
     tasks: &mut Tasks,
 ) -> Result<StatusHandle, NodeError> {
     let prober = probe_role::prober(cfg)?;
     let status = prober.status();
-    let tx = if cfg.has_role(Role::Authority) {
+    let tx = if cfg.has_role(Role::Authority) && stores.standing.borrow().cluster {
+        // In a cluster whoever leads counts this node's votes: signed, through the board.
+        let key = keys.first().cloned().ok_or(NodeError::NoAuthorities)?;
+        let (tx, rx) = mpsc::channel(16);
+        let board = Arc::clone(&stores.votes);
+        let ttl = cfg.votes.stale_after;
+        let token = tasks.token();
+        tasks.spawn("publish", async move {
+            probe_role::publish(rx, board, key, ttl, token).await;
+            Ok::<(), NodeError>(())
+        });
+        tx
+    } else if cfg.has_role(Role::Authority) {
         // Our own observations skip the signature: they never leave the process.
         decide.observations.clone()
     } else {
