@@ -35,7 +35,7 @@ pub enum InertPart {
         /// The virtual prefix.
         prefix: IpNet,
     },
-    /// `store.kind = "etcd"`: no etcd store yet, so `serve` refuses the config.
+    /// `store.kind = "etcd"` in a build without the `etcd` feature: `serve` refuses the config.
     EtcdStore,
 }
 
@@ -53,7 +53,7 @@ impl fmt::Display for InertPart {
             ),
             InertPart::EtcdStore => write!(
                 f,
-                "\"etcd\" is not available in this build (no etcd store yet); \
+                "\"etcd\" is not available in this build (built without feature etcd); \
                  serve will refuse this config"
             ),
         }
@@ -97,7 +97,10 @@ fn parts(config: &Config, at: impl Fn(&str) -> Origin) -> Vec<Inert> {
             part,
         });
     };
-    if let StoreSection::Etcd { .. } = config.store {
+    // A build with the etcd store acts on it.
+    if let StoreSection::Etcd { .. } = config.store
+        && cfg!(not(feature = "etcd"))
+    {
         push("store.kind".into(), InertPart::EtcdStore);
     }
     for (i, s) in config.services.iter().enumerate() {

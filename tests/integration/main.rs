@@ -2,12 +2,16 @@
 
 mod check;
 mod cli;
+mod cluster;
+mod cluster_support;
 mod dns_answers;
 mod dns_atomic;
 mod dns_restart;
 mod dns_secondary;
 mod dns_support;
 mod dns_transfer;
+#[path = "../support/etcd.rs"]
+mod etcd_support;
 mod failover;
 #[path = "../support/fixture.rs"]
 mod fixture;

@@ -1,7 +1,7 @@
 //! Real etcd members for tests: `etcd` from Debian's `etcd-server`, on loopback, in a temp
 //! dir, on free ports of the s9 range (21000-21999; etcd cannot take port 0). Each member runs
 //! under `sh`, which kills it when this process's pipe to it closes, so even a test process
-//! killed mid-run leaves no etcd behind. The tests wait for etcd's own "ready to serve" line.
+//! killed mid-run leaves no etcd behind. The tests wait for etcd's own "serving client traffic" line.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -132,7 +132,7 @@ impl EtcdCluster {
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("ready to serve client requests")
+                if line.contains("serving client traffic")
                     && let Some(tx) = tx.take()
                 {
                     let _ = tx.send(());

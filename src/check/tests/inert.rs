@@ -33,6 +33,7 @@ fn a_plain_config_has_no_warnings() {
 }
 
 #[test]
+#[cfg(not(feature = "etcd"))]
 fn alert_sink_vip_and_etcd_each_warn_once_where_configured() {
     let text = unacted();
     let found = warnings(&text, &[]);
@@ -91,6 +92,7 @@ fn alert_sink_vip_and_etcd_each_warn_once_where_configured() {
 }
 
 #[test]
+#[cfg(not(feature = "etcd"))]
 fn a_part_set_by_env_names_the_variable() {
     let found = warnings(
         MINIMAL,
