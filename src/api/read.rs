@@ -49,7 +49,7 @@ pub(crate) fn status_json(st: &ServiceStatus) -> Result<Value, ApiError> {
 
 /// `GET /v1/status`.
 pub(crate) async fn status(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
-    let statuses = s.inner.decide.published.borrow().status.clone();
+    let statuses = s.inner.decide.view().status;
     let services = statuses
         .iter()
         .map(status_json)

@@ -78,7 +78,7 @@ pub(super) async fn run(
         }
         Err(e @ CommandFailure::Store(_)) => return Err(ApiError::Internal(e.to_string())),
     }
-    let published = s.inner.decide.published.borrow().clone();
+    let published = s.inner.decide.view();
     let status = published
         .status
         .iter()

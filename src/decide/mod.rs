@@ -38,6 +38,7 @@ use crate::store::{Leadership, Records, Stores, VoteWatch};
 use crate::tally::Verifier;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use task::{DecisionTask, Inputs};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -66,6 +67,8 @@ pub struct Decider {
     inputs: Inputs,
     published: watch::Sender<Published>,
     events: broadcast::Sender<DurableEvent>,
+    /// Whether the loop leads right now (the API's view follows the records otherwise).
+    leading: Arc<AtomicBool>,
 }
 
 /// Open the decision loop as `node`. With the embedded store it leads at once: it takes over
@@ -86,11 +89,19 @@ pub async fn start(
     let (events, _) = broadcast::channel(EVENTS);
     let (requests_tx, requests) = mpsc::channel(REQUESTS);
     let (observations_tx, observations) = mpsc::channel(OWN_OBSERVATIONS);
+    let leading = Arc::new(AtomicBool::new(false));
+    let cluster = stores.standing.borrow().cluster;
     let handle = DecisionHandle {
         requests: requests_tx,
         observations: observations_tx,
         published,
         events: events.clone(),
+        following: cluster.then(|| handle::Following {
+            leading: Arc::clone(&leading),
+            records: stores.decisions.watch(),
+            cfg: Arc::clone(&cfg),
+            clock,
+        }),
     };
     let mut decider = Decider {
         first: None,
@@ -106,6 +117,7 @@ pub async fn start(
         },
         published: published_tx,
         events,
+        leading,
     };
     if !stores.standing.borrow().cluster {
         let leadership = stores.election.campaign(&decider.node).await?;
@@ -115,7 +127,7 @@ pub async fn start(
 }
 
 /// What a node that does not lead shows: the engine's view of the committed records alone.
-fn follower_view(cfg: &Config, records: &Records, clock: Clock) -> Published {
+pub(crate) fn follower_view(cfg: &Config, records: &Records, clock: Clock) -> Published {
     let committed: BTreeMap<ServiceId, Committed> = records
         .iter()
         .map(|(s, r)| (s.clone(), r.committed.clone()))
@@ -237,7 +249,9 @@ impl Decider {
                     }
                 }
             };
+            self.leading.store(true, Ordering::Release);
             let result = task.run(&mut self.inputs, votes, shutdown.clone()).await;
+            self.leading.store(false, Ordering::Release);
             let leadership = task.leadership.clone();
             self.verifier = Some(task.verifier);
             match result {

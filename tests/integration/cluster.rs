@@ -83,7 +83,7 @@ fn cluster_operator_switch_sent_to_a_follower_is_committed_by_the_leader() {
     let leader = c.leader();
     let follower = (leader + 1) % 3;
     let out = c.auth[follower].node().cli_ok(&[
-        "switch", "crm", "--to", "sh", "--reason", "drill via a follower", "--json",
+        "switch", "crm", "--to", "sh", "--reason", "drill via a follower", "--force", "--json",
     ]);
     let answer: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(answer["committed_by"], c.auth[leader].id, "{answer}");
@@ -103,8 +103,9 @@ fn cluster_isolated_authority_reports_stale_withdraws_and_rejoins() {
     // Cut off a follower (the leader's case is the kill test's: its lease runs out).
     let cut = (leader + 1) % 3;
     c.auth[cut].isolate();
-    c.auth[cut].node().wait_for_line("cut off from etcd");
-    c.auth[cut].node().wait_for_line("dns answers withdrawn");
+    c.auth[cut]
+        .node()
+        .wait_for_each(["cut off from etcd", "dns answers withdrawn"]);
     let admin = c.auth[cut].node().admin;
     let (code, body) = get(admin, "/ready");
     assert_eq!(code, 503, "{body}");
@@ -122,8 +123,9 @@ fn cluster_isolated_authority_reports_stale_withdraws_and_rejoins() {
     }
     // Back: it reads the committed state, answers it, and is ready again.
     c.auth[cut].rejoin();
-    c.auth[cut].node().wait_for_each(["etcd reachable again", line]);
-    c.auth[cut].node().wait_for_line("dns answers resumed");
+    c.auth[cut]
+        .node()
+        .wait_for_each(["etcd reachable again", "dns answers resumed", line]);
     assert_eq!(dig(c.auth[cut].dns.expect("dns"), CRM), SH);
     assert_eq!(get(admin, "/ready").0, 200);
 }

@@ -3,8 +3,8 @@
 //! The records: watched from the revision they were read at; a broken watch resumes after the
 //! last revision seen (the client reconnects to another endpoint); a compacted watch, or a
 //! node back from isolation, reads everything again. The standing: every `check_every`, a
-//! linearizable read of the election keys (which also says who leads); a read that fails or
-//! times out marks the node stale from that moment, the next one that succeeds clears it.
+//! linearizable read of the election keys (which also says who leads); when none has
+//! succeeded for a lease TTL the node is stale, and the next one that succeeds clears it.
 
 use super::board::Backoff;
 use super::decisions::decode;
@@ -15,6 +15,7 @@ use etcd_client::{Client, EventType, GetOptions, SortOrder, SortTarget, WatchOpt
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub(super) struct Follow {
@@ -26,6 +27,12 @@ pub(super) struct Follow {
     pub(super) standing: watch::Sender<Standing>,
     pub(super) revision: i64,
     pub(super) stop: CancellationToken,
+    /// How long without a successful check before the node counts as cut off (the lease TTL:
+    /// as long as a leader keeps its leadership without etcd); one failed request to a dead
+    /// member, retried on another, is not isolation.
+    pub(super) grace: Duration,
+    /// When a check last succeeded.
+    pub(super) last_ok: Instant,
 }
 
 impl Follow {
@@ -50,8 +57,13 @@ impl Follow {
     }
 
     /// Record a check's outcome; true if the node just came back from isolation.
-    fn stand(&self, reached: Option<Option<LeaderInfo>>) -> bool {
+    fn stand(&mut self, reached: Option<Option<LeaderInfo>>) -> bool {
         let mut back = false;
+        if reached.is_some() {
+            self.last_ok = Instant::now();
+        } else if self.last_ok.elapsed() < self.grace {
+            return false;
+        }
         self.standing.send_if_modified(|s| {
             let before = s.clone();
             match reached {

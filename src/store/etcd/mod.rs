@@ -202,6 +202,8 @@ impl EtcdStore {
             standing: standing_tx,
             revision,
             stop: stop.clone(),
+            grace: settings.lease_ttl,
+            last_ok: tokio::time::Instant::now(),
         }));
         Ok(Self {
             inner: Arc::new(Inner {
