@@ -178,3 +178,85 @@ fn cluster_forged_and_replayed_votes_are_dropped() {
     all_answer(&mut c, BJ, "bj", 1);
     let _ = TOKEN;
 }
+
+/// Random faults during failovers: each step fails the active site and at once kills the
+/// leader (-9), kills an etcd member, cuts an authority off, or nothing; then heals. After
+/// every step each authority holds the same decision for the same epoch, and no authority's
+/// epoch ever went backwards. `SWITCHBACK_CHAOS_STEPS` (default 4) sets the length and
+/// `SWITCHBACK_CHAOS_SEED` replays a run.
+#[test]
+fn cluster_chaos_no_split_brain_and_epochs_only_grow() {
+    use rand::{Rng, SeedableRng};
+    if require("dig").is_none() {
+        return;
+    }
+    let steps: u64 = std::env::var("SWITCHBACK_CHAOS_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4);
+    let seed: u64 = std::env::var("SWITCHBACK_CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::process::id().into());
+    eprintln!("chaos: {steps} steps, SWITCHBACK_CHAOS_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let Some(mut c) = Cluster::start("keep") else { return };
+    c.wait_enacted(1);
+    let mut decided: std::collections::BTreeMap<u64, String> = [(1, "bj".to_owned())].into();
+    let mut last_seen = [1u64; 3];
+    let (mut active, mut epoch) = ("bj", 1u64);
+    for step in 0..steps {
+        let (target, standin_active, standin_target) = if active == "bj" {
+            ("sh", &c.bj.up, &c.sh.up)
+        } else {
+            ("bj", &c.sh.up, &c.bj.up)
+        };
+        standin_target.store(true, Ordering::SeqCst);
+        standin_active.store(false, Ordering::SeqCst);
+        let fault = rng.random_range(0..4u8);
+        let leader = c.leader();
+        let member = rng.random_range(0..3usize);
+        let cut = (leader + 1 + rng.random_range(0..2usize)) % 3;
+        match fault {
+            1 => c.auth[leader].kill9(),
+            2 => c.etcd.kill(member),
+            3 => c.auth[cut].isolate(),
+            _ => {}
+        }
+        eprintln!("chaos step {step}: {active} fails, fault {fault} (leader a{}, member {member}, cut a{})", leader + 1, cut + 1);
+        epoch += 1;
+        let line = format!("enacted enactor=\"dns\" service=crm epoch={epoch}");
+        for i in 0..3 {
+            if c.auth[i].node.is_some() && !(fault == 3 && i == cut) && !c.auth[i].logged(&line) {
+                c.auth[i].node().wait_for_line(&line);
+            }
+        }
+        match fault {
+            1 => c.auth[leader].start(),
+            2 => c.etcd.restart(member),
+            3 => c.auth[cut].rejoin(),
+            _ => {}
+        }
+        // A restarted authority answers the committed state it read before listening; the
+        // others (the one cut off included) log the new epoch once they enact it.
+        for i in (0..3).filter(|&i| !(fault == 1 && i == leader)) {
+            if !c.auth[i].logged(&line) {
+                c.auth[i].node().wait_for_line(&line);
+            }
+        }
+        // The invariants, at every authority.
+        for (i, a) in c.auth.iter_mut().enumerate() {
+            let status = a.node().status();
+            let crm = crate::harness::service(&status, "crm");
+            let (e, site) = (crm["epoch"].as_u64().expect("epoch"), crm["active_site"].as_str().expect("site").to_owned());
+            assert!(e >= last_seen[i], "a{}: epoch went back from {} to {e}", i + 1, last_seen[i]);
+            last_seen[i] = e;
+            let want = if site == "bj" { BJ } else { SH };
+            assert_eq!(dig(a.dns.expect("dns"), CRM), want, "a{} answers its committed site", i + 1);
+            let first = decided.entry(e).or_insert_with(|| site.clone());
+            assert_eq!(*first, site, "split brain: epoch {e} is {first} at one authority, {site} at a{}", i + 1);
+        }
+        assert_eq!(decided.get(&epoch).map(String::as_str), Some(target), "step {step}: {decided:?}");
+        active = target;
+    }
+}
