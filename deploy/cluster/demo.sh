@@ -62,6 +62,15 @@ up() {
             --initial-cluster-token switchback-demo >"$state/etcd-m$i.log" 2>&1 &
         echo $! >>"$state/pids"
     done
+    # Wait for each member to serve clients (bounded), so the authorities read the records.
+    for i in 1 2 3; do
+        j=0
+        until grep -q "serving client traffic\|ready to serve client requests" "$state/etcd-m$i.log" 2>/dev/null; do
+            j=$((j + 1))
+            [ $j -le 300 ] || { echo "etcd m$i did not start; see $state/etcd-m$i.log" >&2; exit 1; }
+            sleep 0.1
+        done
+    done
     stand_in bj 21081
     stand_in sh 21082
     printf 'switchback-cluster-demo-vote-key\n' >"$state/votes.key"
