@@ -72,8 +72,8 @@ pub(super) async fn to_leader(
         .send()
         .await
         .map_err(|e| ApiError::Unavailable(format!("leader {node} at {url}: {e}")))?;
-    let status = StatusCode::from_u16(resp.status().as_u16())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let bytes = resp
         .bytes()
         .await

@@ -19,7 +19,10 @@ pub(crate) async fn dashboard() -> Html<&'static str> {
 /// `GET /ready`: 200 once ready (a latch), else 503.
 pub(crate) async fn ready(State(s): State<ApiState>) -> impl IntoResponse {
     if s.inner.standing.borrow().is_stale() {
-        (StatusCode::SERVICE_UNAVAILABLE, "stale: cut off from the cluster\n")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stale: cut off from the cluster\n",
+        )
     } else if s.inner.readiness.is_ready() {
         (StatusCode::OK, "ready\n")
     } else {

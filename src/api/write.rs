@@ -22,7 +22,11 @@ fn operator(headers: &HeaderMap) -> String {
 }
 
 /// Token, then a configured service.
-pub(super) fn admit_service(s: &ApiState, headers: &HeaderMap, name: &str) -> Result<ServiceId, ApiError> {
+pub(super) fn admit_service(
+    s: &ApiState,
+    headers: &HeaderMap,
+    name: &str,
+) -> Result<ServiceId, ApiError> {
     s.inner.token.check(headers)?;
     let service = ServiceId(name.to_owned());
     if s.inner.cfg.service(&service).is_none() {

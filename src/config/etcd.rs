@@ -143,7 +143,10 @@ pub(super) fn options(raw: &RawStore, ctx: &mut Ctx<'_>, lease_ttl: Duration) ->
 /// The etcd-only keys given to an embedded store: each is an error (never silently ignored).
 pub(super) fn refuse_on_embedded(raw: &RawStore, ctx: &mut Ctx<'_>) {
     let set = [
-        ("store.dial_timeout", raw.dial_timeout != DEFAULT_DIAL_TIMEOUT),
+        (
+            "store.dial_timeout",
+            raw.dial_timeout != DEFAULT_DIAL_TIMEOUT,
+        ),
         (
             "store.request_timeout",
             raw.request_timeout != DEFAULT_REQUEST_TIMEOUT,
@@ -153,12 +156,18 @@ pub(super) fn refuse_on_embedded(raw: &RawStore, ctx: &mut Ctx<'_>) {
         ("store.key_file", raw.key_file.is_some()),
         ("store.user", raw.user.is_some()),
         ("store.password_file", raw.password_file.is_some()),
-        ("store.on_isolation", raw.on_isolation != DEFAULT_ON_ISOLATION),
+        (
+            "store.on_isolation",
+            raw.on_isolation != DEFAULT_ON_ISOLATION,
+        ),
         ("store.advertise", raw.advertise.is_some()),
     ];
     for (key, given) in set {
         if given {
-            ctx.conflict(key, "only used with kind = \"etcd\" (this store is embedded)");
+            ctx.conflict(
+                key,
+                "only used with kind = \"etcd\" (this store is embedded)",
+            );
         }
     }
 }

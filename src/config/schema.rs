@@ -2,13 +2,13 @@
 //!
 //! Produced by [`super::load`]; fields are plain data so tests can build one directly.
 
+pub use super::etcd::{EtcdAuth, EtcdOptions, EtcdTls, OnIsolation};
 use crate::model::{CheckName, DomainId, NodeId, ServiceId, SiteId};
 use ipnet::IpNet;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
-pub use super::etcd::{EtcdAuth, EtcdOptions, EtcdTls, OnIsolation};
 
 /// A whole node's configuration after validation.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,6 +60,8 @@ pub struct NodeSection {
 }
 
 /// `[store]`.
+// Built once per config load; boxing the etcd options would only complicate every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum StoreSection {
     /// One authority, state on local disk.

@@ -189,8 +189,11 @@ impl Decider {
     /// name, until this node wins the election; `None` on shutdown.
     async fn follow(&mut self, shutdown: &CancellationToken) -> Option<Leadership> {
         let mut records = self.stores.decisions.watch();
-        self.published
-            .send_replace(follower_view(&self.cfg, &records.borrow_and_update(), self.clock));
+        self.published.send_replace(follower_view(
+            &self.cfg,
+            &records.borrow_and_update(),
+            self.clock,
+        ));
         loop {
             let election = Arc::clone(&self.stores.election);
             let node = self.node.clone();

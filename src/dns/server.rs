@@ -251,7 +251,11 @@ impl DnsHandle {
             .withdrawn
             .swap(withdrawn, std::sync::atomic::Ordering::Relaxed);
         if was != withdrawn {
-            tracing::warn!(withdrawn, "dns answers {}", if withdrawn { "withdrawn" } else { "resumed" });
+            tracing::warn!(
+                withdrawn,
+                "dns answers {}",
+                if withdrawn { "withdrawn" } else { "resumed" }
+            );
         }
     }
 

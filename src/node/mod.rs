@@ -214,7 +214,10 @@ pub async fn run(
     tracing::info!("node ready");
     if let Some(dns) = withdraw {
         let token = tasks.token();
-        tasks.spawn("withdraw", cluster_role::withdraw_when_isolated(stores.standing.clone(), dns, token));
+        tasks.spawn(
+            "withdraw",
+            cluster_role::withdraw_when_isolated(stores.standing.clone(), dns, token),
+        );
     }
     tasks.wait().await
 }

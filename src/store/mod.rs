@@ -29,9 +29,9 @@ mod votes;
 
 pub use embedded::{EmbeddedStore, Recovery};
 pub use error::StoreError;
-pub use history::HistoryQuery;
 #[cfg(feature = "etcd")]
 pub use etcd::{EtcdSettings, EtcdStore};
+pub use history::HistoryQuery;
 pub use leadership::{Fence, Leadership};
 pub use standing::{LeaderInfo, Standing};
 pub use votes::{VoteChange, VoteWatch};
@@ -158,7 +158,9 @@ impl Stores {
             #[cfg(not(feature = "etcd"))]
             StoreSection::Etcd { .. } => {
                 let _ = admin;
-                Err(StoreError::Unsupported("store kind \"etcd\" (built without feature etcd)"))
+                Err(StoreError::Unsupported(
+                    "store kind \"etcd\" (built without feature etcd)",
+                ))
             }
         }
     }

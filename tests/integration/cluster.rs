@@ -28,7 +28,9 @@ fn cluster_primary_app_dies_every_authority_switches_at_the_same_epoch() {
     if require("dig").is_none() {
         return;
     }
-    let Some(mut c) = Cluster::start("keep") else { return };
+    let Some(mut c) = Cluster::start("keep") else {
+        return;
+    };
     c.wait_enacted(1);
     all_answer(&mut c, BJ, "bj", 1);
     let leader = c.leader();
@@ -53,7 +55,9 @@ fn cluster_leader_killed_mid_decision_new_leader_commits_once() {
     if require("dig").is_none() {
         return;
     }
-    let Some(mut c) = Cluster::start("keep") else { return };
+    let Some(mut c) = Cluster::start("keep") else {
+        return;
+    };
     c.wait_enacted(1);
     let leader = c.leader();
     // The primary fails and the leader dies inside the hold-down: nobody has committed yet.
@@ -65,7 +69,11 @@ fn cluster_leader_killed_mid_decision_new_leader_commits_once() {
     assert_ne!(next, leader);
     // Committed exactly once: epoch 2 everywhere, no epoch 3.
     for a in c.auth.iter().filter(|a| a.node.is_some()) {
-        assert!(!a.logged("service=crm epoch=3"), "{} saw a second commit", a.id);
+        assert!(
+            !a.logged("service=crm epoch=3"),
+            "{} saw a second commit",
+            a.id
+        );
     }
     // The old leader comes back as a follower of what was committed meanwhile.
     c.auth[leader].start();
@@ -78,14 +86,24 @@ fn cluster_operator_switch_sent_to_a_follower_is_committed_by_the_leader() {
     if require("dig").is_none() {
         return;
     }
-    let Some(mut c) = Cluster::start("keep") else { return };
+    let Some(mut c) = Cluster::start("keep") else {
+        return;
+    };
     c.wait_enacted(1);
     let leader = c.leader();
     let follower = (leader + 1) % 3;
     let out = c.auth[follower].node().cli_ok(&[
-        "switch", "crm", "--to", "sh", "--reason", "drill via a follower", "--force", "--json",
+        "switch",
+        "crm",
+        "--to",
+        "sh",
+        "--reason",
+        "drill via a follower",
+        "--force",
+        "--json",
     ]);
-    let answer: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let answer: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(answer["committed_by"], c.auth[leader].id, "{answer}");
     c.wait_enacted(2);
     all_answer(&mut c, SH, "sh", 2);
@@ -97,7 +115,9 @@ fn cluster_isolated_authority_reports_stale_withdraws_and_rejoins() {
     if require("dig").is_none() {
         return;
     }
-    let Some(mut c) = Cluster::start("withdraw") else { return };
+    let Some(mut c) = Cluster::start("withdraw") else {
+        return;
+    };
     c.wait_enacted(1);
     let leader = c.leader();
     // Cut off a follower (the leader's case is the kill test's: its lease runs out).
@@ -113,7 +133,10 @@ fn cluster_isolated_authority_reports_stale_withdraws_and_rejoins() {
     assert_eq!(status["cluster"]["stale"], true, "{status}");
     let (_, metrics) = get(admin, "/metrics");
     assert!(metrics.contains("switchback_cluster_stale 1"), "{metrics}");
-    assert!(dig_times_out(c.auth[cut].dns.expect("dns"), CRM), "withdrawn: no answer");
+    assert!(
+        dig_times_out(c.auth[cut].dns.expect("dns"), CRM),
+        "withdrawn: no answer"
+    );
     // The majority still decides: the primary fails, the two connected ones switch.
     c.bj.up.store(false, Ordering::SeqCst);
     let line = "enacted enactor=\"dns\" service=crm epoch=2";
@@ -135,7 +158,9 @@ fn cluster_etcd_member_lost_changes_nothing() {
     if require("dig").is_none() {
         return;
     }
-    let Some(mut c) = Cluster::start("keep") else { return };
+    let Some(mut c) = Cluster::start("keep") else {
+        return;
+    };
     c.wait_enacted(1);
     c.etcd.kill(0);
     c.bj.up.store(false, Ordering::SeqCst);
@@ -151,7 +176,9 @@ fn cluster_forged_and_replayed_votes_are_dropped() {
     if require("dig").is_none() || require("etcdctl").is_none() {
         return;
     }
-    let Some(mut c) = Cluster::start("keep") else { return };
+    let Some(mut c) = Cluster::start("keep") else {
+        return;
+    };
     c.wait_enacted(1);
     let leader = c.leader();
     let endpoints = c.etcd.endpoints().join(",");
@@ -163,8 +190,10 @@ fn cluster_forged_and_replayed_votes_are_dropped() {
         .output()
         .expect("etcdctl get");
     let text = String::from_utf8_lossy(&current.stdout).trim().to_owned();
-    let mut vote: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
-    vote["observation"]["seq"] = serde_json::json!(vote["observation"]["seq"].as_u64().unwrap() + 1_000_000);
+    let mut vote: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
+    vote["observation"]["seq"] =
+        serde_json::json!(vote["observation"]["seq"].as_u64().unwrap() + 1_000_000);
     vote["signature"] = serde_json::json!("00".repeat(32));
     let put = std::process::Command::new("etcdctl")
         .env("ETCDCTL_API", "3")
@@ -172,9 +201,14 @@ fn cluster_forged_and_replayed_votes_are_dropped() {
         .status()
         .expect("etcdctl put");
     assert!(put.success());
-    c.auth[leader].node().wait_for_line("vote dropped by the leader");
+    c.auth[leader]
+        .node()
+        .wait_for_line("vote dropped by the leader");
     let (_, metrics) = get(c.auth[leader].node().admin, "/metrics");
-    assert!(metrics.contains("switchback_observations_dropped_total{reason=\"bad_signature\"}"), "{metrics}");
+    assert!(
+        metrics.contains("switchback_observations_dropped_total{reason=\"bad_signature\"}"),
+        "{metrics}"
+    );
     all_answer(&mut c, BJ, "bj", 1);
     let _ = TOKEN;
 }
@@ -200,7 +234,9 @@ fn cluster_chaos_no_split_brain_and_epochs_only_grow() {
         .unwrap_or_else(|| std::process::id().into());
     eprintln!("chaos: {steps} steps, SWITCHBACK_CHAOS_SEED={seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let Some(mut c) = Cluster::start("keep") else { return };
+    let Some(mut c) = Cluster::start("keep") else {
+        return;
+    };
     c.wait_enacted(1);
     let mut decided: std::collections::BTreeMap<u64, String> = [(1, "bj".to_owned())].into();
     let mut last_seen = [1u64; 3];
@@ -223,7 +259,11 @@ fn cluster_chaos_no_split_brain_and_epochs_only_grow() {
             3 => c.auth[cut].isolate(),
             _ => {}
         }
-        eprintln!("chaos step {step}: {active} fails, fault {fault} (leader a{}, member {member}, cut a{})", leader + 1, cut + 1);
+        eprintln!(
+            "chaos step {step}: {active} fails, fault {fault} (leader a{}, member {member}, cut a{})",
+            leader + 1,
+            cut + 1
+        );
         epoch += 1;
         let line = format!("enacted enactor=\"dns\" service=crm epoch={epoch}");
         for i in 0..3 {
@@ -248,15 +288,37 @@ fn cluster_chaos_no_split_brain_and_epochs_only_grow() {
         for (i, a) in c.auth.iter_mut().enumerate() {
             let status = a.node().status();
             let crm = crate::harness::service(&status, "crm");
-            let (e, site) = (crm["epoch"].as_u64().expect("epoch"), crm["active_site"].as_str().expect("site").to_owned());
-            assert!(e >= last_seen[i], "a{}: epoch went back from {} to {e}", i + 1, last_seen[i]);
+            let (e, site) = (
+                crm["epoch"].as_u64().expect("epoch"),
+                crm["active_site"].as_str().expect("site").to_owned(),
+            );
+            assert!(
+                e >= last_seen[i],
+                "a{}: epoch went back from {} to {e}",
+                i + 1,
+                last_seen[i]
+            );
             last_seen[i] = e;
             let want = if site == "bj" { BJ } else { SH };
-            assert_eq!(dig(a.dns.expect("dns"), CRM), want, "a{} answers its committed site", i + 1);
+            assert_eq!(
+                dig(a.dns.expect("dns"), CRM),
+                want,
+                "a{} answers its committed site",
+                i + 1
+            );
             let first = decided.entry(e).or_insert_with(|| site.clone());
-            assert_eq!(*first, site, "split brain: epoch {e} is {first} at one authority, {site} at a{}", i + 1);
+            assert_eq!(
+                *first,
+                site,
+                "split brain: epoch {e} is {first} at one authority, {site} at a{}",
+                i + 1
+            );
         }
-        assert_eq!(decided.get(&epoch).map(String::as_str), Some(target), "step {step}: {decided:?}");
+        assert_eq!(
+            decided.get(&epoch).map(String::as_str),
+            Some(target),
+            "step {step}: {decided:?}"
+        );
         active = target;
     }
 }

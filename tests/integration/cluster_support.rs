@@ -40,7 +40,10 @@ impl Relay {
                 list.push(inbound.try_clone().expect("clone"));
                 list.push(outbound.try_clone().expect("clone"));
                 for (mut from, mut to) in [
-                    (inbound.try_clone().expect("clone"), outbound.try_clone().expect("clone")),
+                    (
+                        inbound.try_clone().expect("clone"),
+                        outbound.try_clone().expect("clone"),
+                    ),
                     (outbound, inbound),
                 ] {
                     std::thread::spawn(move || {
@@ -140,7 +143,11 @@ impl Cluster {
             return None;
         }
         static N: AtomicU32 = AtomicU32::new(0);
-        let prefix = format!("/s9-it-{}-{}/", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+        let prefix = format!(
+            "/s9-it-{}-{}/",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
         let etcd = EtcdCluster::start(3);
         let (bj, sh) = (StandIn::start(), StandIn::start());
         let probes = format!("{}{}", http_check("bj", bj.addr), http_check("sh", sh.addr));
@@ -161,8 +168,10 @@ impl Cluster {
                 "$ORIGIN boss.example.\n$TTL 300\n@ IN SOA ns1 noc 2026112501 3600 600 86400 10\n@ IN NS ns1\nns1 IN A 127.0.0.1\n",
             );
             let relays: Vec<Relay> = members.iter().map(|m| Relay::start(*m)).collect();
-            let endpoints: Vec<String> =
-                relays.iter().map(|r| format!("\"http://{}\"", r.addr)).collect();
+            let endpoints: Vec<String> = relays
+                .iter()
+                .map(|r| format!("\"http://{}\"", r.addr))
+                .collect();
             let config = format!(
                 r#"[node]
 id = "{id}"
@@ -239,8 +248,8 @@ token_file = "admin.token"
         let last_lead = |a: &Authority| -> Option<String> {
             let log = a.node.as_ref()?.log();
             log.lines()
-                .filter(|l| l.contains(" leading node="))
-                .last()
+                .rev()
+                .find(|l| l.contains(" leading node="))
                 .map(|l| l.split_whitespace().next().unwrap_or_default().to_owned())
         };
         (0..self.auth.len())
@@ -254,7 +263,13 @@ token_file = "admin.token"
 /// `dig +short NAME A` at `dns`; empty when nothing answers.
 pub(crate) fn dig(dns: SocketAddr, name: &str) -> String {
     let out = std::process::Command::new("dig")
-        .args(["+short", "+time=2", "+tries=3", "-p", &dns.port().to_string()])
+        .args([
+            "+short",
+            "+time=2",
+            "+tries=3",
+            "-p",
+            &dns.port().to_string(),
+        ])
         .arg(format!("@{}", dns.ip()))
         .args([name, "A"])
         .output()
@@ -282,11 +297,19 @@ pub(crate) fn get(addr: SocketAddr, path: &str) -> (u16, String) {
         Err(e) if e.kind() == ErrorKind::ConnectionRefused => return (0, String::new()),
         Err(e) => panic!("connect {addr}: {e}"),
     };
-    conn.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    write!(conn, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("send");
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
     let mut answer = String::new();
     conn.read_to_string(&mut answer).expect("read");
     let code = answer.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (code, body)
 }

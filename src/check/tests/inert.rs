@@ -2,7 +2,9 @@
 //! the etcd store), located like check problems; none for a config that uses none of them.
 
 use super::*;
-use crate::check::{Inert, InertPart, inert};
+#[cfg(not(feature = "etcd"))]
+use crate::check::InertPart;
+use crate::check::{Inert, inert};
 use crate::config::Ctx;
 
 /// How many warnings the etcd store adds: one without the `etcd` feature, none with it.
@@ -154,10 +156,10 @@ fn check_prints_the_warnings_under_the_summary() {
     assert!(
         ETCD == 0
             || warned[0].starts_with(&format!(
-            "warning: {}:{}: store.kind: ",
-            path.display(),
-            line_of(&text, "kind = \"etcd\"")
-        )),
+                "warning: {}:{}: store.kind: ",
+                path.display(),
+                line_of(&text, "kind = \"etcd\"")
+            )),
         "{shown}"
     );
     assert!(

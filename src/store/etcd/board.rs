@@ -97,8 +97,13 @@ pub(super) async fn publish(
         let id = timed(inner.timeout, "grant lease", &key, leases.grant(want, None))
             .await?
             .id();
-        let (keeper, answers) =
-            timed(inner.timeout, "keep lease alive", &key, leases.keep_alive(id)).await?;
+        let (keeper, answers) = timed(
+            inner.timeout,
+            "keep lease alive",
+            &key,
+            leases.keep_alive(id),
+        )
+        .await?;
         *slot = Some(Lease {
             id,
             ttl: want,
@@ -154,7 +159,10 @@ async fn current(
     .await?;
     let revision = resp.header().map(|h| h.revision()).unwrap_or_default();
     Ok((
-        resp.kvs().iter().filter_map(|kv| decode(keys, kv)).collect(),
+        resp.kvs()
+            .iter()
+            .filter_map(|kv| decode(keys, kv))
+            .collect(),
         revision,
     ))
 }
@@ -200,7 +208,10 @@ async fn forward(
             };
             if resp.canceled() {
                 if resp.compact_revision() > 0 {
-                    tracing::warn!(compacted = resp.compact_revision(), "vote watch compacted; reading the current votes");
+                    tracing::warn!(
+                        compacted = resp.compact_revision(),
+                        "vote watch compacted; reading the current votes"
+                    );
                     match current(&client, &keys, timeout).await {
                         Ok((votes, rev)) => {
                             revision = rev;

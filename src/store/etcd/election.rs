@@ -151,7 +151,10 @@ async fn keep_alive(
                     tracing::warn!(lease, "lease keep-alive unanswered");
                 }
                 if Instant::now() + period >= alive_until {
-                    tracing::warn!(lease, "lease may expire before the next keep-alive; leadership lost");
+                    tracing::warn!(
+                        lease,
+                        "lease may expire before the next keep-alive; leadership lost"
+                    );
                     lost.cancel();
                     break;
                 }

@@ -18,8 +18,8 @@ mod election;
 mod follow;
 
 use super::{
-    AuditLog, DecisionStore, Election, EmbeddedStore, HistoryQuery, Leadership, Records,
-    Standing, StoreError, VoteBoard, VoteWatch,
+    AuditLog, DecisionStore, Election, EmbeddedStore, HistoryQuery, Leadership, Records, Standing,
+    StoreError, VoteBoard, VoteWatch,
 };
 use crate::config::{EtcdOptions, EtcdTls};
 use crate::model::{NodeId, ServiceId, ServiceRecord};
@@ -185,8 +185,7 @@ impl EtcdStore {
         )
         .await?;
         let keys = Keys::new(&settings.prefix);
-        let (records, revision) =
-            decisions::load_all(&client, &keys, opts.request_timeout).await?;
+        let (records, revision) = decisions::load_all(&client, &keys, opts.request_timeout).await?;
         let stop = CancellationToken::new();
         let (committed_tx, committed) = watch::channel(Arc::new(records));
         let (standing_tx, standing) = watch::channel(Standing {

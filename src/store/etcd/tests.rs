@@ -117,7 +117,9 @@ async fn second_candidate_leads_after_the_first_resigns_and_old_fence_is_refused
     // a's lease vanishes behind its back (as after a long pause): b takes over, and a's late
     // write under the leadership it still believes in is refused by etcd's transaction.
     let lease = a.inner.leaders.lock().unwrap()[&la.fence()].lease();
-    let mut client = etcd_client::Client::connect(e.endpoints(), None).await.unwrap();
+    let mut client = etcd_client::Client::connect(e.endpoints(), None)
+        .await
+        .unwrap();
     client.lease_revoke(lease).await.unwrap();
     let lb = waiting.await.unwrap();
     assert!(lb.fence() > la.fence(), "a later leader has a higher fence");
