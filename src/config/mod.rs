@@ -13,6 +13,7 @@ mod load;
 pub mod locate;
 mod raw;
 mod schema;
+mod table;
 mod validate;
 mod validate_alert;
 mod validate_policy;
@@ -23,6 +24,8 @@ pub(crate) use ctx::Ctx;
 pub(crate) use ctx::join;
 pub use error::{ConfigError, ConfigErrors, Origin};
 pub use load::load;
+#[cfg(test)]
+pub(crate) use load::load_text;
 pub(crate) use load::process_env;
 pub use locate::{Locator, locate};
 pub use schema::*;

@@ -21,6 +21,7 @@
 //!   `hold_out_recovered = false`, `all_down = "keep"`
 //! - pagerduty `url = "https://events.pagerduty.com/v2/enqueue"`
 
+use super::table;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use std::collections::BTreeMap;
@@ -58,23 +59,23 @@ impl<'de> Deserialize<'de> for Count {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) node: RawNode,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) store: RawStore,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) votes: RawVotes,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) log: RawLog,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) dns: RawDns,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) admin: RawAdmin,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::map")]
     pub(crate) sites: BTreeMap<String, RawSite>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::list")]
     pub(crate) service: Vec<RawService>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::list")]
     pub(crate) alert: Vec<RawAlert>,
 }
 
@@ -129,6 +130,7 @@ pub(crate) struct RawVotes {
     pub(crate) authorities: Vec<String>,
     pub(crate) key_files: Vec<String>,
     pub(crate) stale_after: String,
+    #[serde(deserialize_with = "table::list")]
     pub(crate) voters: Vec<RawVoter>,
 }
 
@@ -176,6 +178,7 @@ pub(crate) struct RawDns {
     pub(crate) zones: Vec<String>,
     pub(crate) notify: Vec<String>,
     pub(crate) allow_transfer: Vec<String>,
+    #[serde(deserialize_with = "table::list")]
     pub(crate) tsig_keys: Vec<RawTsigKey>,
     pub(crate) notify_key: Option<String>,
     pub(crate) udp_sockets: Count,
@@ -238,8 +241,10 @@ pub(crate) struct RawService {
     pub(crate) ttl: String,
     pub(crate) degraded_ttl: String,
     pub(crate) addresses: BTreeMap<String, Vec<String>>,
+    #[serde(deserialize_with = "table::opt")]
     pub(crate) vip: Option<RawVip>,
     pub(crate) probes: Option<String>,
+    #[serde(deserialize_with = "table::one")]
     pub(crate) policy: RawPolicy,
 }
 

@@ -16,7 +16,7 @@
 
 mod error;
 #[cfg(test)]
-mod fuzz;
+pub(crate) mod fuzz;
 mod hot;
 mod journal;
 mod listen;
