@@ -23,6 +23,7 @@
 
 mod auth;
 mod error;
+mod listen;
 mod observe;
 mod read;
 mod ready;
@@ -30,6 +31,7 @@ mod write;
 
 pub use auth::Token;
 pub use error::ApiError;
+pub use listen::Limits;
 pub use ready::Readiness;
 
 use crate::config::Config;
@@ -138,13 +140,12 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Serve the admin API on `listener` until `shutdown` is cancelled (graceful).
+/// Serve the admin API on `listener` until `shutdown` is cancelled (graceful), under the
+/// connection, timeout and body [`Limits`].
 pub async fn serve(
     listener: TcpListener,
     state: ApiState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    listen::serve(listener, router(state), Limits::default(), shutdown).await
 }

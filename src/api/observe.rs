@@ -27,6 +27,9 @@ pub(crate) async fn observation(
     let metrics = &s.inner.metrics;
     let Json(signed) = body.map_err(|e| {
         metrics.observation_dropped("malformed");
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::TooLarge(e.body_text());
+        }
         ApiError::Rejected {
             reason: "malformed",
             detail: e.body_text(),

@@ -39,7 +39,7 @@ fn admit<T: DeserializeOwned>(
     body: Result<Json<T>, JsonRejection>,
 ) -> Result<(ServiceId, T), ApiError> {
     let service = admit_service(s, headers, name)?;
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(body) = body.map_err(ApiError::from_json)?;
     Ok((service, body))
 }
 
@@ -108,6 +108,12 @@ pub(crate) async fn switch(
     body: Result<Json<SwitchBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let (service, b) = admit(&s, &headers, &name, body)?;
+    // The reason is the audit log's only account of why a person moved a service.
+    if b.reason.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "reason is empty: say why the service is moved".to_owned(),
+        ));
+    }
     let to = site(&s, b.to)?;
     let cmd = Command::Switch {
         service: service.clone(),
