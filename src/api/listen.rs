@@ -241,7 +241,7 @@ mod tests {
         let mut s = TcpStream::connect(addr).await.expect("connect");
         let line = get_status(&mut s, "GET /slow HTTP/1.1\r\nhost: x\r\n\r\n").await;
         assert_eq!(line, "HTTP/1.1 408 Request Timeout");
-        let mut s = TcpStream::connect(addr).await.expect("connect");
+        let s = TcpStream::connect(addr).await.expect("connect");
         let big = 2 << 20;
         let mut req =
             format!("POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: {big}\r\n\r\n").into_bytes();

@@ -42,3 +42,4 @@ pub const QUIET_LOGS: &str = "info,hickory_server=warn,hickory_proto=warn,hickor
 pub use error::DnsError;
 pub use metrics::DnsCounters;
 pub use server::{DnsHandle, DnsServer};
+pub use tcp::TCP_CONNECTIONS;

@@ -1,7 +1,17 @@
-//! The TCP listener: length-prefixed messages, zone transfers, idle and write timeouts.
+//! The TCP listener: length-prefixed messages, zone transfers, and limits so slow or
+//! hostile clients cannot starve legitimate queries (issue #13: 600 clients sending a 4-byte
+//! garbage frame every 8 s held every slot and real queries got no answer):
+//!
+//! - at most [`TCP_CONNECTIONS`] connections; more wait in the accept backlog;
+//! - at most [`PER_SOURCE`] from one address; more are closed as soon as they are accepted;
+//! - a frame that does not parse as a query closes the connection (nothing to answer, and
+//!   answering nothing while keeping the connection would let garbage hold the slot);
+//! - [`IDLE`] between messages, and once a message starts it must arrive whole within
+//!   [`FRAME`]: only a parsed, answered query restarts the idle timer.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_server::net::xfer::Protocol;
@@ -16,14 +26,51 @@ use super::shared::Shared;
 use super::xfr;
 
 /// A connection idle this long is closed; so is one whose peer stops reading for this long
-/// (a stalled transfer must not hold one of the [`MAX_CONNECTIONS`] slots for ever).
+/// (a stalled transfer must not hold one of the [`TCP_CONNECTIONS`] slots for ever).
 const IDLE: Duration = Duration::from_secs(10);
-/// Concurrent TCP connections; more wait in the accept backlog.
-const MAX_CONNECTIONS: usize = 512;
+/// Once a message's first byte arrived, the rest (length and body) must arrive within this.
+const FRAME: Duration = Duration::from_secs(3);
+/// Concurrent TCP connections per listen address; more wait in the accept backlog.
+pub const TCP_CONNECTIONS: usize = 256;
+/// Concurrent TCP connections from one source address.
+const PER_SOURCE: usize = 16;
+
+/// Open connections per source address.
+#[derive(Default)]
+struct Sources(Mutex<HashMap<IpAddr, usize>>);
+
+/// One connection's claim on its source's count, released on drop.
+struct SourceSlot(Arc<Sources>, IpAddr);
+
+impl Sources {
+    fn take(self: &Arc<Self>, ip: IpAddr) -> Option<SourceSlot> {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(ip).or_insert(0);
+        if *n >= PER_SOURCE {
+            return None;
+        }
+        *n += 1;
+        Some(SourceSlot(self.clone(), ip))
+    }
+}
+
+impl Drop for SourceSlot {
+    fn drop(&mut self) {
+        let mut m = (self.0).0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.1);
+            }
+        }
+    }
+}
 
 /// Accepts connections until shutdown.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: CancellationToken) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(Semaphore::new(TCP_CONNECTIONS));
+    let sources = Arc::new(Sources::default());
+    let mut refused: u64 = 0;
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return;
@@ -34,9 +81,17 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: 
                 Ok(x) => x,
                 Err(e) => {
                     tracing::warn!(error = %e, "dns tcp accept error");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
                 }
             },
+        };
+        let Some(source) = sources.take(peer.ip()) else {
+            refused += 1;
+            if refused.is_power_of_two() {
+                tracing::warn!(%peer, refused, "dns tcp: per-source connection limit reached");
+            }
+            continue;
         };
         let shared = shared.clone();
         let shutdown = shutdown.clone();
@@ -48,11 +103,15 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: 
                         tracing::debug!(%peer, error = %e, "dns tcp connection ended");
                     },
                 }
-                drop(permit);
+                drop((permit, source));
             }
             .instrument(tracing::info_span!("dns_tcp", %peer)),
         );
     }
+}
+
+fn timed_out() -> std::io::Error {
+    std::io::Error::from(std::io::ErrorKind::TimedOut)
 }
 
 async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
@@ -63,16 +122,26 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
     let mut buf = Vec::new();
     let mut out = Vec::new();
     loop {
-        let len = match tokio::time::timeout(IDLE, stream.read_u16()).await {
+        // Wait up to IDLE for a message to start, then up to FRAME for all of it.
+        let first = match tokio::time::timeout(IDLE, stream.read_u8()).await {
             Err(_) => return Ok(()),
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Ok(r) => usize::from(r?),
+            Ok(r) => r?,
         };
-        buf.resize(len, 0);
-        tokio::time::timeout(IDLE, stream.read_exact(&mut buf))
+        let frame = async {
+            let second = stream.read_u8().await?;
+            let len = usize::from(u16::from_be_bytes([first, second]));
+            buf.resize(len, 0);
+            stream.read_exact(&mut buf).await.map(|_| ())
+        };
+        tokio::time::timeout(FRAME, frame)
             .await
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-        for msg in answer(shared, &buf, peer, &mut out).await {
+            .map_err(|_| timed_out())??;
+        let Some(replies) = answer(shared, &buf, peer, &mut out).await else {
+            // Not a query we can answer: close rather than wait for more garbage.
+            return Ok(());
+        };
+        for msg in replies {
             let Ok(n) = u16::try_from(msg.len()) else {
                 continue;
             };
@@ -81,27 +150,37 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
             framed.extend_from_slice(&msg);
             tokio::time::timeout(IDLE, stream.write_all(&framed))
                 .await
-                .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+                .map_err(|_| timed_out())??;
         }
     }
 }
 
-/// The replies to one TCP message (several for a transfer, none for garbage).
-async fn answer(shared: &Shared, raw: &[u8], peer: SocketAddr, out: &mut Vec<u8>) -> Vec<Vec<u8>> {
+/// The replies to one TCP message (several for a transfer); `None` for garbage.
+async fn answer(
+    shared: &Shared,
+    raw: &[u8],
+    peer: SocketAddr,
+    out: &mut Vec<u8>,
+) -> Option<Vec<Vec<u8>>> {
     let snap = shared.snap.load_full();
     if respond::fast(&snap, raw, &shared.counters, out) {
-        return vec![out.clone()];
+        return Some(vec![out.clone()]);
     }
-    let Some(req) = respond::parse(raw, peer, Protocol::Tcp, &shared.counters) else {
-        return vec![];
-    };
+    let req = respond::parse(raw, peer, Protocol::Tcp, &shared.counters)?;
     if xfr::is_transfer(&req) {
         let now = crate::model::Timestamp::now().0 / 1000;
-        return xfr::serve(&snap, &req, peer.ip(), &shared.xfr, &shared.counters, now);
+        return Some(xfr::serve(
+            &snap,
+            &req,
+            peer.ip(),
+            &shared.xfr,
+            &shared.counters,
+            now,
+        ));
     }
     match respond::answer(&snap, &req, &shared.counters).await {
-        respond::Outcome::Reply(b) => vec![b],
-        respond::Outcome::Dropped => vec![],
+        respond::Outcome::Reply(b) => Some(vec![b]),
+        respond::Outcome::Dropped => None,
     }
 }
 
@@ -141,5 +220,30 @@ mod tests {
         let kind = ended.map(|r| r.map_err(|e| e.kind()));
         assert_eq!(kind, Ok(Err(std::io::ErrorKind::TimedOut)));
         drop(client);
+    }
+
+    /// Issue #13: a garbage frame closes the connection at once (it used to be kept open,
+    /// and every garbage frame restarted the idle timer).
+    #[tokio::test(start_paused = true)]
+    async fn garbage_closes_and_a_slow_frame_times_out() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let zone = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/boss.example.zone");
+        let server =
+            DnsServer::bind(&fixture::dns_config(&zone, dir.path(), vec![])).expect("bind");
+        let shared = server.handle().shared();
+        let peer = "127.0.0.1:5300".parse().expect("addr");
+        let (mut client, server_side) = tokio::io::duplex(1024);
+        client.write_all(&[0, 2, 0xde, 0xad]).await.expect("write");
+        let start = tokio::time::Instant::now();
+        let r = connection(server_side, peer, &shared).await;
+        assert!(r.is_ok(), "{r:?}");
+        assert!(start.elapsed() < FRAME, "closed at once");
+        // Half a length prefix, then nothing: dropped after FRAME, not IDLE.
+        let (mut client, server_side) = tokio::io::duplex(1024);
+        client.write_all(&[0]).await.expect("write");
+        let start = tokio::time::Instant::now();
+        let r = connection(server_side, peer, &shared).await;
+        assert_eq!(r.map_err(|e| e.kind()), Err(std::io::ErrorKind::TimedOut));
+        assert!(start.elapsed() < IDLE);
     }
 }

@@ -52,6 +52,9 @@ pub enum NodeError {
     /// A probe-only node has nowhere to send its votes.
     #[error("[votes]: a probe-only node needs authorities and key_files to push observations")]
     NoAuthorities,
+    /// Too few file descriptors to keep the probes' share (see `node::descriptors`).
+    #[error(transparent)]
+    Descriptors(#[from] super::descriptors::DescriptorError),
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),

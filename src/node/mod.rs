@@ -15,6 +15,7 @@
 //! one code path and tests can bind port 0. The config is destructured here, where it is
 //! wired: a new section does not compile until something consumes it.
 
+pub mod descriptors;
 mod error;
 mod probe_role;
 mod signals;
@@ -249,6 +250,7 @@ pub(crate) mod tests;
 pub async fn serve(cfg: Config) -> Result<(), NodeError> {
     let shutdown = CancellationToken::new();
     cancel_on_signals(shutdown.clone()).map_err(NodeError::Signals)?;
+    descriptors::ensure(&cfg)?;
     let listeners = Listeners::bind(&cfg).await?;
     run(cfg, listeners, shutdown).await
 }
