@@ -283,6 +283,17 @@ fn apply(status: &StatusHandle, r: Report) -> bool {
         return false;
     };
     st.runs += 1;
+    // Local trouble is no result about the target: it abstains (see `kinds::local`).
+    let was_local = st.local.is_some();
+    st.local = r.outcome.local.then(|| r.outcome.detail.clone());
+    if r.outcome.local {
+        if !was_local {
+            tracing::warn!(check = %st.name, detail = %r.outcome.detail, "check abstains: local trouble");
+        }
+        st.detail = r.outcome.detail;
+        // Abstention starting is a change of what the node votes.
+        return !was_local;
+    }
     st.last_ok = Some(r.outcome.ok);
     if r.outcome.rtt.is_some() {
         st.last_rtt = r.outcome.rtt;
@@ -331,6 +342,7 @@ pub(crate) fn initial_status(c: &CheckDef) -> CheckStatus {
         runs: 0,
         failures: 0,
         last_change: None,
+        local: None,
     }
 }
 

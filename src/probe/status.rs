@@ -32,6 +32,9 @@ pub struct CheckStatus {
     pub failures: u64,
     /// The last state change, if any.
     pub last_change: Option<StateChange>,
+    /// Set while the last attempt failed because of this prober (EMFILE, no route from this
+    /// host, ...): the check abstains and so does the node's vote (`probe::kinds::local`).
+    pub local: Option<String>,
 }
 
 /// One state change of a check.

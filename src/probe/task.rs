@@ -49,7 +49,12 @@ pub(crate) async fn check_task(
             _ = stop.cancelled() => return,
             o = probe.run() => o,
         };
-        let transition = machine.record(outcome.ok);
+        // Local trouble abstains: rise/fall only hears about the target.
+        let transition = if outcome.local {
+            None
+        } else {
+            machine.record(outcome.ok)
+        };
         let (oks, fails) = machine.runs();
         next = start + schedule::period(&timing, machine.pending(), rand::random());
         let report = Report {

@@ -38,14 +38,14 @@ pub(crate) async fn run(spec: &DnsSpec) -> Outcome {
     };
     let sock = match UdpSocket::bind(bind).await {
         Ok(s) => s,
-        Err(e) => return Outcome::fail(None, format!("bind: {e}")),
+        Err(e) => return super::local::io_outcome(None, "bind".into(), &e),
     };
     if let Err(e) = sock.connect(spec.server).await {
-        return Outcome::fail(None, format!("connect {}: {e}", spec.server));
+        return super::local::io_outcome(None, format!("connect {}", spec.server), &e);
     }
     let start = Instant::now();
     if let Err(e) = sock.send(&bytes).await {
-        return Outcome::fail(None, format!("send to {}: {e}", spec.server));
+        return super::local::io_outcome(None, format!("send to {}", spec.server), &e);
     }
     let mut buf = vec![0u8; 4096];
     // Skip stray datagrams (wrong id, garbage) until ours arrives or the timeout fires.

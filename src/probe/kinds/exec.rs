@@ -57,7 +57,8 @@ pub(crate) async fn run(
         .kill_on_drop(true);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return Outcome::fail(None, format!("cannot run {:?}: {e}", spec.command[0])),
+        // The script could not even start: trouble on this host, not a verdict on the site.
+        Err(e) => return Outcome::local(format!("cannot run {:?}: {e}", spec.command[0])),
     };
     let _group = GroupGuard(child.id().map(|id| Pid::from_raw(id as i32)));
     let stdout = child.stdout.take();

@@ -72,7 +72,12 @@ pub(crate) async fn run(shared: &Shared, spec: &HttpSpec, timeout: Duration) -> 
     let start = Instant::now();
     let mut resp = match req.send().await {
         Ok(r) => r,
-        Err(e) => return Outcome::fail(None, error_text(&e)),
+        Err(e) => {
+            return match super::local::chain(&e) {
+                Some(cause) => Outcome::local(format!("{} ({cause})", error_text(&e))),
+                None => Outcome::fail(None, error_text(&e)),
+            };
+        }
     };
     let rtt = Some(start.elapsed());
     let status = resp.status();

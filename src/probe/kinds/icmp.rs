@@ -134,6 +134,9 @@ impl PingState {
                 None,
                 format!("no reply from {} in {timeout:?}", self.target),
             ),
+            Err(SurgeError::IOError(e)) => {
+                super::local::io_outcome(None, format!("ping {}", self.target), &e)
+            }
             Err(e) => Outcome::fail(None, format!("ping {}: {e}", self.target)),
         }
     }

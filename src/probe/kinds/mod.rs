@@ -6,6 +6,7 @@ mod exec;
 mod http;
 pub(crate) mod icmp;
 pub(crate) mod iface;
+pub(crate) mod local;
 mod tcp;
 
 use super::defs::{CheckDef, CheckKind};
@@ -25,6 +26,8 @@ pub(crate) struct Outcome {
     pub(crate) rtt: Option<Duration>,
     /// Short human text: status line, error, or window statistics.
     pub(crate) detail: String,
+    /// The attempt failed because of this prober, not the target ([`local`]): it abstains.
+    pub(crate) local: bool,
 }
 
 impl Outcome {
@@ -33,6 +36,7 @@ impl Outcome {
             ok: true,
             rtt,
             detail: detail.into(),
+            local: false,
         }
     }
 
@@ -41,6 +45,17 @@ impl Outcome {
             ok: false,
             rtt,
             detail: detail.into(),
+            local: false,
+        }
+    }
+
+    /// Local trouble: not a result about the target, so it abstains (see [`local`]).
+    pub(crate) fn local(detail: impl Into<String>) -> Self {
+        Outcome {
+            ok: false,
+            rtt: None,
+            detail: format!("local trouble, abstaining: {}", detail.into()),
+            local: true,
         }
     }
 }
@@ -149,6 +164,7 @@ impl Probe {
                     None => Outcome::fail(None, "no ICMP state"),
                 };
                 match (&spec.window, self.window.as_mut()) {
+                    _ if sample.local => sample,
                     (Some(ws), Some(w)) => {
                         w.push(sample.ok.then_some(sample.rtt.unwrap_or_default()));
                         let stats = w.stats();

@@ -17,7 +17,7 @@ pub(crate) async fn run(spec: &TcpSpec) -> Outcome {
     let start = Instant::now();
     let mut stream = match TcpStream::connect(spec.target).await {
         Ok(s) => s,
-        Err(e) => return Outcome::fail(None, format!("connect {}: {e}", spec.target)),
+        Err(e) => return super::local::io_outcome(None, format!("connect {}", spec.target), &e),
     };
     let rtt = Some(start.elapsed());
     let _ = socket2::SockRef::from(&stream).set_linger(Some(std::time::Duration::ZERO));
