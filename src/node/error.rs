@@ -16,10 +16,12 @@ pub enum NodeError {
         source: std::io::Error,
     },
     /// A file the node needs could not be read.
-    #[error("{path}: cannot read {what}: {source}")]
+    #[error("{key} = {path}: cannot read {what}: {source}")]
     ReadFile {
         /// The file.
         path: PathBuf,
+        /// The config key that names it.
+        key: String,
         /// What it should hold.
         what: &'static str,
         /// The OS error.

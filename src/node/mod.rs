@@ -69,11 +69,13 @@ fn read_keys(votes: &VotesSection) -> Result<Vec<Vec<u8>>, NodeError> {
     votes
         .key_files
         .iter()
-        .map(|path| {
+        .enumerate()
+        .map(|(i, path)| {
             std::fs::read_to_string(path)
                 .map(|k| k.trim().as_bytes().to_vec())
                 .map_err(|source| NodeError::ReadFile {
                     path: path.clone(),
+                    key: format!("votes.key_files[{i}]"),
                     what: "vote key",
                     source,
                 })
@@ -89,6 +91,7 @@ fn read_token(admin: &AdminSection) -> Result<Token, NodeError> {
         }
         Some(path) => Token::from_file(path).map_err(|source| NodeError::ReadFile {
             path: path.clone(),
+            key: "admin.token_file".to_owned(),
             what: "admin token",
             source,
         }),
