@@ -43,7 +43,7 @@ pub(crate) async fn observation(
     };
     let obs = verified.map_err(|r| {
         metrics.observation_dropped(r.label());
-        tracing::warn!(peer = %r.node(), reason = r.label(), "observation dropped: {r}");
+        crate::tally::log_rejected(&r, "admin API");
         ApiError::Rejected {
             reason: r.label(),
             detail: r.to_string(),
