@@ -14,6 +14,7 @@
 //! - `notify`: NOTIFY to secondaries with retries and backoff.
 //! - `server`: [`DnsServer`] (bind, run) and [`DnsHandle`] (apply desired states, counters).
 
+mod conform;
 mod error;
 #[cfg(test)]
 pub(crate) mod fuzz;

@@ -366,7 +366,7 @@ fn zone_serials(snap: &Snapshot) -> Vec<ZoneSerial> {
             Some(ZoneSerial {
                 apex: z.apex.clone(),
                 serial: z.serial,
-                soa: z.soa.records_without_rrsigs().next()?.clone(),
+                soa: z.soa_answer.records_without_rrsigs().next()?.clone(),
             })
         })
         .collect()

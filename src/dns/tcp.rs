@@ -166,6 +166,9 @@ async fn answer(
     if respond::fast(&snap, raw, &shared.counters, out) {
         return Some(vec![out.clone()]);
     }
+    if super::conform::formerr_for_two_opts(raw, out) {
+        return Some(vec![out.clone()]);
+    }
     let req = respond::parse(raw, peer, Protocol::Tcp, &shared.counters)?;
     if xfr::is_transfer(&req) {
         let now = crate::model::Timestamp::now().0 / 1000;

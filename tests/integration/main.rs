@@ -4,6 +4,7 @@ mod check;
 mod cli;
 mod dns_answers;
 mod dns_atomic;
+mod dns_conformance;
 mod dns_restart;
 mod dns_secondary;
 mod dns_support;
