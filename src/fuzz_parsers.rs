@@ -10,7 +10,7 @@
 //! duplicate a span, splice from another seed, truncate, interesting values). A run fails on
 //! the first panic or broken invariant, printing the input in hex; it prints its count and rate.
 
-use std::time::Instant;
+use tokio::time::Instant;
 
 /// A small, fast PRNG (xorshift64*): the harness needs speed, not quality.
 struct Rng(u64);

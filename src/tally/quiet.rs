@@ -9,7 +9,8 @@ use super::Rejected;
 use crate::model::NodeId;
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// One log line per peer per window.
 pub(crate) const WINDOW: Duration = Duration::from_secs(10);

@@ -36,10 +36,8 @@ pub(crate) fn io(e: &std::io::Error) -> Option<&'static str> {
 pub(crate) fn chain(e: &(dyn Error + 'static)) -> Option<String> {
     let mut cur = Some(e);
     while let Some(err) = cur {
-        if let Some(ioe) = err.downcast_ref::<std::io::Error>() {
-            if let Some(name) = io(ioe) {
-                return Some(name.to_owned());
-            }
+        if let Some(name) = err.downcast_ref::<std::io::Error>().and_then(io) {
+            return Some(name.to_owned());
         }
         if err.to_string().starts_with("dns error") {
             return Some("name lookup failed on this host".to_owned());
