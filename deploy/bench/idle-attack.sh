@@ -98,7 +98,8 @@ print(("PASS" if ok else "FAIL"), f"ready {r['ready_ok']} ok / {r['ready_bad']} 
 PY
 )
   emfile=$(grep -c -i 'too many open files\|EMFILE' "$W/node.log" || true)
-  echo "run $run: $verdict; EMFILE lines in node log: $emfile; sites seen up before: $up"
+  downs=$(grep 'check state changed' "$W/node.log" | grep -c 'to=down' || true)
+  echo "run $run: $verdict; EMFILE lines in node log: $emfile; checks gone down: $downs; sites seen up before: $up"
   case $verdict in PASS*) pass=$((pass+1));; esac
   kill -TERM "$NODE"; wait "$NODE" 2>/dev/null || true; NODE=
 done

@@ -84,6 +84,26 @@ impl Drop for PeerSlot {
     }
 }
 
+/// Accept backlog of the admin listener (the kernel caps it at `net.core.somaxconn`). Over-limit
+/// connections are closed at once, and a hostile client reopens them at once; with the usual
+/// 1,024 the accept queue overflowed under 1,100 such clients and legitimate SYNs were
+/// dropped (`/ready` timed out, measured in `deploy/bench/idle-attack.sh`).
+const BACKLOG: i32 = 4096;
+
+/// Binds the admin listener with [`BACKLOG`].
+pub async fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let s = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    s.set_reuse_address(true)?;
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    s.listen(BACKLOG)?;
+    TcpListener::from_std(s.into())
+}
+
 /// The router with the body limit and the request timeout applied.
 pub(super) fn limited(router: Router, limits: Limits) -> Router {
     let request = limits.request;

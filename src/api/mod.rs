@@ -31,7 +31,7 @@ mod write;
 
 pub use auth::Token;
 pub use error::ApiError;
-pub use listen::Limits;
+pub use listen::{Limits, bind};
 pub use ready::Readiness;
 
 use crate::config::Config;

@@ -53,7 +53,7 @@ impl Listeners {
     /// Bind every listener the config asks for.
     pub async fn bind(cfg: &Config) -> Result<Self, NodeError> {
         let addr = cfg.admin.listen;
-        let admin = TcpListener::bind(addr)
+        let admin = api::bind(addr)
             .await
             .map_err(|source| NodeError::Bind { addr, source })?;
         let dns = if cfg.has_role(Role::Authority) && !cfg.dns.listen.is_empty() {
