@@ -5,6 +5,21 @@
 //! - RFC 6891 §6.1.1: a query with more than one OPT record gets FORMERR;
 //! - queries of a class other than IN are refused (the zones are class IN only).
 
+/// Whether the question's name uses a compression pointer. The question is the first name of
+/// a message, so a pointer can only point into the header: never legitimate, and hickory
+/// would echo it into a reply whose header no longer matches (found by the fuzz harness).
+pub(crate) fn question_has_pointer(query: &[u8]) -> bool {
+    let mut pos = 12;
+    while let Some(&len) = query.get(pos) {
+        match len {
+            0 => return false,
+            l if l & 0xc0 != 0 => return true,
+            l => pos += usize::from(l) + 1,
+        }
+    }
+    false
+}
+
 /// Offset just past the name starting at `pos` (labels or a compression pointer).
 fn skip_name(m: &[u8], mut pos: usize) -> Option<usize> {
     loop {
@@ -68,7 +83,7 @@ pub(crate) fn set_dnssec_ok(response: &mut [u8]) {
 /// FORMERR for a query with more than one OPT record (RFC 6891 §6.1.1): header and question
 /// echoed, no OPT. `false` when `query` is not such a query.
 pub(crate) fn formerr_for_two_opts(query: &[u8], out: &mut Vec<u8>) -> bool {
-    if query.len() < 12 || query[2] & 0x80 != 0 {
+    if query.len() < 12 || query[2] & 0x80 != 0 || question_has_pointer(query) {
         return false;
     }
     let Some((question_end, rrs)) = records(query) else {
@@ -117,6 +132,13 @@ mod tests {
         assert!(!dnssec_ok(&r));
         set_dnssec_ok(&mut r);
         assert!(dnssec_ok(&r));
+    }
+
+    #[test]
+    fn a_pointer_in_the_question_is_found() {
+        let q = hex::decode("424200000001000000000000c0026e78026e").expect("hex");
+        assert!(question_has_pointer(&q));
+        assert!(!question_has_pointer(&query(false)));
     }
 
     #[test]

@@ -79,6 +79,10 @@ pub(crate) fn parse(
     protocol: Protocol,
     counters: &Counters,
 ) -> Option<Request> {
+    if conform::question_has_pointer(raw) {
+        Counters::bump(&counters.malformed_dropped);
+        return None;
+    }
     match Request::from_bytes(raw.to_vec(), src, protocol) {
         Ok(req) if req.metadata.message_type == MessageType::Query => Some(req),
         _ => {
