@@ -17,6 +17,14 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Check { config } => check(&config),
         Command::Probe { config, .. } => probe_once(&config),
+        Command::Alert {
+            command:
+                cli::AlertCommand::Test {
+                    config,
+                    sink,
+                    resolve,
+                },
+        } => alert_test(&config, sink.as_deref(), resolve),
         operator => run_operator(&operator),
     }
 }
@@ -105,6 +113,32 @@ fn probe_once(path: &std::path::Path) -> ExitCode {
     };
     let result = runtime().and_then(|rt| {
         rt.block_on(switchback::probe::run_once(&cfg, files))
+            .map_err(anyhow::Error::from)
+    });
+    match result {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("switchback: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `switchback alert test`: exit 0 when every chosen sink acknowledged.
+fn alert_test(path: &std::path::Path, sink: Option<&str>, resolve: bool) -> ExitCode {
+    let cfg = match config::load(path, None) {
+        Ok(cfg) => cfg,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    init_tracing(LogFormat::Text, "warn");
+    let result = runtime().and_then(|rt| {
+        rt.block_on(cli::alert_test(&cfg, sink, resolve))
             .map_err(anyhow::Error::from)
     });
     match result {

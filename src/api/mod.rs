@@ -74,6 +74,8 @@ pub struct Parts {
     pub clock: Clock,
     /// This node's own checks (a node with the probe role).
     pub checks: Option<StatusHandle>,
+    /// What each enactor last did per service (`enactment` in status).
+    pub reports: crate::enact::Reports,
 }
 
 struct Inner {
@@ -87,6 +89,7 @@ struct Inner {
     readiness: Readiness,
     clock: Clock,
     checks: Option<StatusHandle>,
+    reports: crate::enact::Reports,
 }
 
 impl ApiState {
@@ -103,6 +106,7 @@ impl ApiState {
             readiness,
             clock,
             checks,
+            reports,
         } = parts;
         Self {
             inner: Arc::new(Inner {
@@ -116,6 +120,7 @@ impl ApiState {
                 readiness,
                 clock,
                 checks,
+                reports,
             }),
         }
     }

@@ -47,10 +47,24 @@ pub(crate) fn status_json(st: &ServiceStatus) -> Result<Value, ApiError> {
 /// `GET /v1/status`.
 pub(crate) async fn status(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let statuses = s.inner.decide.published.borrow().status.clone();
-    let services = statuses
+    let mut services = statuses
         .iter()
         .map(status_json)
         .collect::<Result<Vec<_>, _>>()?;
+    // Per service, what each enactor on this node last did: `enactment: {dns: …, route: …}`.
+    let reports = s.inner.reports.snapshot();
+    for (st, v) in statuses.iter().zip(services.iter_mut()) {
+        let mut enactment = serde_json::Map::new();
+        for (enactor, per) in &reports {
+            if let Some(a) = per.get(&st.service) {
+                let a = serde_json::to_value(a).map_err(|e| ApiError::Internal(e.to_string()))?;
+                enactment.insert((*enactor).to_owned(), a);
+            }
+        }
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("enactment".to_owned(), Value::Object(enactment));
+        }
+    }
     Ok(Json(json!({ "services": services })))
 }
 

@@ -2,7 +2,7 @@
 //! What the cross-references need of them is copied out into [`super::facts`].
 
 use super::facts::{ProbesFacts, ZoneFacts};
-use crate::config::{AlertSink, Config, ConfigError, Ctx, Origin};
+use crate::config::{Config, ConfigError, Ctx, Origin, SinkKind};
 use crate::dns::zonefile;
 use crate::probe::defs;
 use std::collections::BTreeMap;
@@ -27,11 +27,15 @@ fn referenced(config: &Config) -> Vec<(String, &Path)> {
         out.push((format!("service[{i}].probes"), &s.probes));
     }
     for (i, a) in config.alerts.iter().enumerate() {
-        if let AlertSink::Pagerduty {
-            routing_key_file, ..
-        } = a
-        {
-            out.push((format!("alert[{i}].routing_key_file"), routing_key_file));
+        match &a.kind {
+            SinkKind::Pagerduty {
+                routing_key_file, ..
+            } => out.push((format!("alert[{i}].routing_key_file"), routing_key_file)),
+            SinkKind::Webhook {
+                hmac_secret_file: Some(f),
+                ..
+            } => out.push((format!("alert[{i}].hmac_secret_file"), f)),
+            _ => {}
         }
     }
     out

@@ -161,6 +161,29 @@ pub enum Command {
         #[arg(long, required = true)]
         once: bool,
     },
+    /// Prove the pager wiring: `alert test -c FILE [--sink NAME] [--resolve]`.
+    Alert {
+        /// What to do.
+        #[command(subcommand)]
+        command: AlertCommand,
+    },
+}
+
+/// `switchback alert …`.
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// Send a test event through every sink (or one) and say which acknowledged.
+    Test {
+        /// Config file.
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+        /// Only this sink (its `name`).
+        #[arg(long)]
+        sink: Option<String>,
+        /// Send the resolve of the test condition instead (closes the test incident).
+        #[arg(long)]
+        resolve: bool,
+    },
 }
 
 /// The demo config: `deploy/demo/switchback.toml` under the current directory if present,

@@ -88,6 +88,7 @@ pub async fn run_operator(cmd: &Command) -> Result<String, CliError> {
         Command::Serve(_) => return Err(CliError::NotOperator("serve")),
         Command::Check { .. } => return Err(CliError::NotOperator("check")),
         Command::Probe { .. } => return Err(CliError::NotOperator("probe")),
+        Command::Alert { .. } => return Err(CliError::NotOperator("alert")),
     };
     if admin.json {
         return Ok(serde_json::to_string_pretty(&answer).unwrap_or_default());

@@ -57,7 +57,27 @@ pub(crate) fn status(answer: &Value) -> String {
             f("reason"),
         ]);
     }
-    table(&rows)
+    table(&rows) + &enactment_problems(services)
+}
+
+/// `route crm: failed: …` / `not verified: …` for each enactor result that is not clean.
+fn enactment_problems(services: &[Value]) -> String {
+    let mut out = String::new();
+    for s in services {
+        let Some(per) = s.get("enactment").and_then(Value::as_object) else {
+            continue;
+        };
+        for (enactor, a) in per {
+            let name = text(s.get("name").unwrap_or(&Value::Null));
+            if let Some(e) = a.get("error").and_then(Value::as_str) {
+                out.push_str(&format!("{enactor} {name}: failed: {e}\n"));
+            } else if a["verification"]["state"] == "failed" {
+                let why = text(&a["verification"]["why"]);
+                out.push_str(&format!("{enactor} {name}: not verified: {why}\n"));
+            }
+        }
+    }
+    out
 }
 
 fn table<const N: usize>(rows: &[[String; N]]) -> String {
@@ -146,6 +166,26 @@ mod tests {
             "{out}"
         );
         assert!(lines[1].ends_with("operator: drill"), "{out}");
+    }
+
+    #[test]
+    fn status_lists_enactment_problems() {
+        let out = status(&json!({"services": [
+            {"name": "crm", "active_site": "sh", "epoch": 3, "enactment": {
+                "dns": {"error": null, "verification": {"state": "not_checked"}},
+                "route": {"error": "unknown interface `eth9`", "verification": {"state": "not_checked"}}}},
+            {"name": "erp", "active_site": "sh", "epoch": 3, "enactment": {
+                "route": {"error": null, "verification": {"state": "failed", "why": "no route"}}}}
+        ]}));
+        let lines: Vec<_> = out.lines().skip(3).collect();
+        assert_eq!(
+            lines,
+            [
+                "route crm: failed: unknown interface `eth9`",
+                "route erp: not verified: no route"
+            ],
+            "{out}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! A leaf: it imports nothing of the crate but `model`. Checking the files a config refers
 //! to (probes, zones) is `crate::check`'s job, which builds on the `pub(crate)` helpers here.
 
+mod alert;
 mod ctx;
 mod error;
 mod load;
@@ -19,6 +20,7 @@ mod validate_alert;
 mod validate_policy;
 mod validate_service;
 mod values;
+mod vip;
 
 pub(crate) use ctx::Ctx;
 pub(crate) use ctx::join;
@@ -30,6 +32,7 @@ pub(crate) use load::process_env;
 pub use locate::{Locator, locate};
 pub use schema::*;
 pub(crate) use values::in_zone;
+pub use vip::{DEFAULT_PROTOCOL, MAIN_TABLE, RouteSection, Vip, VipAddress, VipRoute};
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -20,7 +20,11 @@
 //!   `on_confirm_timeout = "abort"`, `failback = "manual"`, `failback_hold = "10m"`,
 //!   `hold_out_recovered = false`, `all_down = "keep"`
 //! - pagerduty `url = "https://events.pagerduty.com/v2/enqueue"`
+//! - `route.protocol = 57`, `route.resync = "30s"`, `route.replace_foreign = false`,
+//!   `route.announce_count = 3`, `route.announce_interval = "200ms"`; route-mode vip
+//!   `table` = main (254), `metric` = 0 (IPv6: 1024)
 
+use super::alert::RawAlert;
 use super::table;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
@@ -77,6 +81,8 @@ pub(crate) struct RawConfig {
     pub(crate) service: Vec<RawService>,
     #[serde(default, deserialize_with = "table::list")]
     pub(crate) alert: Vec<RawAlert>,
+    #[serde(default, deserialize_with = "table::one")]
+    pub(crate) route: super::vip::RawRoute,
 }
 
 /// `[node]`.
@@ -242,7 +248,7 @@ pub(crate) struct RawService {
     pub(crate) degraded_ttl: String,
     pub(crate) addresses: BTreeMap<String, Vec<String>>,
     #[serde(deserialize_with = "table::opt")]
-    pub(crate) vip: Option<RawVip>,
+    pub(crate) vip: Option<super::vip::RawVip>,
     pub(crate) probes: Option<String>,
     #[serde(deserialize_with = "table::one")]
     pub(crate) policy: RawPolicy,
@@ -261,15 +267,6 @@ impl Default for RawService {
             policy: RawPolicy::default(),
         }
     }
-}
-
-/// `service.vip = { prefix, next_hop = { site = addr }, device }`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct RawVip {
-    pub(crate) prefix: Option<String>,
-    pub(crate) next_hop: BTreeMap<String, String>,
-    pub(crate) device: Option<String>,
 }
 
 /// `service.policy`.
@@ -307,16 +304,6 @@ impl Default for RawPolicy {
             all_down: default_all_down(),
         }
     }
-}
-
-/// `[[alert]]`: one flat table; `validate` checks that only the keys of its `kind` are set.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct RawAlert {
-    pub(crate) kind: Option<String>,
-    pub(crate) url: Option<String>,
-    pub(crate) routing_key_file: Option<String>,
-    pub(crate) command: Option<Vec<String>>,
 }
 
 fn default_roles() -> Vec<String> {

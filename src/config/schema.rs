@@ -2,6 +2,8 @@
 //!
 //! Produced by [`super::load`]; fields are plain data so tests can build one directly.
 
+pub use super::alert::{ALERT_KINDS, AlertFilter, AlertSink, Severity, SinkKind};
+use super::vip::{RouteSection, Vip};
 use crate::model::{CheckName, DomainId, NodeId, ServiceId, SiteId};
 use ipnet::IpNet;
 use std::collections::BTreeMap;
@@ -32,6 +34,8 @@ pub struct Config {
     pub services: Vec<Service>,
     /// Alert sinks.
     pub alerts: Vec<AlertSink>,
+    /// How the route enactor marks and repairs VIP routes and addresses.
+    pub route: RouteSection,
 }
 
 /// What this node does.
@@ -177,17 +181,6 @@ pub struct Site {
     pub gateways: Vec<IpAddr>,
 }
 
-/// The per-service VIP that the edge router moves.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Vip {
-    /// The virtual prefix, e.g. `10.9.0.10/32`.
-    pub prefix: IpNet,
-    /// Next hop towards each site.
-    pub next_hop: BTreeMap<SiteId, IpAddr>,
-    /// Output interface, if the next hop needs one.
-    pub device: Option<String>,
-}
-
 /// Automatic, confirmed or manual switching.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -288,38 +281,12 @@ impl Service {
                         || self
                             .vip
                             .as_ref()
-                            .is_some_and(|v| v.next_hop.contains_key(&s.id)))
+                            .and_then(Vip::next_hop)
+                            .is_some_and(|n| n.contains_key(&s.id)))
             })
             .map(|s| s.id.clone())
             .collect()
     }
-}
-
-/// Where alerts go.
-#[derive(Clone, Debug, PartialEq)]
-pub enum AlertSink {
-    /// POST JSON to a URL.
-    Webhook {
-        /// Target URL.
-        url: String,
-    },
-    /// Alertmanager v2 API.
-    Alertmanager {
-        /// Base URL.
-        url: String,
-    },
-    /// PagerDuty Events v2.
-    Pagerduty {
-        /// File with the routing key.
-        routing_key_file: PathBuf,
-        /// Events API URL (overridable for tests).
-        url: String,
-    },
-    /// Run a program with the event as JSON on stdin.
-    Exec {
-        /// Program and arguments (no shell).
-        command: Vec<String>,
-    },
 }
 
 impl Config {

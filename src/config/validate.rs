@@ -27,7 +27,8 @@ pub(crate) fn config(raw: RawConfig, ctx: &mut Ctx<'_>) -> Config {
     let node = node(raw.node, ctx, &sites);
     let votes = votes(raw.votes, ctx, &node);
     let services = validate_service::services(raw.service, ctx, &sites, &votes, &node);
-    let alerts = super::validate_alert::alerts(raw.alert, ctx);
+    let alerts = super::validate_alert::alerts(raw.alert, ctx, &services);
+    super::vip::overlaps(ctx, &services);
     Config {
         source: ctx.file.clone(),
         store: store(raw.store, ctx),
@@ -39,6 +40,7 @@ pub(crate) fn config(raw: RawConfig, ctx: &mut Ctx<'_>) -> Config {
         sites,
         services,
         alerts,
+        route: super::vip::route(raw.route, ctx),
     }
 }
 

@@ -51,6 +51,9 @@ pub enum NodeError {
     /// The probe role could not start.
     #[error(transparent)]
     ProbeRole(#[from] super::probe_role::ProbeRoleError),
+    /// An alert sink's secret file could not be read.
+    #[error(transparent)]
+    Alert(#[from] crate::alert::SecretError),
     /// A probe-only node has nowhere to send its votes.
     #[error("[votes]: a probe-only node needs authorities and key_files to push observations")]
     NoAuthorities,

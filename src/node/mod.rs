@@ -5,7 +5,9 @@
 //!   Stores::open ── VoteBoard · Election · DecisionStore · AuditLog                      │
 //!        │                                                                              │
 //!        ├─▶ decide::start ── campaign, take over, first commits ─▶ Decider::run (task) │
+//!        ├─▶ alert role: policy events · enactment Reports · committed health ─▶ spool ─▶ sinks
 //!        ├─▶ enact: Follower<DnsEnactor> ◀── DecisionStore::watch (first apply, then task)
+//!        ├─▶ enact: Follower<RouteEnactor> ◀── the same watch + netlink events (VIPs)       │
 //!        ├─▶ probe role: Prober ─▶ decision loop (authority) or push to authorities     │
 //!        └─▶ api::serve (admin) ◀────────────────────────────────────────────────────────┘
 //!   shutdown: CancellationToken ─▶ every task (JoinSet); drain under GRACE
@@ -15,9 +17,11 @@
 //! one code path and tests can bind port 0. The config is destructured here, where it is
 //! wired: a new section does not compile until something consumes it.
 
+mod alert_role;
 pub mod descriptors;
 mod error;
 mod probe_role;
+mod route_role;
 mod signals;
 mod tasks;
 
@@ -115,9 +119,10 @@ pub async fn run(
         admin,       // the token, below; the address in Listeners::bind
         sites: _,    // the engine, the probes and the enactors read them from the config
         services: _, // likewise
-        alerts: _,   // not acted on by this build: check::inert warns, below
+        alerts: _,   // the alert role, below
+        route: _,    // the route enactor (route_role)
     } = &*cfg;
-    // What this build accepts but does not act on (alert sinks, VIPs) is said, never ignored.
+    // What this build accepts but does not act on (the etcd store) is said, never ignored.
     for part in crate::check::inert(&cfg) {
         tracing::warn!("{part}");
     }
@@ -130,10 +135,13 @@ pub async fn run(
     let keys = read_keys(votes)?;
     let verifier = || Verifier::new(keys.clone(), &votes.voters, votes.stale_after);
     let stores = Stores::open(&cfg)?;
+    let route = route_role::prepare(&cfg, &shutdown);
     let sources: Vec<Arc<dyn Exposition>> = dns
         .iter()
         .map(|d| Arc::new(d.handle()) as Arc<dyn Exposition>)
+        .chain(route_role::exposition(&route))
         .collect();
+    let reports = Reports::default();
     let metrics = Arc::new(Metrics::new(sources));
     let readiness = Readiness::new();
     let mut tasks = Tasks::new(shutdown);
@@ -158,13 +166,27 @@ pub async fn run(
         })?;
     tracing::info!(addr = %admin_addr, "admin listening on {admin_addr}");
 
+    // The alert role subscribes to the enactors' reports before their first apply.
+    let enactors: Vec<&'static str> = [(dns.is_some(), "dns"), (route.is_some(), "route")]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+    let _raise = alert_role::start(
+        &cfg,
+        &decide,
+        &reports,
+        stores.decisions.watch(),
+        enactors,
+        &mut tasks,
+    )?;
+
     if let Some(server) = dns {
         let mut follower = Follower::new(
             DnsEnactor::new(server.handle()),
             Arc::clone(&cfg),
             stores.decisions.watch(),
             Arc::clone(&metrics),
-            Reports::default(),
+            reports.clone(),
         );
         // Answer from the committed state from the very first query.
         follower.apply_now(true).await.map_err(NodeError::Enact)?;
@@ -175,6 +197,9 @@ pub async fn run(
             Ok::<(), NodeError>(())
         });
     }
+
+    let watch = stores.decisions.watch();
+    route_role::start(route, &cfg, watch, &metrics, &reports, &mut tasks).await;
 
     let checks = if cfg.has_role(Role::Probe) {
         Some(start_probe_role(&cfg, &keys, &decide, &mut tasks)?)
@@ -193,6 +218,7 @@ pub async fn run(
         readiness: readiness.clone(),
         clock,
         checks,
+        reports,
     });
     let token = tasks.token();
     tasks.spawn("admin", async move {

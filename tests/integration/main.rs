@@ -1,5 +1,7 @@
 //! All integration suites in one test binary; each runs the real `switchback` binary or real peers.
 
+mod alert;
+mod alert_support;
 mod check;
 mod cli;
 mod dns_answers;
@@ -22,3 +24,6 @@ mod probe_support;
 mod probe_tls;
 mod remote_probe;
 mod restart;
+mod route_bench;
+mod route_netns;
+mod route_support;

@@ -114,6 +114,7 @@ pub(crate) fn config_owned(services: &[String], voters: Vec<Voter>, policy: Poli
         sites,
         services,
         alerts: Vec::new(),
+        route: Default::default(),
     }
 }
 

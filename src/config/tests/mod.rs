@@ -7,6 +7,7 @@ mod problems;
 mod props;
 mod tables;
 mod unknown_keys;
+mod vip;
 
 use super::{Config, ConfigError, ConfigErrors, load};
 use std::collections::HashMap;

@@ -285,6 +285,53 @@ fn alert_sinks() {
     one(&text, "alert[0].kind");
     let text = format!("{MINIMAL}\n[[alert]]\nkind = \"exec\"\ncommand = []\n");
     one(&text, "alert[0].command");
+    let hook = "[[alert]]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/\"\n";
+    one(
+        &format!("{MINIMAL}\n{hook}kinds = [\"failover\", \"pigeon\"]\n"),
+        "alert[0].kinds[1]",
+    );
+    one(
+        &format!("{MINIMAL}\n{hook}min_severity = \"loud\"\n"),
+        "alert[0].min_severity",
+    );
+    one(
+        &format!("{MINIMAL}\n{hook}services = [\"nope\"]\n"),
+        "alert[0].services[0]",
+    );
+    one(
+        &format!("{MINIMAL}\n{hook}timeout = \"soon\"\n"),
+        "alert[0].timeout",
+    );
+    one(
+        &format!("{MINIMAL}\n{hook}name = \"a\"\n\n{hook}name = \"a\"\n"),
+        "alert[1].name",
+    );
+    one(
+        &format!(
+            "{MINIMAL}\n[[alert]]\nkind = \"alertmanager\"\nurl = \"http://127.0.0.1:1/\"\nheaders = {{ A = \"b\" }}\n"
+        ),
+        "alert[0].headers",
+    );
+}
+
+#[test]
+fn alert_sinks_get_names_filters_and_defaults() {
+    let hook = "[[alert]]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/\"\n";
+    let text = format!(
+        "{MINIMAL}\n{hook}\n{hook}min_severity = \"critical\"\nkinds = [\"failover\"]\nservices = [\"crm\"]\nmax_age = \"1h\"\n\n\
+         [[alert]]\nkind = \"exec\"\ncommand = [\"/bin/true\"]\n"
+    );
+    let (_dir, r) = load_text(&text, &[]);
+    let c = r.unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = c.alerts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["webhook-0", "webhook-1", "exec"]);
+    assert_eq!(
+        c.alerts[1].filter.min_severity,
+        crate::config::Severity::Critical
+    );
+    assert_eq!(c.alerts[1].filter.kinds, ["failover"]);
+    assert_eq!(c.alerts[1].max_age, std::time::Duration::from_secs(3600));
+    assert_eq!(c.alerts[0].timeout, std::time::Duration::from_secs(10));
 }
 
 #[test]

@@ -30,7 +30,7 @@ fn policy_as_a_list_is_refused_with_the_key_named() {
 
 #[test]
 fn every_section_refuses_a_list() {
-    for section in ["store", "votes", "log", "dns", "admin"] {
+    for section in ["store", "votes", "log", "dns", "admin", "route"] {
         refused_at(&format!("{section} = []\n{MINIMAL}"), section);
     }
     refused_at(
