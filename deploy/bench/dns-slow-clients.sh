@@ -22,7 +22,7 @@ trap cleanup EXIT
 # switchback: the demo config with DNS moved to 25053 and the admin API to 25530.
 SWITCHBACK__NODE__STATE_DIR="$W/state" SWITCHBACK__DNS__LISTEN=127.0.0.1:25053 \
   SWITCHBACK__ADMIN__LISTEN=127.0.0.1:25530 SWITCHBACK__NODE__ROLES=authority \
-  "$BIN" -c "$ROOT/deploy/demo/switchback.toml" serve >"$W/node.log" 2>&1 &
+  "$BIN" serve -c "$ROOT/deploy/demo/switchback.toml" >"$W/node.log" 2>&1 &
 PIDS+=($!)
 # NSD: the same zone file.
 cp "$ROOT/zones/boss.example.zone" "$W/boss.example.zone"

@@ -2,15 +2,17 @@
 //! hostile clients cannot starve legitimate queries (issue #13: 600 clients sending a 4-byte
 //! garbage frame every 8 s held every slot and real queries got no answer):
 //!
-//! - at most [`TCP_CONNECTIONS`] connections; more wait in the accept backlog;
+//! - at most [`TCP_CONNECTIONS`] connections; when all are taken, a new one evicts the
+//!   oldest connection that waits idle for a message (else it waits for a slot);
 //! - at most [`PER_SOURCE`] from one address; more are closed as soon as they are accepted;
 //! - a frame that does not parse as a query closes the connection (nothing to answer, and
 //!   answering nothing while keeping the connection would let garbage hold the slot);
 //! - [`IDLE`] between messages, and once a message starts it must arrive whole within
 //!   [`FRAME`]: only a parsed, answered query restarts the idle timer.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -66,15 +68,54 @@ impl Drop for SourceSlot {
     }
 }
 
+/// Open connections by age, each with its cancel token and whether it waits idle for a
+/// message. When every slot is taken, a new connection evicts the oldest idle one: slow
+/// clients spread over many addresses then churn among themselves, while a legitimate client
+/// (which sends its query at once) is served instead of waiting behind them in the backlog.
+#[derive(Default)]
+struct Open {
+    next: AtomicU64,
+    conns: Mutex<BTreeMap<u64, (CancellationToken, Arc<AtomicBool>)>>,
+}
+
+impl Open {
+    fn add(&self, idle: Arc<AtomicBool>) -> (u64, CancellationToken) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let token = CancellationToken::new();
+        let mut m = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        m.insert(id, (token.clone(), idle));
+        (id, token)
+    }
+
+    fn remove(&self, id: u64) {
+        let mut m = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        m.remove(&id);
+    }
+
+    /// Cancels the oldest connection waiting idle; `false` when none is.
+    fn evict_oldest_idle(&self) -> bool {
+        let mut m = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        let oldest = m
+            .iter()
+            .find(|(_, (_, idle))| idle.load(Ordering::Relaxed))
+            .map(|(id, _)| *id);
+        match oldest.and_then(|id| m.remove(&id)) {
+            Some((token, _)) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Accepts connections until shutdown.
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: CancellationToken) {
     let slots = Arc::new(Semaphore::new(TCP_CONNECTIONS));
     let sources = Arc::new(Sources::default());
+    let open = Arc::new(Open::default());
     let mut refused: u64 = 0;
     loop {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            return;
-        };
         let (stream, peer) = tokio::select! {
             _ = shutdown.cancelled() => return,
             r = listener.accept() => match r {
@@ -93,16 +134,32 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: 
             }
             continue;
         };
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                // Full: make room by ending the oldest idle connection, else wait for one.
+                open.evict_oldest_idle();
+                let Ok(p) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                p
+            }
+        };
+        let idle = Arc::new(AtomicBool::new(true));
+        let (id, evicted) = open.add(idle.clone());
         let shared = shared.clone();
         let shutdown = shutdown.clone();
+        let open = open.clone();
         tokio::spawn(
             async move {
                 tokio::select! {
                     _ = shutdown.cancelled() => {}
-                    r = connection(stream, peer, &shared) => if let Err(e) = r {
+                    _ = evicted.cancelled() => {}
+                    r = connection(stream, peer, &shared, &idle) => if let Err(e) = r {
                         tracing::debug!(%peer, error = %e, "dns tcp connection ended");
                     },
                 }
+                open.remove(id);
                 drop((permit, source));
             }
             .instrument(tracing::info_span!("dns_tcp", %peer)),
@@ -118,16 +175,19 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     peer: SocketAddr,
     shared: &Shared,
+    idle: &AtomicBool,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let mut out = Vec::new();
     loop {
         // Wait up to IDLE for a message to start, then up to FRAME for all of it.
+        idle.store(true, Ordering::Relaxed);
         let first = match tokio::time::timeout(IDLE, stream.read_u8()).await {
             Err(_) => return Ok(()),
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
             Ok(r) => r?,
         };
+        idle.store(false, Ordering::Relaxed);
         let frame = async {
             let second = stream.read_u8().await?;
             let len = usize::from(u16::from_be_bytes([first, second]));
@@ -219,7 +279,11 @@ mod tests {
             .expect("write");
         client.write_all(&q).await.expect("write");
         let peer = "127.0.0.1:5300".parse().expect("addr");
-        let ended = tokio::time::timeout(IDLE * 6, connection(server_side, peer, &shared)).await;
+        let ended = tokio::time::timeout(
+            IDLE * 6,
+            connection(server_side, peer, &shared, &AtomicBool::new(true)),
+        )
+        .await;
         let kind = ended.map(|r| r.map_err(|e| e.kind()));
         assert_eq!(kind, Ok(Err(std::io::ErrorKind::TimedOut)));
         drop(client);
@@ -238,14 +302,14 @@ mod tests {
         let (mut client, server_side) = tokio::io::duplex(1024);
         client.write_all(&[0, 2, 0xde, 0xad]).await.expect("write");
         let start = tokio::time::Instant::now();
-        let r = connection(server_side, peer, &shared).await;
+        let r = connection(server_side, peer, &shared, &AtomicBool::new(true)).await;
         assert!(r.is_ok(), "{r:?}");
         assert!(start.elapsed() < FRAME, "closed at once");
         // Half a length prefix, then nothing: dropped after FRAME, not IDLE.
         let (mut client, server_side) = tokio::io::duplex(1024);
         client.write_all(&[0]).await.expect("write");
         let start = tokio::time::Instant::now();
-        let r = connection(server_side, peer, &shared).await;
+        let r = connection(server_side, peer, &shared, &AtomicBool::new(true)).await;
         assert_eq!(r.map_err(|e| e.kind()), Err(std::io::ErrorKind::TimedOut));
         assert!(start.elapsed() < IDLE);
     }
