@@ -313,4 +313,22 @@ mod tests {
         assert_eq!(r.map_err(|e| e.kind()), Err(std::io::ErrorKind::TimedOut));
         assert!(start.elapsed() < IDLE);
     }
+
+    #[test]
+    fn a_full_listener_evicts_the_oldest_idle_connection() {
+        let open = Open::default();
+        let busy = Arc::new(AtomicBool::new(false));
+        let (_, t0) = open.add(busy.clone());
+        let (_, t1) = open.add(Arc::new(AtomicBool::new(true)));
+        let (_, t2) = open.add(Arc::new(AtomicBool::new(true)));
+        assert!(open.evict_oldest_idle());
+        assert!(
+            !t0.is_cancelled(),
+            "a connection mid-query is never evicted"
+        );
+        assert!(t1.is_cancelled());
+        assert!(!t2.is_cancelled());
+        assert!(open.evict_oldest_idle());
+        assert!(!open.evict_oldest_idle(), "nothing idle left");
+    }
 }
