@@ -21,6 +21,7 @@
 //! - [`api`]: the admin HTTP API operators and the CLI use.
 //! - [`node`]: wiring only — the roles and enactors the config asks for, one shutdown path.
 //! - [`cli`]: the `switchback` command line.
+//! - [`drill`]: planned switchover, verify, hold, switch back, report (DR drills).
 //! - [`demo`]: stand-in site endpoints for the loopback demo.
 
 pub mod alert;
@@ -31,6 +32,7 @@ pub mod config;
 pub mod decide;
 pub mod demo;
 pub mod dns;
+pub mod drill;
 pub mod enact;
 pub mod metrics;
 pub mod model;

@@ -29,6 +29,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// The error and its causes, each printed once: a cause whose text the message before it
+/// already includes (`{source}` in a Display) is skipped.
+fn chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 fn init_tracing(format: LogFormat, level: &str) {
     // RUST_LOG wins over the config's level; hickory's per-query logs stay quiet by default.
     let filter = EnvFilter::try_from_default_env()
@@ -85,8 +102,8 @@ fn serve(args: cli::ServeArgs) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "node failed");
-            eprintln!("switchback: {e:#}");
+            tracing::error!(error = %chain(&e), "node failed");
+            eprintln!("switchback: {}", chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -118,10 +135,15 @@ fn probe_once(path: &std::path::Path) -> ExitCode {
     match result {
         Ok(report) => {
             print!("{report}");
-            ExitCode::SUCCESS
+            // Scripts and the README rely on it: any check not up is a failure.
+            if report.all_up() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(e) => {
-            eprintln!("switchback: {e:#}");
+            eprintln!("switchback: {}", chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -181,7 +203,7 @@ fn run_operator(cmd: &Command) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("switchback: {e:#}");
+            eprintln!("switchback: {}", chain(&e));
             ExitCode::FAILURE
         }
     }

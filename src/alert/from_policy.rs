@@ -356,6 +356,37 @@ pub fn alerts(cfg: &Config, node: &NodeId, e: &DurableEvent) -> Vec<AlertEvent> 
             .service(service)
             .sites([site]),
         ],
+        Event::Flapping {
+            service,
+            penalty,
+            until,
+        } => vec![
+            new(
+                "flapping",
+                "flapping",
+                Action::Trigger,
+                format!("flapping/{service}"),
+                severity_of("flapping"),
+                format!(
+                    "{service}: automatic switches came too often (damping penalty {penalty}); \
+                     automatic switching stops until {}, operators can still switch",
+                    super::event::rfc3339(*until)
+                ),
+            )
+            .service(service)
+            .detail("penalty", penalty.to_string()),
+        ],
+        Event::FlappingEnded { service } => vec![
+            new(
+                "flapping",
+                "flapping_ended",
+                Action::Resolve,
+                format!("flapping/{service}"),
+                severity_of("flapping"),
+                format!("{service}: damping penalty decayed, automatic switching resumes"),
+            )
+            .service(service),
+        ],
         Event::Readmitted { service, site, by } => vec![
             new(
                 "held_out",
@@ -376,7 +407,7 @@ pub fn alerts(cfg: &Config, node: &NodeId, e: &DurableEvent) -> Vec<AlertEvent> 
 pub(crate) fn severity_of(kind: &str) -> Severity {
     match kind {
         "failover" | "approval" | "site_down" | "no_target" | "gate_blocked" | "quorum_lost"
-        | "enactment" | "node_isolated" => Severity::Critical,
+        | "enactment" | "node_isolated" | "flapping" => Severity::Critical,
         "probe_abstaining" | "degraded" | "node_stale" | "held_out" => Severity::Warning,
         _ => Severity::Info,
     }
@@ -481,6 +512,14 @@ mod tests {
                 service: ServiceId::from("crm"),
                 on: true,
                 by: "bob".into(),
+            },
+            Event::Flapping {
+                service: ServiceId::from("crm"),
+                penalty: 1990,
+                until: Timestamp(90_000),
+            },
+            Event::FlappingEnded {
+                service: ServiceId::from("crm"),
             },
         ];
         for e in events {

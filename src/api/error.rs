@@ -13,6 +13,9 @@ pub enum ApiError {
     /// The named service is not configured (404).
     #[error("unknown service {0:?}")]
     UnknownService(String),
+    /// Nothing by that name (a drill id) (404).
+    #[error("not found: {0}")]
+    NotFound(String),
     /// The request body or query is malformed (400).
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -57,7 +60,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::UnknownService(_) => StatusCode::NOT_FOUND,
+            ApiError::UnknownService(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Rejected { status, .. } => *status,

@@ -3,9 +3,15 @@
 //!
 //! | method | path | what |
 //! | --- | --- | --- |
-//! | GET | `/` | dashboard page (status table, refreshed with fetch) |
+//! | GET | `/` | dashboard page (one HTML file; polls `/v1/dashboard`) |
+//! | GET | `/v1/dashboard?wait=` | the dashboard's document, with `ETag` (304 when unchanged; `wait=ETAG` long-polls) |
+//! | GET | `/v1/services/{name}` | one service: status, enactment per enactor, drills, timeline |
+//! | POST | `/v1/services/{name}/drill` | `{to?, hold?, wait?}` run a drill (token) |
+//! | GET | `/v1/drills` | running and finished drills, newest first |
+//! | GET | `/v1/drills/{id}` | one drill's report |
+//! | POST | `/v1/reload` | re-read and validate the config; refused with `check`'s messages (token) |
 //! | GET | `/ready` | 200 once the node has loaded and committed its state (one-way latch), else 503 |
-//! | GET | `/metrics` | Prometheus text: dropped observations by reason, decisions, commands |
+//! | GET | `/metrics` | Prometheus text: checks, verdicts, probes, decisions, epochs, enactment, DNS by rcode, drills |
 //! | GET | `/v1/status` | `{services:[{name, active_site, epoch, mode, pending, sites, maintenance, degraded, reason}]}` |
 //! | GET | `/v1/votes` | the latest observation per probe and how it counts |
 //! | GET | `/v1/checks` | `{checks:[..]}` this node's own checks: state, last error, last RTT, last change |
@@ -22,17 +28,24 @@
 //! 409 nothing pending or target not up, 503 shutting down, 500 store failure.
 
 mod auth;
+mod console;
+mod drill;
 mod error;
+mod exposition;
 mod listen;
 mod observe;
 mod read;
 mod ready;
+mod reload;
+mod words;
 mod write;
 
 pub use auth::Token;
+pub use console::Console;
 pub use error::ApiError;
 pub use listen::{Limits, bind};
 pub use ready::Readiness;
+pub use words::{Said, describe};
 
 use crate::config::Config;
 use crate::decide::{Clock, DecisionHandle};
@@ -76,6 +89,8 @@ pub struct Parts {
     pub checks: Option<StatusHandle>,
     /// What each enactor last did per service (`enactment` in status).
     pub reports: crate::enact::Reports,
+    /// The operator's console: enactment reports, drills, timeline.
+    pub console: Console,
 }
 
 struct Inner {
@@ -90,6 +105,7 @@ struct Inner {
     clock: Clock,
     checks: Option<StatusHandle>,
     reports: crate::enact::Reports,
+    console: Console,
 }
 
 impl ApiState {
@@ -107,6 +123,7 @@ impl ApiState {
             clock,
             checks,
             reports,
+            console,
         } = parts;
         Self {
             inner: Arc::new(Inner {
@@ -121,6 +138,7 @@ impl ApiState {
                 clock,
                 checks,
                 reports,
+                console,
             }),
         }
     }
@@ -142,6 +160,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/services/{name}/maintenance", post(write::maintenance))
         .route("/v1/services/{name}/readmit", post(write::readmit))
         .route("/v1/observations", post(observe::observation))
+        .route("/v1/dashboard", get(console::dashboard))
+        .route("/v1/services/{name}", get(console::service))
+        .route("/v1/services/{name}/drill", post(drill::start))
+        .route("/v1/drills", get(drill::list))
+        .route("/v1/drills/{id}", get(drill::one))
+        .route("/v1/reload", post(reload::reload))
         .with_state(state)
 }
 

@@ -27,10 +27,11 @@ pub(crate) async fn ready(State(s): State<ApiState>) -> impl IntoResponse {
 
 /// `GET /metrics`: Prometheus text format.
 pub(crate) async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.inner.metrics.render(s.inner.readiness.is_ready()),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], {
+        let mut text = s.inner.metrics.render(s.inner.readiness.is_ready());
+        super::exposition::render(&s, &mut text);
+        text
+    })
 }
 
 /// One service's status as the API shows it: the engine's view with `service` named `name`.

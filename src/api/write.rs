@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 /// Who issued a command: the `X-Switchback-Operator` header, else a generic name.
-fn operator(headers: &HeaderMap) -> String {
+pub(crate) fn operator(headers: &HeaderMap) -> String {
     headers
         .get("x-switchback-operator")
         .and_then(|v| v.to_str().ok())
@@ -59,8 +59,8 @@ fn site(s: &ApiState, site: String) -> Result<SiteId, ApiError> {
 
 /// Run the command and answer with the service's status after it.
 async fn run(s: &ApiState, service: &ServiceId, command: Command) -> Result<Json<Value>, ApiError> {
-    match s.inner.decide.command(command).await {
-        Ok(_) => {}
+    match s.inner.decide.command(command.clone()).await {
+        Ok(_) => s.inner.console.command(s.inner.clock.now(), &command),
         Err(CommandFailure::Refused(e)) => return Err(refused(e)),
         Err(CommandFailure::Stopped) => {
             return Err(ApiError::Unavailable(

@@ -159,6 +159,7 @@ pub const ALERT_KINDS: &[&str] = &[
     "failback_available",
     "maintenance",
     "held_out",
+    "flapping",
     "degraded",
     "enacted",
     "enactment",

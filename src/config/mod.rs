@@ -8,10 +8,12 @@
 //! to (probes, zones) is `crate::check`'s job, which builds on the `pub(crate)` helpers here.
 
 mod alert;
+mod audit;
 mod ctx;
 mod error;
 mod load;
 pub mod locate;
+pub mod presets;
 mod raw;
 mod schema;
 mod table;
@@ -22,6 +24,7 @@ mod validate_service;
 mod values;
 mod vip;
 
+pub use audit::AuditSection;
 pub(crate) use ctx::Ctx;
 pub(crate) use ctx::join;
 pub use error::{ConfigError, ConfigErrors, Origin};

@@ -82,6 +82,8 @@ pub(crate) struct RawConfig {
     #[serde(default, deserialize_with = "table::list")]
     pub(crate) alert: Vec<RawAlert>,
     #[serde(default, deserialize_with = "table::one")]
+    pub(crate) audit: super::audit::RawAudit,
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) route: super::vip::RawRoute,
 }
 
@@ -188,6 +190,8 @@ pub(crate) struct RawDns {
     pub(crate) tsig_keys: Vec<RawTsigKey>,
     pub(crate) notify_key: Option<String>,
     pub(crate) udp_sockets: Count,
+    /// At most one NOTIFY round per secondary this often (changes between are coalesced).
+    pub(crate) notify_interval: String,
 }
 
 impl Default for RawDns {
@@ -200,6 +204,7 @@ impl Default for RawDns {
             tsig_keys: Vec::new(),
             notify_key: None,
             udp_sockets: default_udp_sockets(),
+            notify_interval: "1s".into(),
         }
     }
 }
@@ -278,11 +283,17 @@ pub(crate) struct RawPolicy {
     pub(crate) quorum: Option<Count>,
     /// `None`: 2, or 1 when the voters span a single domain.
     pub(crate) min_domains: Option<Count>,
-    pub(crate) hold_down: String,
+    /// `None`: `standard` (see `presets`).
+    pub(crate) preset: Option<String>,
+    /// `None`: the preset's.
+    pub(crate) hold_down: Option<String>,
     pub(crate) confirm_timeout: String,
     pub(crate) on_confirm_timeout: String,
     pub(crate) failback: String,
-    pub(crate) failback_hold: String,
+    /// `None`: the preset's.
+    pub(crate) failback_hold: Option<String>,
+    /// `None`: the preset's damping half-life.
+    pub(crate) damping_half_life: Option<String>,
     pub(crate) hold_out_recovered: bool,
     pub(crate) gates: Vec<String>,
     pub(crate) all_down: String,
@@ -294,11 +305,13 @@ impl Default for RawPolicy {
             mode: default_mode(),
             quorum: None,
             min_domains: None,
-            hold_down: default_hold_down(),
+            preset: None,
+            hold_down: None,
             confirm_timeout: default_confirm_timeout(),
             on_confirm_timeout: default_on_confirm_timeout(),
             failback: default_failback(),
-            failback_hold: default_failback_hold(),
+            failback_hold: None,
+            damping_half_life: None,
             hold_out_recovered: false,
             gates: Vec::new(),
             all_down: default_all_down(),
@@ -350,9 +363,6 @@ fn default_degraded_ttl() -> String {
 fn default_mode() -> String {
     "auto".into()
 }
-fn default_hold_down() -> String {
-    "1s".into()
-}
 fn default_confirm_timeout() -> String {
     "5m".into()
 }
@@ -361,9 +371,6 @@ fn default_on_confirm_timeout() -> String {
 }
 fn default_failback() -> String {
     "manual".into()
-}
-fn default_failback_hold() -> String {
-    "10m".into()
 }
 fn default_all_down() -> String {
     "keep".into()

@@ -34,6 +34,8 @@ pub struct Config {
     pub services: Vec<Service>,
     /// Alert sinks.
     pub alerts: Vec<AlertSink>,
+    /// Audit log rotation.
+    pub audit: super::AuditSection,
     /// How the route enactor marks and repairs VIP routes and addresses.
     pub route: RouteSection,
 }
@@ -148,6 +150,8 @@ pub struct DnsSection {
     pub notify_key: Option<String>,
     /// SO_REUSEPORT UDP sockets per listen address.
     pub udp_sockets: usize,
+    /// At most one NOTIFY round per secondary this often; serials in between are coalesced.
+    pub notify_interval: std::time::Duration,
 }
 
 /// `[admin]`.
@@ -246,6 +250,8 @@ pub struct Policy {
     pub gates: Vec<CheckName>,
     /// DNS answer when no site is up.
     pub all_down: AllDown,
+    /// Flap damping of automatic switches.
+    pub damping: super::presets::Damping,
 }
 
 /// `[[service]]`.

@@ -40,6 +40,7 @@ pub(crate) fn config(raw: RawConfig, ctx: &mut Ctx<'_>) -> Config {
         sites,
         services,
         alerts,
+        audit: super::audit::section(raw.audit, ctx),
         route: super::vip::route(raw.route, ctx),
     }
 }
@@ -304,6 +305,7 @@ fn dns(raw: RawDns, ctx: &mut Ctx<'_>, node: &NodeSection) -> DnsSection {
             format!("{udp_sockets} is out of range 1..=64"),
         );
     }
+    let notify_interval = super::ctx::duration(ctx, "dns.notify_interval", &raw.notify_interval);
     DnsSection {
         listen,
         zones,
@@ -312,6 +314,7 @@ fn dns(raw: RawDns, ctx: &mut Ctx<'_>, node: &NodeSection) -> DnsSection {
         tsig_keys,
         notify_key,
         udp_sockets: udp_sockets.clamp(1, 64),
+        notify_interval,
     }
 }
 

@@ -23,6 +23,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::metrics::Counters;
 use super::respond;
 use super::shared::Shared;
 use super::xfr;
@@ -205,6 +206,9 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
             let Ok(n) = u16::try_from(msg.len()) else {
                 continue;
             };
+            let mut rcodes = [0u64; 16];
+            Counters::response(&mut rcodes, &msg);
+            shared.counters.add_responses(&rcodes);
             let mut framed = Vec::with_capacity(msg.len() + 2);
             framed.extend_from_slice(&n.to_be_bytes());
             framed.extend_from_slice(&msg);

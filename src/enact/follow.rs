@@ -29,6 +29,7 @@ impl<R: Reconciler> Follower<R> {
         metrics: Arc<Metrics>,
         reports: Reports,
     ) -> Self {
+        reports.register(reconciler.name());
         Self {
             reconciler,
             cfg,

@@ -10,6 +10,7 @@
 //!   (`decide::DecisionHandle::events`) instead.
 
 mod dns;
+mod dns_verify;
 mod follow;
 mod report;
 mod route;

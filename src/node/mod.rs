@@ -18,15 +18,18 @@
 //! wired: a new section does not compile until something consumes it.
 
 mod alert_role;
+mod console_role;
 pub mod descriptors;
 mod error;
 mod probe_role;
+mod reload;
 mod route_role;
 mod signals;
 mod tasks;
 
 pub use error::NodeError;
 pub use probe_role::ProbeRoleError;
+pub use reload::{reload_armed, validate};
 pub use signals::cancel_on_signals;
 pub use tasks::GRACE;
 
@@ -121,6 +124,7 @@ pub async fn run(
         services: _, // likewise
         alerts: _,   // the alert role, below
         route: _,    // the route enactor (route_role)
+        audit: _,    // Stores::open (rotation of the embedded audit log)
     } = &*cfg;
     // What this build accepts but does not act on (the etcd store) is said, never ignored.
     for part in crate::check::inert(&cfg) {
@@ -171,7 +175,7 @@ pub async fn run(
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
         .collect();
-    let _raise = alert_role::start(
+    let raise = alert_role::start(
         &cfg,
         &decide,
         &reports,
@@ -181,8 +185,12 @@ pub async fn run(
     )?;
 
     if let Some(server) = dns {
+        let mut enactor = DnsEnactor::new(server.handle());
+        if let Some(addr) = server.local_addrs().first() {
+            enactor = enactor.verifying(console_role::loopback(*addr), Arc::clone(&cfg));
+        }
         let mut follower = Follower::new(
-            DnsEnactor::new(server.handle()),
+            enactor,
             Arc::clone(&cfg),
             stores.decisions.watch(),
             Arc::clone(&metrics),
@@ -207,6 +215,8 @@ pub async fn run(
         None
     };
 
+    let console = console_role::start(&cfg, &decide, &stores, reports, clock, &mut tasks).await;
+    console_role::alert_drills(&console, raise, &mut tasks);
     let state = ApiState::new(api::Parts {
         cfg: Arc::clone(&cfg),
         decide,
@@ -218,7 +228,8 @@ pub async fn run(
         readiness: readiness.clone(),
         clock,
         checks,
-        reports,
+        reports: console.reports.clone(),
+        console,
     });
     let token = tasks.token();
     tasks.spawn("admin", async move {
@@ -275,11 +286,11 @@ fn start_probe_role(
 #[cfg(test)]
 pub(crate) mod tests;
 
-/// `switchback serve`: bind the configured listeners, cancel on SIGTERM/SIGINT, run.
+/// `switchback serve`: bind the configured listeners, cancel on SIGTERM/SIGINT, reload on
+/// SIGHUP, run.
 pub async fn serve(cfg: Config) -> Result<(), NodeError> {
     let shutdown = CancellationToken::new();
     cancel_on_signals(shutdown.clone()).map_err(NodeError::Signals)?;
     descriptors::ensure(&cfg)?;
-    let listeners = Listeners::bind(&cfg).await?;
-    run(cfg, listeners, shutdown).await
+    reload::serve_reloading(cfg, shutdown).await
 }

@@ -276,7 +276,7 @@ async fn dashboard_and_readiness_answer() {
     let node = Running::start(config(dir.path())).await;
     let (code, page) = node.get("/").await;
     assert_eq!(code, 200);
-    assert!(page.contains("/v1/status"), "{page}");
+    assert!(page.contains("/v1/dashboard"), "{page}");
     node.stop().await;
 }
 

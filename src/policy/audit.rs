@@ -23,6 +23,23 @@ pub enum AuditEntry {
     /// (the node stopped between the commit and its output record): what is served, recorded
     /// when it was recovered, so `history` always explains it.
     Recovered(Committed),
+    /// A drill started or finished (not an engine input: replay skips it).
+    Drill(DrillNote),
+}
+
+/// A drill's start or finish, kept in the audit log with who ran it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillNote {
+    /// The drill's id (its report's file name).
+    pub id: String,
+    /// The service drilled.
+    pub service: ServiceId,
+    /// `started`, `passed`, `failed` or `aborted`.
+    pub phase: String,
+    /// Who ran it.
+    pub by: String,
+    /// The drill's target site and, when it ended, its outcome in words.
+    pub detail: String,
 }
 
 /// One line of the audit log.
@@ -78,6 +95,7 @@ impl AuditRecord {
             AuditEntry::Output(Output::Commit(c)) => &c.decision.service == service,
             AuditEntry::Output(Output::Event(e)) => e.service() == Some(service),
             AuditEntry::Recovered(c) => &c.decision.service == service,
+            AuditEntry::Drill(d) => &d.service == service,
         }
     }
 

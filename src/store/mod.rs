@@ -121,9 +121,11 @@ impl Stores {
     /// Open the store `[store]` configures.
     pub fn open(cfg: &Config) -> Result<Self, StoreError> {
         match &cfg.store {
-            StoreSection::Embedded => Ok(Stores::of(Arc::new(EmbeddedStore::open(
-                &cfg.node.state_dir,
-            )?))),
+            StoreSection::Embedded => {
+                let store = EmbeddedStore::open(&cfg.node.state_dir)?;
+                store.rotate_audit(cfg.audit.max_size, cfg.audit.keep);
+                Ok(Stores::of(Arc::new(store)))
+            }
             StoreSection::Etcd { .. } => Err(StoreError::Unsupported("store kind \"etcd\"")),
         }
     }

@@ -211,6 +211,17 @@ fn policy_sanity() {
     one(&text, "service[0].policy.hold_down");
     let text = format!("{MINIMAL}policy = {{ hold_down = \"20m\", failback_hold = \"10m\" }}\n");
     one(&text, "service[0].policy.failback_hold");
+    let text = format!("{MINIMAL}policy = {{ hold_down = \"1s\", failback_hold = \"2s\" }}\n");
+    let e = one(&text, "service[0].policy.failback_hold");
+    assert!(e.to_string().contains("below 3 x hold_down"), "{e}");
+    let text = format!("{MINIMAL}policy = {{ preset = \"turbo\" }}\n");
+    let e = one(&text, "service[0].policy.preset");
+    assert!(
+        e.to_string().contains("known: lan, fast, standard, wan"),
+        "{e}"
+    );
+    let text = format!("{MINIMAL}policy = {{ damping_half_life = \"1m\" }}\n");
+    one(&text, "service[0].policy.damping_half_life");
     let text = format!("{MINIMAL}policy = {{ quorum = 0 }}\n");
     one(&text, "service[0].policy.quorum");
     let text = format!("{MINIMAL}policy = {{ mode = \"yolo\" }}\n");

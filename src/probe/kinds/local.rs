@@ -4,8 +4,12 @@
 //! feed rise/fall, and while any check is in local trouble the node abstains from voting
 //! (issue #13: EMFILE from an exhausted process voted both sites down).
 
+#[cfg(test)]
 use super::Outcome;
+#[cfg(test)]
+use crate::probe::evidence::Evidence;
 use std::error::Error;
+#[cfg(test)]
 use std::time::Duration;
 
 /// OS errors that describe this host, not the target.
@@ -47,11 +51,13 @@ pub(crate) fn chain(e: &(dyn Error + 'static)) -> Option<String> {
     None
 }
 
-/// An I/O failure as an outcome: local trouble abstains, anything else fails the check.
+/// An I/O failure as an outcome: local trouble abstains, anything else fails the check
+/// with the evidence `io_evidence` gives it.
+#[cfg(test)]
 pub(crate) fn io_outcome(rtt: Option<Duration>, what: String, e: &std::io::Error) -> Outcome {
     match io(e) {
         Some(name) => Outcome::local(format!("{what}: {e} ({name})")),
-        None => Outcome::fail(rtt, format!("{what}: {e}")),
+        None => Outcome::failed(super::io_evidence(e), rtt, format!("{what}: {e}")),
     }
 }
 
@@ -63,10 +69,13 @@ mod tests {
     fn descriptor_and_route_errors_are_local_refusals_are_not() {
         let emfile = std::io::Error::from_raw_os_error(libc::EMFILE);
         assert_eq!(io(&emfile), Some("EMFILE"));
-        assert!(io_outcome(None, "connect".into(), &emfile).local);
+        assert_eq!(
+            io_outcome(None, "connect".into(), &emfile).evidence,
+            Evidence::Local
+        );
         let refused = std::io::Error::from_raw_os_error(libc::ECONNREFUSED);
         let o = io_outcome(None, "connect".into(), &refused);
-        assert!(!o.local && !o.ok);
+        assert!(o.evidence != Evidence::Local && !o.ok);
         let reset = std::io::Error::from_raw_os_error(libc::ECONNRESET);
         assert!(io(&reset).is_none());
         assert!(io(&std::io::Error::from_raw_os_error(libc::ENETUNREACH)).is_some());
@@ -120,8 +129,11 @@ mod tests {
         }
         let outcome = rt.block_on(super::super::tcp::run(&spec));
         drop(hold);
-        assert!(outcome.local, "{outcome:?}");
-        assert!(outcome.detail.contains("EMFILE"), "{outcome:?}");
+        assert_eq!(outcome.evidence, Evidence::Local, "{outcome:?}");
+        assert!(
+            outcome.detail.contains("Too many open files"),
+            "{outcome:?}"
+        );
         println!("CHILD-OK {}", outcome.detail);
     }
 }
