@@ -29,6 +29,7 @@ fn committed(epoch: u64) -> ServiceRecord {
                 at: Timestamp(epoch),
             },
             operator: OperatorState::default(),
+            damping: Default::default(),
         },
         health: Default::default(),
     }

@@ -22,6 +22,7 @@ have dig || need+=(dnsutils)
 have ip || need+=(iproute2)
 have nft || need+=(nftables)
 have curl || need+=(curl)
+have bird || need+=(bird2)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && have apt-get; then
     echo "test.sh: installing ${need[*]}" >&2
@@ -33,7 +34,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # The packaged daemons must not hold the ports or files our tests use.
-for svc in nsd knot etcd; do
+for svc in nsd knot etcd bird; do
   if have systemctl && systemctl is-active --quiet "$svc" 2>/dev/null; then systemctl stop "$svc" || true; fi
 done
 

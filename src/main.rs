@@ -17,8 +17,33 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Check { config } => check(&config),
         Command::Probe { config, .. } => probe_once(&config),
+        Command::Alert {
+            command:
+                cli::AlertCommand::Test {
+                    config,
+                    sink,
+                    resolve,
+                },
+        } => alert_test(&config, sink.as_deref(), resolve),
         operator => run_operator(&operator),
     }
+}
+
+/// The error and its causes, each printed once: a cause whose text the message before it
+/// already includes (`{source}` in a Display) is skipped.
+fn chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn init_tracing(format: LogFormat, level: &str) {
@@ -77,8 +102,8 @@ fn serve(args: cli::ServeArgs) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "node failed");
-            eprintln!("switchback: {e:#}");
+            tracing::error!(error = %chain(&e), "node failed");
+            eprintln!("switchback: {}", chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -105,6 +130,37 @@ fn probe_once(path: &std::path::Path) -> ExitCode {
     };
     let result = runtime().and_then(|rt| {
         rt.block_on(switchback::probe::run_once(&cfg, files))
+            .map_err(anyhow::Error::from)
+    });
+    match result {
+        Ok(report) => {
+            print!("{report}");
+            // Scripts and the README rely on it: any check not up is a failure.
+            if report.all_up() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("switchback: {}", chain(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `switchback alert test`: exit 0 when every chosen sink acknowledged.
+fn alert_test(path: &std::path::Path, sink: Option<&str>, resolve: bool) -> ExitCode {
+    let cfg = match config::load(path, None) {
+        Ok(cfg) => cfg,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    init_tracing(LogFormat::Text, "warn");
+    let result = runtime().and_then(|rt| {
+        rt.block_on(cli::alert_test(&cfg, sink, resolve))
             .map_err(anyhow::Error::from)
     });
     match result {
@@ -147,7 +203,7 @@ fn run_operator(cmd: &Command) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("switchback: {e:#}");
+            eprintln!("switchback: {}", chain(&e));
             ExitCode::FAILURE
         }
     }

@@ -159,6 +159,14 @@ pub struct SiteView {
     pub host: Health,
     /// Link layer (gateways, interfaces).
     pub link: Health,
+    /// Every link check of the site is down on definitive evidence (carrier down on the
+    /// probe's own path): nothing at the site can answer, whatever the app last said.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cut: bool,
+    /// Every app and host check of the site has timed out `silence` times in a row (and there
+    /// is at least one of each): the site is black-holed, not merely lossy.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub silent: bool,
 }
 
 impl SiteView {
@@ -249,6 +257,31 @@ pub struct Committed {
     /// Maintenance and held-out sites.
     #[serde(default)]
     pub operator: OperatorState,
+    /// Flap damping of automatic switches (see `policy::damping`).
+    #[serde(default, skip_serializing_if = "DampingState::is_clear")]
+    pub damping: DampingState,
+}
+
+/// The flap-damping figure of one service as of its last automatic switch.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DampingState {
+    /// The penalty at `at` (it decays with the policy's half-life from then).
+    #[serde(default)]
+    pub penalty: u32,
+    /// When the penalty was last raised.
+    #[serde(default)]
+    pub at: Timestamp,
+    /// The last switch pushed the penalty over `suppress`: automatic switching stops until it
+    /// decays below `reuse`.
+    #[serde(default)]
+    pub suppressed: bool,
+}
+
+impl DampingState {
+    /// No switch recorded (old records read as this).
+    pub fn is_clear(&self) -> bool {
+        *self == DampingState::default()
+    }
 }
 
 /// What the answers depend on besides the decision, as the leader last saw it: derived from

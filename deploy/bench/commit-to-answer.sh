@@ -59,20 +59,31 @@ python3 - "$W/node.log" "$W/answers" <<'PY'
 import json, sys, datetime
 want = {"sh": "127.0.2.10", "bj": "127.0.1.10"}
 def ts(s): return datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
-commits, swaps = [], []
+commits, swaps = [], {}
 for line in open(sys.argv[1]):
     try: e = json.loads(line)
     except ValueError: continue
     f = e.get("fields", {})
     if f.get("message") == "decision committed" and f.get("service") == "crm" and f.get("epoch") != "1":
-        commits.append((ts(e["timestamp"]), want[f["active_site"]]))
+        commits.append((ts(e["timestamp"]), want[f["active_site"]], f["epoch"]))
+    # Older builds log the swap only; newer ones also log "enacted" with the epoch.
+    if f.get("message") == "enacted" and f.get("service") == "crm":
+        swaps[f["epoch"]] = ts(e["timestamp"])
     if f.get("message") == "dns snapshot swapped":
-        swaps.append(ts(e["timestamp"]))
+        swaps.setdefault(("t", len(swaps)), ts(e["timestamp"]))
 answers = [(float(t), ip) for t, ip in (l.split() for l in open(sys.argv[2]))]
+# Pair by epoch, not by order in time: the enactor follows the store's watch and may swap (and
+# the client see the new answer) before the decision loop has written its "committed" line, so
+# a delta can be slightly negative. An answer counts for a commit if it came after the previous
+# commit's line (the switches are 200 ms apart).
 to_swap, to_answer = [], []
-for t, ip in commits:
-    s = next((x for x in swaps if x >= t), None)
-    a = next((x for x, got in answers if x >= t and got == ip), None)
+untagged = sorted(v for k, v in swaps.items() if isinstance(k, tuple))
+for i, (t, ip, epoch) in enumerate(commits):
+    prev = commits[i - 1][0] if i else 0
+    s = swaps.get(epoch)
+    if s is None:
+        s = next((x for x in untagged if x >= t), None)
+    a = next((x for x, got in answers if x > prev and got == ip), None)
     if s is not None: to_swap.append((s - t) * 1e6)
     if a is not None: to_answer.append((a - t) * 1e6)
 print("slowest committed->answered (us):", " ".join(f"{x:.0f}" for x in sorted(to_answer)[-5:]))

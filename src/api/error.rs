@@ -13,6 +13,9 @@ pub enum ApiError {
     /// The named service is not configured (404).
     #[error("unknown service {0:?}")]
     UnknownService(String),
+    /// Nothing by that name (a drill id) (404).
+    #[error("not found: {0}")]
+    NotFound(String),
     /// The request body or query is malformed (400).
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -42,22 +45,39 @@ pub enum ApiError {
         /// Its status.
         status: StatusCode,
     },
+    /// The request was not received and answered in time (408).
+    #[error("request timed out after {0:?}")]
+    Timeout(std::time::Duration),
+    /// The request body is over the limit (413).
+    #[error("request body too large: {0}")]
+    TooLarge(String),
     /// Something failed inside the node, e.g. the store (500).
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl ApiError {
+    /// A JSON body that could not be read: 413 when over the size limit, else 400.
+    pub(crate) fn from_json(e: axum::extract::rejection::JsonRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(e.body_text())
+        } else {
+            ApiError::BadRequest(e.body_text())
+        }
+    }
+
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::UnknownService(_) => StatusCode::NOT_FOUND,
+            ApiError::UnknownService(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Rejected { status, .. } => *status,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Leader { status, .. } => *status,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

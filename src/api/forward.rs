@@ -43,6 +43,18 @@ pub(super) async fn to_leader(
             "forwarded by {from}, but this node no longer leads; try again"
         )));
     }
+    // Right after an election the standing may not name the new leader yet: wait briefly.
+    let leader = match leader {
+        Some(l) => Some(l),
+        None => {
+            let mut standing = s.inner.standing.clone();
+            let known = standing.wait_for(|st| st.leader.is_some());
+            match tokio::time::timeout(FORWARD_TIMEOUT, known).await {
+                Ok(Ok(st)) => st.leader.clone(),
+                _ => None,
+            }
+        }
+    };
     let Some(LeaderInfo {
         node,
         admin: Some(admin),

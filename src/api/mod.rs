@@ -3,9 +3,15 @@
 //!
 //! | method | path | what |
 //! | --- | --- | --- |
-//! | GET | `/` | dashboard page (status table, refreshed with fetch) |
+//! | GET | `/` | dashboard page (one HTML file; polls `/v1/dashboard`) |
+//! | GET | `/v1/dashboard?wait=` | the dashboard's document, with `ETag` (304 when unchanged; `wait=ETAG` long-polls) |
+//! | GET | `/v1/services/{name}` | one service: status, enactment per enactor, drills, timeline |
+//! | POST | `/v1/services/{name}/drill` | `{to?, hold?, wait?}` run a drill (token) |
+//! | GET | `/v1/drills` | running and finished drills, newest first |
+//! | GET | `/v1/drills/{id}` | one drill's report |
+//! | POST | `/v1/reload` | re-read and validate the config; refused with `check`'s messages (token) |
 //! | GET | `/ready` | 200 once the node has loaded and committed its state (one-way latch) and is not cut off from its cluster, else 503 |
-//! | GET | `/metrics` | Prometheus text: dropped observations by reason, decisions, commands |
+//! | GET | `/metrics` | Prometheus text: checks, verdicts, probes, decisions, epochs, enactment, DNS by rcode, drills |
 //! | GET | `/v1/status` | `{services:[{name, active_site, epoch, mode, pending, sites, maintenance, degraded, reason}], cluster:{node, role, leader, stale, stale_since}}` |
 //! | GET | `/v1/votes` | the latest observation per probe and how it counts |
 //! | GET | `/v1/checks` | `{checks:[..]}` this node's own checks: state, last error, last RTT, last change |
@@ -25,16 +31,25 @@
 
 mod auth;
 mod cluster;
+mod console;
+mod drill;
 mod error;
+mod exposition;
 mod forward;
+mod listen;
 mod observe;
 mod read;
 mod ready;
+mod reload;
+mod words;
 mod write;
 
 pub use auth::Token;
+pub use console::Console;
 pub use error::ApiError;
+pub use listen::{Limits, bind};
 pub use ready::Readiness;
+pub use words::{Said, describe};
 
 use crate::config::Config;
 use crate::decide::{Clock, DecisionHandle};
@@ -79,6 +94,10 @@ pub struct Parts {
     pub checks: Option<StatusHandle>,
     /// This node's standing in the cluster (stale, leader).
     pub standing: watch::Receiver<Standing>,
+    /// What each enactor last did per service (`enactment` in status).
+    pub reports: crate::enact::Reports,
+    /// The operator's console: enactment reports, drills, timeline.
+    pub console: Console,
 }
 
 struct Inner {
@@ -93,6 +112,8 @@ struct Inner {
     clock: Clock,
     checks: Option<StatusHandle>,
     standing: watch::Receiver<Standing>,
+    reports: crate::enact::Reports,
+    console: Console,
 }
 
 impl ApiState {
@@ -110,6 +131,8 @@ impl ApiState {
             clock,
             checks,
             standing,
+            reports,
+            console,
         } = parts;
         Self {
             inner: Arc::new(Inner {
@@ -124,6 +147,8 @@ impl ApiState {
                 clock,
                 checks,
                 standing,
+                reports,
+                console,
             }),
         }
     }
@@ -146,16 +171,21 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/services/{name}/readmit", post(write::readmit))
         .route("/v1/commands", post(forward::command))
         .route("/v1/observations", post(observe::observation))
+        .route("/v1/dashboard", get(console::dashboard))
+        .route("/v1/services/{name}", get(console::service))
+        .route("/v1/services/{name}/drill", post(drill::start))
+        .route("/v1/drills", get(drill::list))
+        .route("/v1/drills/{id}", get(drill::one))
+        .route("/v1/reload", post(reload::reload))
         .with_state(state)
 }
 
-/// Serve the admin API on `listener` until `shutdown` is cancelled (graceful).
+/// Serve the admin API on `listener` until `shutdown` is cancelled (graceful), under the
+/// connection, timeout and body [`Limits`].
 pub async fn serve(
     listener: TcpListener,
     state: ApiState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    listen::serve(listener, router(state), Limits::default(), shutdown).await
 }

@@ -32,11 +32,12 @@ pub(crate) async fn ready(State(s): State<ApiState>) -> impl IntoResponse {
 
 /// `GET /metrics`: Prometheus text format.
 pub(crate) async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.inner.metrics.render(s.inner.readiness.is_ready())
-            + &super::cluster::metrics(&s.inner.cfg, &s.inner.standing.borrow()),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], {
+        let mut text = s.inner.metrics.render(s.inner.readiness.is_ready());
+        super::exposition::render(&s, &mut text);
+        text += &super::cluster::metrics(&s.inner.cfg, &s.inner.standing.borrow());
+        text
+    })
 }
 
 /// One service's status as the API shows it: the engine's view with `service` named `name`.
@@ -53,10 +54,24 @@ pub(crate) fn status_json(st: &ServiceStatus) -> Result<Value, ApiError> {
 /// `GET /v1/status`.
 pub(crate) async fn status(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let statuses = s.inner.decide.view().status;
-    let services = statuses
+    let mut services = statuses
         .iter()
         .map(status_json)
         .collect::<Result<Vec<_>, _>>()?;
+    // Per service, what each enactor on this node last did: `enactment: {dns: …, route: …}`.
+    let reports = s.inner.reports.snapshot();
+    for (st, v) in statuses.iter().zip(services.iter_mut()) {
+        let mut enactment = serde_json::Map::new();
+        for (enactor, per) in &reports {
+            if let Some(a) = per.get(&st.service) {
+                let a = serde_json::to_value(a).map_err(|e| ApiError::Internal(e.to_string()))?;
+                enactment.insert((*enactor).to_owned(), a);
+            }
+        }
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("enactment".to_owned(), Value::Object(enactment));
+        }
+    }
     let cluster = super::cluster::status(&s.inner.cfg, &s.inner.standing.borrow());
     Ok(Json(json!({ "services": services, "cluster": cluster })))
 }

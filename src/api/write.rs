@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 /// Who issued a command: the `X-Switchback-Operator` header, else a generic name.
-fn operator(headers: &HeaderMap) -> String {
+pub(crate) fn operator(headers: &HeaderMap) -> String {
     headers
         .get("x-switchback-operator")
         .and_then(|v| v.to_str().ok())
@@ -43,7 +43,7 @@ fn admit<T: DeserializeOwned>(
     body: Result<Json<T>, JsonRejection>,
 ) -> Result<(ServiceId, T), ApiError> {
     let service = admit_service(s, headers, name)?;
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(body) = body.map_err(ApiError::from_json)?;
     Ok((service, body))
 }
 
@@ -70,7 +70,7 @@ pub(super) async fn run(
     command: Command,
 ) -> Result<Json<Value>, ApiError> {
     match s.inner.decide.command(command.clone()).await {
-        Ok(_) => {}
+        Ok(_) => s.inner.console.command(s.inner.clock.now(), &command),
         Err(CommandFailure::NotLeader { leader }) => {
             return super::forward::to_leader(s, headers, leader, &command).await;
         }
@@ -123,6 +123,12 @@ pub(crate) async fn switch(
     body: Result<Json<SwitchBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let (service, b) = admit(&s, &headers, &name, body)?;
+    // The reason is the audit log's only account of why a person moved a service.
+    if b.reason.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "reason is empty: say why the service is moved".to_owned(),
+        ));
+    }
     let to = site(&s, b.to)?;
     let cmd = Command::Switch {
         service: service.clone(),

@@ -1,12 +1,8 @@
-//! What this build parses and validates but does not act on: `[[alert]]` sinks (no alert
-//! enactor yet), service VIPs (no route enactor yet) and `store.kind = "etcd"` (no etcd store
-//! yet; `serve` refuses it). A section nothing consumes must never be silently ignored, so
+//! What this build parses and validates but does not act on: `store.kind = "etcd"` (no etcd
+//! store yet; `serve` refuses it). A section nothing consumes must never be silently ignored, so
 //! `check` and `serve` print one warning per such part.
 
-use super::summary::sink;
 use crate::config::{Config, Ctx, Locator, Origin, StoreSection, process_env};
-use crate::model::ServiceId;
-use ipnet::IpNet;
 use std::fmt;
 
 /// One configured part this build does not act on, and where it is configured.
@@ -14,7 +10,7 @@ use std::fmt;
 pub struct Inert {
     /// Where it is configured: its file line, or the env variable that set it.
     pub at: Origin,
-    /// Its dotted key: `alert[0]`, `service[1].vip`, `store.kind`.
+    /// Its dotted key: `store.kind`.
     pub key: String,
     /// What it is; says what this build does instead.
     pub part: InertPart,
@@ -23,18 +19,6 @@ pub struct Inert {
 /// A kind of configured part that nothing in this build consumes yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InertPart {
-    /// An `[[alert]]` sink: no alert enactor yet, so nothing is ever sent to it.
-    Alert {
-        /// The sink as the summary names it (`webhook http://…`, `pagerduty`, …).
-        sink: String,
-    },
-    /// A service's `vip`: no route enactor yet, so only the DNS answers move.
-    Vip {
-        /// The service it belongs to.
-        service: ServiceId,
-        /// The virtual prefix.
-        prefix: IpNet,
-    },
     /// `store.kind = "etcd"` in a build without the `etcd` feature: `serve` refuses the config.
     EtcdStore,
 }
@@ -42,15 +26,6 @@ pub enum InertPart {
 impl fmt::Display for InertPart {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            InertPart::Alert { sink } => write!(
-                f,
-                "{sink} is not used by this build (no alert enactor yet); nothing will be paged"
-            ),
-            InertPart::Vip { service, prefix } => write!(
-                f,
-                "vip {prefix} of service {service} is not enacted by this build \
-                 (no route enactor yet); only DNS answers move"
-            ),
             InertPart::EtcdStore => write!(
                 f,
                 "\"etcd\" is not available in this build (built without feature etcd); \
@@ -67,8 +42,7 @@ impl fmt::Display for Inert {
     }
 }
 
-/// Every configured part of `config` this build does not act on: the store, then each
-/// service's VIP, then each alert sink.
+/// Every configured part of `config` this build does not act on: the store.
 ///
 /// Re-reads `config.source` to locate each part (and the process environment for overrides),
 /// as `check` locates its problems; if the file has become unreadable since it was loaded,
@@ -102,20 +76,6 @@ fn parts(config: &Config, at: impl Fn(&str) -> Origin) -> Vec<Inert> {
         && cfg!(not(feature = "etcd"))
     {
         push("store.kind".into(), InertPart::EtcdStore);
-    }
-    for (i, s) in config.services.iter().enumerate() {
-        if let Some(vip) = &s.vip {
-            push(
-                format!("service[{i}].vip"),
-                InertPart::Vip {
-                    service: s.name.clone(),
-                    prefix: vip.prefix,
-                },
-            );
-        }
-    }
-    for (i, a) in config.alerts.iter().enumerate() {
-        push(format!("alert[{i}]"), InertPart::Alert { sink: sink(a) });
     }
     out
 }

@@ -3,7 +3,7 @@
 //! then one `warning:` line per configured part this build does not act on.
 
 use super::CheckSummary;
-use crate::config::{AlertSink, Config, Mode, Role, StoreSection, join};
+use crate::config::{AlertSink, Config, Mode, Role, SinkKind, StoreSection, join};
 use crate::model::Layer;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +12,13 @@ impl fmt::Display for CheckSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.config;
         writeln!(f, "{}: OK", c.source.display())?;
+        if !self.read_as.is_empty() {
+            writeln!(
+                f,
+                "secrets:  read as {} (serve must run as a user that can)",
+                self.read_as
+            )?;
+        }
         node(f, c)?;
         let sites: Vec<String> = c
             .sites
@@ -62,7 +69,7 @@ impl fmt::Display for CheckSummary {
             let vip = s
                 .vip
                 .as_ref()
-                .map(|v| format!(" vip {}", v.prefix))
+                .map(|v| format!(" vip {}", v.prefix()))
                 .unwrap_or_default();
             let p = &s.policy;
             let mode = match p.mode {
@@ -134,14 +141,15 @@ impl fmt::Display for CheckSummary {
 
 /// An alert sink in a few words: `webhook URL`, `pagerduty`, `exec PROGRAM`.
 pub(super) fn sink(a: &AlertSink) -> String {
-    match a {
-        AlertSink::Webhook { url } => format!("webhook {url}"),
-        AlertSink::Alertmanager { url } => format!("alertmanager {url}"),
-        AlertSink::Pagerduty { .. } => "pagerduty".to_owned(),
-        AlertSink::Exec { command } => {
+    let what = match &a.kind {
+        SinkKind::Webhook { url, .. } => format!("webhook {url}"),
+        SinkKind::Alertmanager { url } => format!("alertmanager {url}"),
+        SinkKind::Pagerduty { .. } => "pagerduty".to_owned(),
+        SinkKind::Exec { command } => {
             format!("exec {}", command.first().map_or("", String::as_str))
         }
-    }
+    };
+    format!("{} ({what})", a.name)
 }
 
 fn node(f: &mut fmt::Formatter<'_>, c: &Config) -> fmt::Result {

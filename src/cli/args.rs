@@ -61,6 +61,9 @@ pub struct AdminArgs {
     /// Print the raw JSON answer instead of a human summary.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Who runs this write, recorded in the audit log (default: your login name).
+    #[arg(long, global = true, env = "SWITCHBACK_OPERATOR")]
+    pub by: Option<String>,
 }
 
 /// The subcommands.
@@ -151,8 +154,37 @@ pub enum Command {
         #[command(flatten)]
         admin: AdminArgs,
     },
+    /// Run a DR drill: switch to another site, verify, hold, switch back, report.
+    Drill {
+        /// The service.
+        service: String,
+        /// Target site (default: the other serving site).
+        #[arg(long)]
+        to: Option<String>,
+        /// How long to stay on the target, e.g. 30s, 5m.
+        #[arg(long, default_value = "30s")]
+        hold: String,
+        /// Start it and return at once (the dashboard and `GET /v1/drills` follow it).
+        #[arg(long)]
+        no_wait: bool,
+        /// Admin connection.
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// List drills (running and finished), newest first.
+    Drills {
+        /// Admin connection.
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Re-read and validate the node's config, probes and zones; a bad one is refused.
+    Reload {
+        /// Admin connection.
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
     /// Run every check of the config's probes files once and print a table (check, site,
-    /// layer, state, RTT, detail); exits 1 when a definition is invalid.
+    /// layer, state, RTT, detail); exits 1 when a definition is invalid or a check is down.
     Probe {
         /// Config file.
         #[arg(short = 'c', long = "config")]
@@ -160,6 +192,29 @@ pub enum Command {
         /// Run each check once and exit (the continuous prober runs inside `serve`).
         #[arg(long, required = true)]
         once: bool,
+    },
+    /// Prove the pager wiring: `alert test -c FILE [--sink NAME] [--resolve]`.
+    Alert {
+        /// What to do.
+        #[command(subcommand)]
+        command: AlertCommand,
+    },
+}
+
+/// `switchback alert …`.
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// Send a test event through every sink (or one) and say which acknowledged.
+    Test {
+        /// Config file.
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+        /// Only this sink (its `name`).
+        #[arg(long)]
+        sink: Option<String>,
+        /// Send the resolve of the test condition instead (closes the test incident).
+        #[arg(long)]
+        resolve: bool,
     },
 }
 

@@ -4,15 +4,26 @@ use super::{AdminArgs, CliError};
 use serde_json::Value;
 use std::time::Duration;
 
-/// Who runs this command, for the audit trail: `$SWITCHBACK_OPERATOR`, `$USER` or `cli`.
-fn operator() -> String {
-    ["SWITCHBACK_OPERATOR", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .map(|v| format!("{v} (cli)"))
+/// Who runs this command, for the audit trail: `--by`, else the login name (`$USER`,
+/// `$LOGNAME`, the passwd entry of this uid), else `cli`.
+fn operator(by: Option<&str>) -> String {
+    by.map(str::to_owned)
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| {
+            ["USER", "LOGNAME"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        })
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::getuid())
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+        })
         .unwrap_or_else(|| "cli".to_owned())
         .chars()
         .filter(|c| !c.is_control())
+        .take(64)
         .collect()
 }
 
@@ -21,6 +32,7 @@ fn operator() -> String {
 pub struct AdminClient {
     base: String,
     token: Option<String>,
+    by: String,
     http: reqwest::Client,
 }
 
@@ -40,7 +52,17 @@ impl AdminClient {
             ),
             (None, None) => None,
         };
-        Ok(Self::new(&args.admin, token))
+        let mut c = Self::new(&args.admin, token);
+        c.by = operator(args.by.as_deref());
+        Ok(c)
+    }
+
+    /// The same client with a longer request timeout (a drill that is waited for).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        if let Ok(http) = reqwest::Client::builder().timeout(timeout).build() {
+            self.http = http;
+        }
+        self
     }
 
     /// A client for `base` (e.g. `http://127.0.0.1:9530`) with an optional bearer token.
@@ -53,6 +75,7 @@ impl AdminClient {
         Self {
             base: base.trim_end_matches('/').to_owned(),
             token,
+            by: operator(None),
             http,
         }
     }
@@ -72,7 +95,7 @@ impl AdminClient {
             .http
             .post(&url)
             .bearer_auth(token)
-            .header("x-switchback-operator", operator())
+            .header("x-switchback-operator", &self.by)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_string());
         Self::send(url, req).await

@@ -32,7 +32,7 @@ pub enum CliError {
         detail: String,
     },
     /// The token file could not be read.
-    #[error("{path}: cannot read token file: {source}")]
+    #[error("{path}: cannot read token file")]
     TokenFile {
         /// The file.
         path: PathBuf,

@@ -3,6 +3,7 @@
 use super::render;
 use super::{AdminClient, CliError, Command, OnOff};
 use serde_json::json;
+use std::time::Duration;
 
 /// Percent-encode one path segment or query value (ids are usually plain, but be safe).
 fn enc(s: &str) -> String {
@@ -26,7 +27,7 @@ pub async fn run_operator(cmd: &Command) -> Result<String, CliError> {
         }
         Command::Votes { admin } => {
             let c = AdminClient::from_args(admin)?;
-            (admin, c.get("/v1/votes").await?, Kind::Raw)
+            (admin, c.get("/v1/votes").await?, Kind::Votes)
         }
         Command::History {
             service,
@@ -50,17 +51,21 @@ pub async fn run_operator(cmd: &Command) -> Result<String, CliError> {
             let body = json!({"to": to, "reason": reason, "force": force});
             let c = AdminClient::from_args(admin)?;
             let path = format!("/v1/services/{}/switch", enc(service));
-            (admin, c.post(&path, &body).await?, Kind::Done)
+            let answer = c.post(&path, &body).await;
+            let answer = answer.map_err(|e| hint_force(e, *force));
+            (admin, explain_unknown(&c, answer).await?, Kind::Done)
         }
         Command::Approve { service, admin } => {
             let c = AdminClient::from_args(admin)?;
             let path = format!("/v1/services/{}/approve", enc(service));
-            (admin, c.post(&path, &json!({})).await?, Kind::Done)
+            let answer = c.post(&path, &json!({})).await;
+            (admin, explain_unknown(&c, answer).await?, Kind::Done)
         }
         Command::Reject { service, admin } => {
             let c = AdminClient::from_args(admin)?;
             let path = format!("/v1/services/{}/reject", enc(service));
-            (admin, c.post(&path, &json!({})).await?, Kind::Done)
+            let answer = c.post(&path, &json!({})).await;
+            (admin, explain_unknown(&c, answer).await?, Kind::Done)
         }
         Command::Maintenance {
             service,
@@ -70,7 +75,8 @@ pub async fn run_operator(cmd: &Command) -> Result<String, CliError> {
             let c = AdminClient::from_args(admin)?;
             let path = format!("/v1/services/{}/maintenance", enc(service));
             let body = json!({"on": *state == OnOff::On});
-            (admin, c.post(&path, &body).await?, Kind::Done)
+            let answer = c.post(&path, &body).await;
+            (admin, explain_unknown(&c, answer).await?, Kind::Done)
         }
         Command::Readmit {
             service,
@@ -79,15 +85,39 @@ pub async fn run_operator(cmd: &Command) -> Result<String, CliError> {
         } => {
             let c = AdminClient::from_args(admin)?;
             let path = format!("/v1/services/{}/readmit", enc(service));
-            (
-                admin,
-                c.post(&path, &json!({"site": site})).await?,
-                Kind::Done,
-            )
+            let answer = c.post(&path, &json!({"site": site})).await;
+            (admin, explain_unknown(&c, answer).await?, Kind::Done)
+        }
+        Command::Drill {
+            service,
+            to,
+            hold,
+            no_wait,
+            admin,
+        } => {
+            let wait = humantime::parse_duration(hold).unwrap_or_default();
+            let c = AdminClient::from_args(admin)?
+                .with_timeout(wait + crate::drill::ENACT_TIMEOUT * 2 + Duration::from_secs(30));
+            let path = format!("/v1/services/{}/drill", enc(service));
+            let mut body = json!({"hold": hold, "wait": !no_wait});
+            if let Some(to) = to {
+                body["to"] = json!(to);
+            }
+            let answer = c.post(&path, &body).await;
+            (admin, explain_unknown(&c, answer).await?, Kind::Drill)
+        }
+        Command::Drills { admin } => {
+            let c = AdminClient::from_args(admin)?;
+            (admin, c.get("/v1/drills").await?, Kind::Drills)
+        }
+        Command::Reload { admin } => {
+            let c = AdminClient::from_args(admin)?;
+            (admin, c.post("/v1/reload", &json!({})).await?, Kind::Reload)
         }
         Command::Serve(_) => return Err(CliError::NotOperator("serve")),
         Command::Check { .. } => return Err(CliError::NotOperator("check")),
         Command::Probe { .. } => return Err(CliError::NotOperator("probe")),
+        Command::Alert { .. } => return Err(CliError::NotOperator("alert")),
     };
     if admin.json {
         return Ok(serde_json::to_string_pretty(&answer).unwrap_or_default());
@@ -96,7 +126,10 @@ pub async fn run_operator(cmd: &Command) -> Result<String, CliError> {
         Kind::Status => render::status(&answer),
         Kind::History => render::history(&answer),
         Kind::Done => render::done(&answer),
-        Kind::Raw => serde_json::to_string_pretty(&answer).unwrap_or_default(),
+        Kind::Votes => render::votes(&answer),
+        Kind::Drill => render::drill(&answer),
+        Kind::Drills => render::drills(&answer),
+        Kind::Reload => "reload accepted: the node restarts its roles with the new config\n".into(),
     })
 }
 
@@ -104,7 +137,59 @@ enum Kind {
     Status,
     History,
     Done,
-    Raw,
+    Votes,
+    Drill,
+    Drills,
+    Reload,
+}
+
+/// A switch refused because the target is not up says how to insist.
+fn hint_force(e: CliError, force: bool) -> CliError {
+    match e {
+        CliError::Api {
+            url,
+            status: 409,
+            message,
+        } if !force && message.contains("not seen up") => CliError::Api {
+            url,
+            status: 409,
+            message: format!("{message} (add --force to switch anyway)"),
+        },
+        e => e,
+    }
+}
+
+/// An unknown service (404) lists the configured ones.
+async fn explain_unknown(
+    c: &AdminClient,
+    answer: Result<serde_json::Value, CliError>,
+) -> Result<serde_json::Value, CliError> {
+    match answer {
+        Err(CliError::Api {
+            url,
+            status: 404,
+            message,
+        }) => {
+            let known: Vec<String> = c
+                .get("/v1/status")
+                .await
+                .ok()
+                .and_then(|v| {
+                    v["services"].as_array().map(|a| {
+                        a.iter()
+                            .filter_map(|s| s["name"].as_str().map(str::to_owned))
+                            .collect()
+                    })
+                })
+                .unwrap_or_default();
+            Err(CliError::Api {
+                url,
+                status: 404,
+                message: format!("{message} (configured: {})", known.join(", ")),
+            })
+        }
+        other => other,
+    }
 }
 
 #[cfg(test)]

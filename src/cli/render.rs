@@ -57,7 +57,27 @@ pub(crate) fn status(answer: &Value) -> String {
             f("reason"),
         ]);
     }
-    table(&rows)
+    table(&rows) + &enactment_problems(services)
+}
+
+/// `route crm: failed: …` / `not verified: …` for each enactor result that is not clean.
+fn enactment_problems(services: &[Value]) -> String {
+    let mut out = String::new();
+    for s in services {
+        let Some(per) = s.get("enactment").and_then(Value::as_object) else {
+            continue;
+        };
+        for (enactor, a) in per {
+            let name = text(s.get("name").unwrap_or(&Value::Null));
+            if let Some(e) = a.get("error").and_then(Value::as_str) {
+                out.push_str(&format!("{enactor} {name}: failed: {e}\n"));
+            } else if a["verification"]["state"] == "failed" {
+                let why = text(&a["verification"]["why"]);
+                out.push_str(&format!("{enactor} {name}: not verified: {why}\n"));
+            }
+        }
+    }
+    out
 }
 
 fn table<const N: usize>(rows: &[[String; N]]) -> String {
@@ -83,33 +103,170 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
     out
 }
 
-/// One line per audit record, newest first: time, then the record's JSON without `at`.
+fn local_ms(ms: u64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// One row per notable audit record, newest first: `WHEN SERVICE KIND WHAT` in plain words
+/// (observations and ticks are left out; `--json` has everything).
 pub(crate) fn history(answer: &Value) -> String {
     let empty = Vec::new();
     let records = answer
         .get("records")
         .and_then(Value::as_array)
         .unwrap_or(&empty);
-    let mut out = String::new();
+    let mut rows = vec![["WHEN", "SERVICE", "KIND", "WHAT"].map(str::to_owned)];
     for r in records {
-        let at = r
-            .get("at")
-            .and_then(Value::as_u64)
-            .map(|ms| {
-                let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
-                humantime::format_rfc3339_millis(t).to_string()
-            })
-            .unwrap_or_else(|| "-".to_owned());
-        let mut rest = r.clone();
-        if let Some(obj) = rest.as_object_mut() {
-            obj.remove("at");
+        let Ok(rec) = serde_json::from_value::<crate::policy::AuditRecord>(r.clone()) else {
+            continue;
+        };
+        if let Some(said) = crate::api::describe(&rec) {
+            let service = if said.service.is_empty() {
+                "-".to_owned()
+            } else {
+                said.service
+            };
+            rows.push([local_ms(said.at), service, said.kind.to_owned(), said.text]);
         }
-        let _ = writeln!(out, "{at}  {rest}");
     }
-    if out.is_empty() {
-        out.push_str("(no records)\n");
+    if rows.len() == 1 {
+        return "(no records)\n".to_owned();
+    }
+    table(&rows)
+}
+
+/// One row per probe node: `PROBE DOMAIN STATE AGE` then what it sees per site and layer.
+pub(crate) fn votes(answer: &Value) -> String {
+    let empty = Vec::new();
+    let nodes = answer
+        .get("nodes")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    let mut rows = vec![["PROBE", "DOMAIN", "STATE", "AGE", "SEES"].map(str::to_owned)];
+    for n in nodes {
+        let f = |k: &str| text(n.get(k).unwrap_or(&Value::Null));
+        let age = n
+            .get("age_ms")
+            .and_then(Value::as_u64)
+            .map(|ms| format!("{:.1}s", ms as f64 / 1000.0))
+            .unwrap_or_else(|| "-".into());
+        let mut state = f("state");
+        if let Some(d) = n.get("self_detail").and_then(Value::as_str) {
+            state = format!("{state} ({d})");
+        }
+        let sees = n
+            .get("sites")
+            .and_then(Value::as_object)
+            .map(|sites| {
+                sites
+                    .iter()
+                    .map(|(site, v)| {
+                        let l = |k: &str| text(v.get(k).unwrap_or(&Value::Null));
+                        format!(
+                            "{site}: app {} host {} link {}",
+                            l("app"),
+                            l("host"),
+                            l("link")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default();
+        rows.push([f("node"), f("domain"), state, age, sees]);
+    }
+    if let Some(silent) = answer.get("silent").and_then(Value::as_array) {
+        for s in silent {
+            rows.push([
+                text(s),
+                "-".into(),
+                "silent".into(),
+                "-".into(),
+                "never heard from".into(),
+            ]);
+        }
+    }
+    if rows.len() == 1 {
+        return "(no votes)\n".to_owned();
+    }
+    table(&rows)
+}
+
+/// A drill's report (the answer of `drill`), in short.
+pub(crate) fn drill(answer: &Value) -> String {
+    let d = answer.get("drill").unwrap_or(answer);
+    let f = |k: &str| text(d.get(k).unwrap_or(&Value::Null));
+    let mut out = format!(
+        "drill {}: {} {} -> {} -> {}: {}\n",
+        f("id"),
+        f("service"),
+        f("from"),
+        f("to"),
+        f("from"),
+        f("outcome")
+    );
+    let _ = writeln!(
+        out,
+        "  network-layer RTO: switchover {} ms, switch back {} ms",
+        f("rto_ms"),
+        f("back_rto_ms")
+    );
+    if let Some(phases) = d.get("phases").and_then(Value::as_array) {
+        for p in phases {
+            let g = |k: &str| text(p.get(k).unwrap_or(&Value::Null));
+            let _ = writeln!(
+                out,
+                "  {:<10} {:>7} ms  {}",
+                g("name"),
+                g("took_ms"),
+                g("detail")
+            );
+        }
+    }
+    if let Some(fails) = d.get("failures").and_then(Value::as_array) {
+        for x in fails {
+            let _ = writeln!(out, "  FAILED: {}", text(x));
+        }
     }
     out
+}
+
+/// `drills`: one row per drill, newest first.
+pub(crate) fn drills(answer: &Value) -> String {
+    let empty = Vec::new();
+    let list = answer
+        .get("drills")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    let mut rows = vec![
+        [
+            "STARTED", "ID", "SERVICE", "ROUTE", "BY", "OUTCOME", "RTO", "BACK",
+        ]
+        .map(str::to_owned),
+    ];
+    for d in list {
+        let f = |k: &str| text(d.get(k).unwrap_or(&Value::Null));
+        let started = d
+            .get("started_at")
+            .and_then(Value::as_u64)
+            .map(local_ms)
+            .unwrap_or_default();
+        rows.push([
+            started,
+            f("id"),
+            f("service"),
+            format!("{}>{}>{}", f("from"), f("to"), f("from")),
+            f("by"),
+            f("outcome"),
+            format!("{} ms", f("rto_ms")),
+            format!("{} ms", f("back_rto_ms")),
+        ]);
+    }
+    if rows.len() == 1 {
+        return "(no drills)\n".to_owned();
+    }
+    table(&rows)
 }
 
 /// A write's answer: the service's status after the command.
@@ -149,8 +306,55 @@ mod tests {
     }
 
     #[test]
-    fn history_prints_time_first() {
-        let out = history(&json!({"records": [{"at": 0, "input": "tick"}]}));
-        assert_eq!(out, "1970-01-01T00:00:00.000Z  {\"input\":\"tick\"}\n");
+    fn history_is_a_table_in_words() {
+        let out = history(&json!({"records": [
+            {"at": 0, "input": "tick"},
+            {"at": 1000, "input": {"command": {"approve": {"service": "crm", "by": "alice"}}}}
+        ]}));
+        let lines: Vec<_> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert!(lines[0].starts_with("WHEN"), "{out}");
+        assert!(
+            lines[1].starts_with("1970-01-01T00:00:01Z  crm")
+                && lines[1].ends_with("alice approved the pending switch"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn status_lists_enactment_problems() {
+        let out = status(&json!({"services": [
+            {"name": "crm", "active_site": "sh", "epoch": 3, "enactment": {
+                "dns": {"error": null, "verification": {"state": "not_checked"}},
+                "route": {"error": "unknown interface `eth9`", "verification": {"state": "not_checked"}}}},
+            {"name": "erp", "active_site": "sh", "epoch": 3, "enactment": {
+                "route": {"error": null, "verification": {"state": "failed", "why": "no route"}}}}
+        ]}));
+        let lines: Vec<_> = out.lines().skip(3).collect();
+        assert_eq!(
+            lines,
+            [
+                "route crm: failed: unknown interface `eth9`",
+                "route erp: not verified: no route"
+            ],
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn votes_table_shows_each_probe() {
+        let out = votes(
+            &json!({"nodes": [{"node": "p1", "domain": "bj", "state": "counting",
+            "age_ms": 1200, "sites": {"bj": {"app": "down", "host": "up", "link": "up"}}}],
+            "silent": ["p2"]}),
+        );
+        assert!(
+            out.contains("p1") && out.contains("bj: app down host up link up"),
+            "{out}"
+        );
+        assert!(
+            out.contains("p2") && out.contains("never heard from"),
+            "{out}"
+        );
     }
 }

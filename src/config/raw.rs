@@ -20,7 +20,12 @@
 //!   `on_confirm_timeout = "abort"`, `failback = "manual"`, `failback_hold = "10m"`,
 //!   `hold_out_recovered = false`, `all_down = "keep"`
 //! - pagerduty `url = "https://events.pagerduty.com/v2/enqueue"`
+//! - `route.protocol = 57`, `route.resync = "30s"`, `route.replace_foreign = false`,
+//!   `route.announce_count = 3`, `route.announce_interval = "200ms"`; route-mode vip
+//!   `table` = main (254), `metric` = 0 (IPv6: 1024)
 
+use super::alert::RawAlert;
+use super::table;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use std::collections::BTreeMap;
@@ -58,24 +63,28 @@ impl<'de> Deserialize<'de> for Count {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) node: RawNode,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) store: RawStore,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) votes: RawVotes,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) log: RawLog,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) dns: RawDns,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) admin: RawAdmin,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::map")]
     pub(crate) sites: BTreeMap<String, RawSite>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::list")]
     pub(crate) service: Vec<RawService>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::list")]
     pub(crate) alert: Vec<RawAlert>,
+    #[serde(default, deserialize_with = "table::one")]
+    pub(crate) audit: super::audit::RawAudit,
+    #[serde(default, deserialize_with = "table::one")]
+    pub(crate) route: super::vip::RawRoute,
 }
 
 /// `[node]`.
@@ -148,6 +157,7 @@ pub(crate) struct RawVotes {
     pub(crate) authorities: Vec<String>,
     pub(crate) key_files: Vec<String>,
     pub(crate) stale_after: String,
+    #[serde(deserialize_with = "table::list")]
     pub(crate) voters: Vec<RawVoter>,
 }
 
@@ -195,9 +205,12 @@ pub(crate) struct RawDns {
     pub(crate) zones: Vec<String>,
     pub(crate) notify: Vec<String>,
     pub(crate) allow_transfer: Vec<String>,
+    #[serde(deserialize_with = "table::list")]
     pub(crate) tsig_keys: Vec<RawTsigKey>,
     pub(crate) notify_key: Option<String>,
     pub(crate) udp_sockets: Count,
+    /// At most one NOTIFY round per secondary this often (changes between are coalesced).
+    pub(crate) notify_interval: String,
 }
 
 impl Default for RawDns {
@@ -210,6 +223,7 @@ impl Default for RawDns {
             tsig_keys: Vec::new(),
             notify_key: None,
             udp_sockets: default_udp_sockets(),
+            notify_interval: "1s".into(),
         }
     }
 }
@@ -257,8 +271,10 @@ pub(crate) struct RawService {
     pub(crate) ttl: String,
     pub(crate) degraded_ttl: String,
     pub(crate) addresses: BTreeMap<String, Vec<String>>,
-    pub(crate) vip: Option<RawVip>,
+    #[serde(deserialize_with = "table::opt")]
+    pub(crate) vip: Option<super::vip::RawVip>,
     pub(crate) probes: Option<String>,
+    #[serde(deserialize_with = "table::one")]
     pub(crate) policy: RawPolicy,
 }
 
@@ -277,15 +293,6 @@ impl Default for RawService {
     }
 }
 
-/// `service.vip = { prefix, next_hop = { site = addr }, device }`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct RawVip {
-    pub(crate) prefix: Option<String>,
-    pub(crate) next_hop: BTreeMap<String, String>,
-    pub(crate) device: Option<String>,
-}
-
 /// `service.policy`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -295,11 +302,17 @@ pub(crate) struct RawPolicy {
     pub(crate) quorum: Option<Count>,
     /// `None`: 2, or 1 when the voters span a single domain.
     pub(crate) min_domains: Option<Count>,
-    pub(crate) hold_down: String,
+    /// `None`: `standard` (see `presets`).
+    pub(crate) preset: Option<String>,
+    /// `None`: the preset's.
+    pub(crate) hold_down: Option<String>,
     pub(crate) confirm_timeout: String,
     pub(crate) on_confirm_timeout: String,
     pub(crate) failback: String,
-    pub(crate) failback_hold: String,
+    /// `None`: the preset's.
+    pub(crate) failback_hold: Option<String>,
+    /// `None`: the preset's damping half-life.
+    pub(crate) damping_half_life: Option<String>,
     pub(crate) hold_out_recovered: bool,
     pub(crate) gates: Vec<String>,
     pub(crate) all_down: String,
@@ -311,26 +324,18 @@ impl Default for RawPolicy {
             mode: default_mode(),
             quorum: None,
             min_domains: None,
-            hold_down: default_hold_down(),
+            preset: None,
+            hold_down: None,
             confirm_timeout: default_confirm_timeout(),
             on_confirm_timeout: default_on_confirm_timeout(),
             failback: default_failback(),
-            failback_hold: default_failback_hold(),
+            failback_hold: None,
+            damping_half_life: None,
             hold_out_recovered: false,
             gates: Vec::new(),
             all_down: default_all_down(),
         }
     }
-}
-
-/// `[[alert]]`: one flat table; `validate` checks that only the keys of its `kind` are set.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct RawAlert {
-    pub(crate) kind: Option<String>,
-    pub(crate) url: Option<String>,
-    pub(crate) routing_key_file: Option<String>,
-    pub(crate) command: Option<Vec<String>>,
 }
 
 fn default_roles() -> Vec<String> {
@@ -377,9 +382,6 @@ fn default_degraded_ttl() -> String {
 fn default_mode() -> String {
     "auto".into()
 }
-fn default_hold_down() -> String {
-    "1s".into()
-}
 fn default_confirm_timeout() -> String {
     "5m".into()
 }
@@ -388,9 +390,6 @@ fn default_on_confirm_timeout() -> String {
 }
 fn default_failback() -> String {
     "manual".into()
-}
-fn default_failback_hold() -> String {
-    "10m".into()
 }
 fn default_all_down() -> String {
     "keep".into()

@@ -2,7 +2,9 @@
 //!
 //! Produced by [`super::load`]; fields are plain data so tests can build one directly.
 
+pub use super::alert::{ALERT_KINDS, AlertFilter, AlertSink, Severity, SinkKind};
 pub use super::etcd::{EtcdAuth, EtcdOptions, EtcdTls, OnIsolation};
+use super::vip::{RouteSection, Vip};
 use crate::model::{CheckName, DomainId, NodeId, ServiceId, SiteId};
 use ipnet::IpNet;
 use std::collections::BTreeMap;
@@ -33,6 +35,10 @@ pub struct Config {
     pub services: Vec<Service>,
     /// Alert sinks.
     pub alerts: Vec<AlertSink>,
+    /// Audit log rotation.
+    pub audit: super::AuditSection,
+    /// How the route enactor marks and repairs VIP routes and addresses.
+    pub route: RouteSection,
 }
 
 /// What this node does.
@@ -149,6 +155,8 @@ pub struct DnsSection {
     pub notify_key: Option<String>,
     /// SO_REUSEPORT UDP sockets per listen address.
     pub udp_sockets: usize,
+    /// At most one NOTIFY round per secondary this often; serials in between are coalesced.
+    pub notify_interval: std::time::Duration,
 }
 
 /// `[admin]`.
@@ -180,17 +188,6 @@ pub struct Site {
     pub role: SiteRole,
     /// Gateways/edges of the path to this site (link-layer checks).
     pub gateways: Vec<IpAddr>,
-}
-
-/// The per-service VIP that the edge router moves.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Vip {
-    /// The virtual prefix, e.g. `10.9.0.10/32`.
-    pub prefix: IpNet,
-    /// Next hop towards each site.
-    pub next_hop: BTreeMap<SiteId, IpAddr>,
-    /// Output interface, if the next hop needs one.
-    pub device: Option<String>,
 }
 
 /// Automatic, confirmed or manual switching.
@@ -258,6 +255,8 @@ pub struct Policy {
     pub gates: Vec<CheckName>,
     /// DNS answer when no site is up.
     pub all_down: AllDown,
+    /// Flap damping of automatic switches.
+    pub damping: super::presets::Damping,
 }
 
 /// `[[service]]`.
@@ -293,38 +292,12 @@ impl Service {
                         || self
                             .vip
                             .as_ref()
-                            .is_some_and(|v| v.next_hop.contains_key(&s.id)))
+                            .and_then(Vip::next_hop)
+                            .is_some_and(|n| n.contains_key(&s.id)))
             })
             .map(|s| s.id.clone())
             .collect()
     }
-}
-
-/// Where alerts go.
-#[derive(Clone, Debug, PartialEq)]
-pub enum AlertSink {
-    /// POST JSON to a URL.
-    Webhook {
-        /// Target URL.
-        url: String,
-    },
-    /// Alertmanager v2 API.
-    Alertmanager {
-        /// Base URL.
-        url: String,
-    },
-    /// PagerDuty Events v2.
-    Pagerduty {
-        /// File with the routing key.
-        routing_key_file: PathBuf,
-        /// Events API URL (overridable for tests).
-        url: String,
-    },
-    /// Run a program with the event as JSON on stdin.
-    Exec {
-        /// Program and arguments (no shell).
-        command: Vec<String>,
-    },
 }
 
 impl Config {

@@ -27,7 +27,8 @@ pub(crate) fn config(raw: RawConfig, ctx: &mut Ctx<'_>) -> Config {
     let node = node(raw.node, ctx, &sites);
     let votes = votes(raw.votes, ctx, &node);
     let services = validate_service::services(raw.service, ctx, &sites, &votes, &node);
-    let alerts = super::validate_alert::alerts(raw.alert, ctx);
+    let alerts = super::validate_alert::alerts(raw.alert, ctx, &services);
+    super::vip::overlaps(ctx, &services);
     Config {
         source: ctx.file.clone(),
         store: store(raw.store, ctx),
@@ -39,6 +40,8 @@ pub(crate) fn config(raw: RawConfig, ctx: &mut Ctx<'_>) -> Config {
         sites,
         services,
         alerts,
+        audit: super::audit::section(raw.audit, ctx),
+        route: super::vip::route(raw.route, ctx),
     }
 }
 
@@ -305,6 +308,7 @@ fn dns(raw: RawDns, ctx: &mut Ctx<'_>, node: &NodeSection) -> DnsSection {
             format!("{udp_sockets} is out of range 1..=64"),
         );
     }
+    let notify_interval = super::ctx::duration(ctx, "dns.notify_interval", &raw.notify_interval);
     DnsSection {
         listen,
         zones,
@@ -313,6 +317,7 @@ fn dns(raw: RawDns, ctx: &mut Ctx<'_>, node: &NodeSection) -> DnsSection {
         tsig_keys,
         notify_key,
         udp_sockets: udp_sockets.clamp(1, 64),
+        notify_interval,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::ctx::Ctx;
 use super::ctx::{duration, ident, join};
+use super::presets;
 use super::raw::RawPolicy;
 use super::values;
 use super::{AllDown, ConfirmTimeout, Failback, Mode, NodeSection, Policy, VotesSection};
@@ -100,28 +101,68 @@ pub(crate) fn policy(
             ),
         );
     }
-    let hold_down = duration(ctx, &k("hold_down"), &raw.hold_down);
-    let hold_ok = values::duration(&raw.hold_down).is_ok();
+    let preset = match raw.preset.as_deref().map(str::trim) {
+        None => presets::standard(),
+        Some(name) => presets::preset(name).unwrap_or_else(|| {
+            ctx.bad(
+                &k("preset"),
+                format!("unknown preset {name:?}; known: {}", presets::names()),
+            );
+            presets::standard()
+        }),
+    };
+    let pp = preset.policy;
+    let (hold_down, hold_ok) = match &raw.hold_down {
+        Some(s) => (
+            duration(ctx, &k("hold_down"), s),
+            values::duration(s).is_ok(),
+        ),
+        None => (pp.hold_down, true),
+    };
     if hold_ok && hold_down.is_zero() {
         ctx.bad(
             &k("hold_down"),
-            "must be above zero: one bad sample must not switch",
+            "must be above zero: the active site must stay down a while before a switch",
         );
     }
     let confirm_timeout = duration(ctx, &k("confirm_timeout"), &raw.confirm_timeout);
     if values::duration(&raw.confirm_timeout).is_ok() && confirm_timeout.is_zero() {
         ctx.bad(&k("confirm_timeout"), "must be above zero");
     }
-    let failback_hold = duration(ctx, &k("failback_hold"), &raw.failback_hold);
-    if hold_ok && values::duration(&raw.failback_hold).is_ok() && failback_hold < hold_down {
+    let (failback_hold, fbh_ok) = match &raw.failback_hold {
+        Some(s) => (
+            duration(ctx, &k("failback_hold"), s),
+            values::duration(s).is_ok(),
+        ),
+        None => (pp.failback_hold, true),
+    };
+    if hold_ok && fbh_ok && failback_hold < hold_down * FAILBACK_FLOOR {
         ctx.conflict(
             &k("failback_hold"),
             format!(
-                "failback_hold ({}) shorter than hold_down ({}): failback would be quicker than failover",
+                "failback_hold ({}) is below {FAILBACK_FLOOR} x hold_down ({}): a flapping primary \
+                 would flip the answer back and forth; make it at least {}",
                 humantime::format_duration(failback_hold),
-                humantime::format_duration(hold_down)
+                humantime::format_duration(hold_down),
+                humantime::format_duration(hold_down * FAILBACK_FLOOR)
             ),
         );
+    }
+    let mut damping = pp.damping;
+    if let Some(s) = &raw.damping_half_life {
+        let hl = duration(ctx, &k("damping_half_life"), s);
+        if values::duration(s).is_ok() && hl < failback_hold {
+            ctx.conflict(
+                &k("damping_half_life"),
+                format!(
+                    "damping_half_life ({}) is below failback_hold ({}): a flapping service would \
+                     be released before it could even fail back",
+                    humantime::format_duration(hl),
+                    humantime::format_duration(failback_hold)
+                ),
+            );
+        }
+        damping.half_life = hl;
     }
     let mut gates = Vec::new();
     for (g, name) in raw.gates.iter().enumerate() {
@@ -140,5 +181,9 @@ pub(crate) fn policy(
         hold_out_recovered: raw.hold_out_recovered,
         gates,
         all_down,
+        damping,
     }
 }
+
+/// `failback_hold` must be at least this many `hold_down`s.
+pub(crate) const FAILBACK_FLOOR: u32 = 3;

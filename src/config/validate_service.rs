@@ -3,9 +3,9 @@
 
 use super::ctx::Ctx;
 use super::ctx::{duration, ident, join};
-use super::raw::{RawService, RawSite, RawVip};
+use super::raw::{RawService, RawSite};
 use super::values;
-use super::{NodeSection, Service, Site, SiteRole, Vip, VotesSection};
+use super::{NodeSection, Service, Site, SiteRole, VotesSection};
 use crate::model::{ServiceId, SiteId};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -122,7 +122,7 @@ pub(crate) fn services(
         let vip = s
             .vip
             .as_ref()
-            .map(|v| vip(ctx, &format!("{key}.vip"), v, sites, &addresses));
+            .map(|v| super::vip::vip(ctx, &format!("{key}.vip"), v, sites, &addresses));
         let probes = match &s.probes {
             Some(p) => values::path(&ctx.base, p),
             None => {
@@ -257,61 +257,4 @@ fn addresses(
         );
     }
     out
-}
-
-fn vip(
-    ctx: &mut Ctx<'_>,
-    key: &str,
-    raw: &RawVip,
-    sites: &BTreeMap<SiteId, Site>,
-    serving: &BTreeMap<SiteId, Vec<std::net::IpAddr>>,
-) -> Vip {
-    let prefix = match &raw.prefix {
-        None => {
-            ctx.missing(&format!("{key}.prefix"));
-            None
-        }
-        Some(p) => ctx.parse(&format!("{key}.prefix"), values::net(p)),
-    };
-    let mut next_hop = BTreeMap::new();
-    for (site, nh) in &raw.next_hop {
-        let nkey = format!("{key}.next_hop.{site}");
-        if !sites.is_empty() && !sites.contains_key(&SiteId(site.clone())) {
-            ctx.conflict(
-                &nkey,
-                format!(
-                    "unknown site `{site}`; [sites] defines: {}",
-                    join(sites.keys())
-                ),
-            );
-        }
-        let Some(ip) = ctx.parse(&nkey, values::ip(nh)) else {
-            continue;
-        };
-        if let Some(p) = prefix
-            && p.addr().is_ipv4() != ip.is_ipv4()
-        {
-            ctx.conflict(
-                &nkey,
-                format!("next hop {ip} and prefix {p} are different address families"),
-            );
-        }
-        next_hop.insert(SiteId(site.clone()), ip);
-    }
-    for site in serving.keys() {
-        if !raw.next_hop.contains_key(site.as_str()) {
-            ctx.conflict(
-                &format!("{key}.next_hop"),
-                format!("no next hop for serving site `{site}`"),
-            );
-        }
-    }
-    if raw.device.as_deref().is_some_and(|d| d.trim().is_empty()) {
-        ctx.bad(&format!("{key}.device"), "empty");
-    }
-    Vip {
-        prefix: prefix.unwrap_or_default(),
-        next_hop,
-        device: raw.device.clone(),
-    }
 }

@@ -32,9 +32,9 @@ pub use handle::{CommandFailure, DecisionHandle, DurableEvent, Published};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::model::{Committed, NodeId, ServiceId};
-use crate::policy::{AuditRecord, Engine};
-use crate::store::{Leadership, Records, Stores, VoteWatch};
+use crate::model::{Committed, NodeId, ServiceId, ServiceRecord, Timestamp};
+use crate::policy::{AuditEntry, AuditRecord, Engine, Output};
+use crate::store::{HistoryQuery, Leadership, Records, Stores, VoteWatch};
 use crate::tally::Verifier;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -139,6 +139,40 @@ pub(crate) fn follower_view(cfg: &Config, records: &Records, clock: Clock) -> Pu
     }
 }
 
+/// A `Recovered` record for each committed decision newer than its service's last audited
+/// commit output: the node stopped between the commit and the output record (issue #13).
+async fn recovered(
+    stores: &Stores,
+    records: &BTreeMap<ServiceId, ServiceRecord>,
+    now: Timestamp,
+) -> Result<Vec<AuditRecord>, DecideError> {
+    let mut out = Vec::new();
+    for (service, record) in records {
+        let query = HistoryQuery {
+            service: Some(service.clone()),
+            limit: None,
+        };
+        let audited = stores
+            .audit
+            .history(&query)
+            .await?
+            .into_iter()
+            .find_map(|r| match r.entry {
+                AuditEntry::Output(Output::Commit(c)) | AuditEntry::Recovered(c) => {
+                    Some(c.decision.epoch)
+                }
+                _ => None,
+            });
+        let epoch = record.committed.decision.epoch;
+        if audited.is_none_or(|a| a < epoch) {
+            tracing::warn!(%service, %epoch, audited = ?audited,
+                "committed decision had no audit record; recorded as recovered");
+            out.push(AuditRecord::recovered(now, record.committed.clone()));
+        }
+    }
+    Ok(out)
+}
+
 impl Decider {
     /// Take over what is committed under `leadership` and make the engine's first outputs
     /// durable; the votes are read at once (a new leader does not wait for probes).
@@ -156,7 +190,10 @@ impl Decider {
         let (engine, outputs) = Engine::new(&self.cfg, committed, now);
         // Subscribe before the first commit so no vote published meanwhile is missed.
         let votes = stores.votes.watch_votes().await?;
-        let mut start = vec![engine.start_record(now)];
+        // A new leader also records the decisions it takes over that its own log lacks
+        // (committed by another leader, or before a crash).
+        let mut start = recovered(stores, &records, now).await?;
+        start.push(engine.start_record(now));
         start.extend(outputs.iter().cloned().map(|o| AuditRecord::output(now, o)));
         let mut task = DecisionTask {
             engine,

@@ -202,7 +202,7 @@ impl DecisionTask {
             }
             Err(r) => {
                 self.metrics.observation_dropped(r.label());
-                tracing::warn!(peer = %r.node(), reason = r.label(), "vote dropped by the leader: {r}");
+                crate::tally::log_rejected(&r, "leader");
             }
         }
         Ok(())

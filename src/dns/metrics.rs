@@ -15,6 +15,8 @@ pub(crate) struct Counters {
     pub(crate) notifies_acked: AtomicU64,
     pub(crate) notifies_failed: AtomicU64,
     pub(crate) snapshots: AtomicU64,
+    /// Responses sent, by RCODE (the low four bits of the header's fourth byte).
+    pub(crate) rcodes: [AtomicU64; 16],
 }
 
 /// One reading of the counters.
@@ -40,6 +42,8 @@ pub struct DnsCounters {
     pub notifies_failed: u64,
     /// Snapshots swapped in after a change.
     pub snapshots: u64,
+    /// Responses sent, by RCODE.
+    pub rcodes: [u64; 16],
 }
 
 impl Counters {
@@ -52,6 +56,20 @@ impl Counters {
     pub(crate) fn add(c: &AtomicU64, n: u64) {
         if n > 0 {
             c.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts one response by its RCODE (a reply too short to have one is not counted).
+    pub(crate) fn response(counts: &mut [u64; 16], reply: &[u8]) {
+        if let Some(b) = reply.get(3) {
+            counts[usize::from(b & 0x0f)] += 1;
+        }
+    }
+
+    /// Adds a batch's per-RCODE response counts.
+    pub(crate) fn add_responses(&self, counts: &[u64; 16]) {
+        for (c, n) in self.rcodes.iter().zip(counts) {
+            Self::add(c, *n);
         }
     }
 
@@ -69,6 +87,7 @@ impl Counters {
             notifies_acked: r(&self.notifies_acked),
             notifies_failed: r(&self.notifies_failed),
             snapshots: r(&self.snapshots),
+            rcodes: std::array::from_fn(|i| r(&self.rcodes[i])),
         }
     }
 }
@@ -134,5 +153,19 @@ impl DnsCounters {
             crate::metrics::family(out, &name, "counter", help);
             let _ = writeln!(out, "{name} {value}");
         }
+        let name = "switchback_dns_responses_total";
+        crate::metrics::family(out, name, "counter", "DNS responses sent, by RCODE.");
+        for (code, n) in self.rcodes.iter().enumerate() {
+            if *n > 0 || code == 0 {
+                let rcode = RCODES.get(code).copied().unwrap_or("UNKNOWN");
+                let _ = writeln!(out, "{name}{{rcode=\"{rcode}\"}} {n}");
+            }
+        }
     }
 }
+
+/// RCODE names by value (RFC 1035, 2136).
+const RCODES: [&str; 16] = [
+    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
+    "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11", "RCODE12", "RCODE13", "RCODE14", "RCODE15",
+];

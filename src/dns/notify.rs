@@ -4,7 +4,9 @@
 //! secondary has not acknowledged, it sends a NOTIFY and waits for the matching reply
 //! (0.5 s, doubling after each silence or error, with a pause of the same length before the
 //! next try) and gives up after [`ATTEMPTS`] tries. Serials that arrive during a round are
-//! coalesced: the next round sends only the newest. Either outcome is logged and counted.
+//! coalesced: the next round sends only the newest, and rounds start at most once per
+//! `dns.notify_interval`, so a burst of changes is one NOTIFY. Either outcome is logged and
+//! counted.
 //!
 //! With a `dns.notify_key` each NOTIFY is TSIG-signed and only a reply signed with the same
 //! key counts as an acknowledgement; an unsigned or badly signed one is retried like silence.
@@ -44,10 +46,12 @@ pub(crate) async fn run(
     mut serials: Serials,
     counters: Arc<Counters>,
     signer: Option<TSigner>,
+    interval: Duration,
     shutdown: CancellationToken,
 ) {
     let mut acked: Vec<(Name, u32)> = Vec::new();
     loop {
+        let round = tokio::time::Instant::now();
         let current = serials.borrow_and_update().clone();
         for zone in current {
             if acked
@@ -72,6 +76,10 @@ pub(crate) async fn run(
         tokio::select! {
             _ = shutdown.cancelled() => return,
             changed = serials.changed() => if changed.is_err() { return },
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep_until(round + interval) => {}
         }
     }
 }

@@ -43,6 +43,7 @@ pub struct DnsServer {
     addrs: Vec<SocketAddr>,
     notify: Vec<SocketAddr>,
     notify_signer: Option<TSigner>,
+    notify_interval: std::time::Duration,
 }
 
 /// A cheap, cloneable way to tell the authority about decisions and to read its counters.
@@ -152,6 +153,7 @@ impl DnsServer {
             tcp,
             addrs,
             notify: cfg.dns.notify.clone(),
+            notify_interval: cfg.dns.notify_interval,
             notify_signer,
         })
     }
@@ -222,6 +224,7 @@ impl DnsServer {
                     self.shared.serials.subscribe(),
                     self.shared.counters.clone(),
                     self.notify_signer.clone(),
+                    self.notify_interval,
                     shutdown.clone(),
                 )
                 .instrument(tracing::info_span!("dns_notify", %target)),
@@ -293,6 +296,12 @@ impl DnsHandle {
             }
             let answer = view::answer(&e.defs[i].service, v);
             e.views[i] = v.clone();
+            if answer.addresses == e.answers[i].addresses && answer.ttl != e.answers[i].ttl {
+                // Health only (degraded TTL on or off): served live, no serial, no NOTIFY.
+                e.answers[i] = answer;
+                changed_services.push(v.service.clone());
+                continue;
+            }
             if answer != e.answers[i] {
                 for (zone, name) in &e.defs[i].names {
                     if let Some(c) = changed_zones.get_mut(*zone) {
@@ -382,7 +391,7 @@ fn zone_serials(snap: &Snapshot) -> Vec<ZoneSerial> {
             Some(ZoneSerial {
                 apex: z.apex.clone(),
                 serial: z.serial,
-                soa: z.soa.records_without_rrsigs().next()?.clone(),
+                soa: z.soa_answer.records_without_rrsigs().next()?.clone(),
             })
         })
         .collect()

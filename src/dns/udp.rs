@@ -74,6 +74,7 @@ pub(crate) fn serve(sock: UdpSocket, shared: Arc<Shared>, shutdown: Cancellation
         dests.clear();
         let mut ready = 0;
         let mut fast = 0;
+        let mut rcodes = [0u64; 16];
         // One snapshot per batch: each answer still comes from exactly one snapshot.
         let snap = shared.snap.load();
         let withdrawn = shared.is_withdrawn();
@@ -89,6 +90,7 @@ pub(crate) fn serve(sock: UdpSocket, shared: Arc<Shared>, shutdown: Cancellation
             let answered = hit
                 || socket_addr(addr).is_some_and(|src| rt.block_on(slow(&shared, raw, src, out)));
             if answered {
+                Counters::response(&mut rcodes, out);
                 dests.push(Some(*addr));
                 ready += 1;
             }
@@ -97,6 +99,7 @@ pub(crate) fn serve(sock: UdpSocket, shared: Arc<Shared>, shutdown: Cancellation
         // Shared counters are bumped once per batch, not per packet, to keep threads apart.
         Counters::add(&shared.counters.queries, got.len() as u64);
         Counters::add(&shared.counters.fast_answers, fast);
+        shared.counters.add_responses(&rcodes);
         send_all(fd, &mut tx, &outs[..ready], &dests);
         if got.len() < BATCH {
             std::thread::yield_now();

@@ -55,6 +55,7 @@ mod tests {
     pub(crate) fn service(all_down: AllDown) -> Service {
         let policy = Policy {
             all_down,
+            damping: crate::config::presets::standard().policy.damping,
             ..fixture::policy()
         };
         let ip = |t: &str| t.parse().expect("ip");

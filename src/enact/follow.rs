@@ -29,6 +29,7 @@ impl<R: Reconciler> Follower<R> {
         metrics: Arc<Metrics>,
         reports: Reports,
     ) -> Self {
+        reports.register(reconciler.name());
         Self {
             reconciler,
             cfg,
@@ -72,7 +73,7 @@ impl<R: Reconciler> Follower<R> {
     }
 
     /// Apply every change of the committed state until `shutdown`, and again every
-    /// [`Reconciler::resync`] period if it has one.
+    /// [`Reconciler::resync`] period if it has one and whenever [`Reconciler::changed`] fires.
     pub async fn run(mut self, shutdown: CancellationToken) {
         let resync = self.reconciler.resync();
         loop {
@@ -93,6 +94,9 @@ impl<R: Reconciler> Follower<R> {
                     let _ = self.apply_now(false).await;
                 }
                 () = tick => {
+                    let _ = self.apply_now(true).await;
+                }
+                () = self.reconciler.changed() => {
                     let _ = self.apply_now(true).await;
                 }
             }

@@ -1,6 +1,6 @@
 //! Enactors: they turn the committed state into the world, on every authority.
 //!
-//! - Level-triggered enactors (DNS answers today; routes next) implement [`Reconciler`]: an
+//! - Level-triggered enactors (DNS answers, VIP routes and addresses) implement [`Reconciler`]: an
 //!   idempotent apply of the whole [`DesiredSet`], reporting per service what it did and how
 //!   long it took. One [`Follower`] loop serves each: it derives the desired state from the
 //!   store's watch of committed records (`policy::desired`, pure), calls `apply` only when
@@ -10,12 +10,15 @@
 //!   (`decide::DecisionHandle::events`) instead.
 
 mod dns;
+mod dns_verify;
 mod follow;
 mod report;
+mod route;
 
 pub use dns::DnsEnactor;
 pub use follow::Follower;
 pub use report::{Applied, Report, Reports, Verification};
+pub use route::RouteEnactor;
 
 use crate::model::{Epoch, ServiceId};
 use crate::policy::DesiredSet;
@@ -53,5 +56,11 @@ pub trait Reconciler: Send {
     /// nothing else can change what it enacts.
     fn resync(&self) -> Option<Duration> {
         None
+    }
+
+    /// Resolves when what it enacts may have drifted (the route enactor: a netlink event); the
+    /// follower then applies again. Never, by default.
+    async fn changed(&mut self) {
+        std::future::pending::<()>().await
     }
 }

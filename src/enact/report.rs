@@ -63,6 +63,8 @@ pub struct Report {
 #[derive(Clone, Debug)]
 pub struct Reports {
     latest: Arc<Mutex<BTreeMap<&'static str, BTreeMap<ServiceId, Applied>>>>,
+    /// Every enactor following the committed state on this node (a drill waits for each).
+    enactors: Arc<Mutex<Vec<&'static str>>>,
     stream: broadcast::Sender<Report>,
 }
 
@@ -70,6 +72,7 @@ impl Default for Reports {
     fn default() -> Self {
         Self {
             latest: Arc::default(),
+            enactors: Arc::default(),
             // Subscribers read promptly; one that lags sees `Lagged` and re-reads `snapshot`.
             stream: broadcast::channel(1024).0,
         }
@@ -77,6 +80,22 @@ impl Default for Reports {
 }
 
 impl Reports {
+    /// Note that `enactor` follows the committed state here ([`super::Follower::new`] does).
+    pub fn register(&self, enactor: &'static str) {
+        let mut e = self.enactors.lock().unwrap_or_else(|p| p.into_inner());
+        if !e.contains(&enactor) {
+            e.push(enactor);
+        }
+    }
+
+    /// The enactors registered on this node.
+    pub fn enactors(&self) -> Vec<&'static str> {
+        self.enactors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Remember `applied` as `enactor`'s latest for its service and tell subscribers.
     pub fn record(&self, enactor: &'static str, applied: Applied) {
         let mut m = self.latest.lock().unwrap_or_else(|p| p.into_inner());

@@ -22,3 +22,27 @@ pub(crate) async fn withdraw_when_isolated(
         }
     }
 }
+
+/// Page when this node is cut off from the cluster and when it rejoins (the alert role's
+/// `node_isolated` condition); until `shutdown`.
+pub(crate) async fn alert_on_isolation(
+    mut standing: watch::Receiver<Standing>,
+    raise: crate::alert::Raise,
+    shutdown: CancellationToken,
+) -> Result<(), NodeError> {
+    let mut was = false;
+    loop {
+        let stale = standing.borrow_and_update().is_stale();
+        if stale != was {
+            raise.node_isolated(
+                stale,
+                "no quorum read of etcd for a lease TTL; answering the last committed state",
+            );
+            was = stale;
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            changed = standing.changed() => if changed.is_err() { return Ok(()) },
+        }
+    }
+}

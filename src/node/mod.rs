@@ -5,7 +5,9 @@
 //!   Stores::open ── VoteBoard · Election · DecisionStore · AuditLog                      │
 //!        │                                                                              │
 //!        ├─▶ decide::start ── campaign, take over, first commits ─▶ Decider::run (task) │
+//!        ├─▶ alert role: policy events · enactment Reports · committed health ─▶ spool ─▶ sinks
 //!        ├─▶ enact: Follower<DnsEnactor> ◀── DecisionStore::watch (first apply, then task)
+//!        ├─▶ enact: Follower<RouteEnactor> ◀── the same watch + netlink events (VIPs)       │
 //!        ├─▶ probe role: Prober ─▶ decision loop (authority) or push to authorities     │
 //!        └─▶ api::serve (admin) ◀────────────────────────────────────────────────────────┘
 //!   shutdown: CancellationToken ─▶ every task (JoinSet); drain under GRACE
@@ -15,14 +17,20 @@
 //! one code path and tests can bind port 0. The config is destructured here, where it is
 //! wired: a new section does not compile until something consumes it.
 
+mod alert_role;
 mod cluster_role;
+mod console_role;
+pub mod descriptors;
 mod error;
 mod probe_role;
+mod reload;
+mod route_role;
 mod signals;
 mod tasks;
 
 pub use error::NodeError;
 pub use probe_role::ProbeRoleError;
+pub use reload::{reload_armed, validate};
 pub use signals::cancel_on_signals;
 pub use tasks::GRACE;
 
@@ -53,7 +61,7 @@ impl Listeners {
     /// Bind every listener the config asks for.
     pub async fn bind(cfg: &Config) -> Result<Self, NodeError> {
         let addr = cfg.admin.listen;
-        let admin = TcpListener::bind(addr)
+        let admin = api::bind(addr)
             .await
             .map_err(|source| NodeError::Bind { addr, source })?;
         let dns = if cfg.has_role(Role::Authority) && !cfg.dns.listen.is_empty() {
@@ -69,11 +77,13 @@ fn read_keys(votes: &VotesSection) -> Result<Vec<Vec<u8>>, NodeError> {
     votes
         .key_files
         .iter()
-        .map(|path| {
+        .enumerate()
+        .map(|(i, path)| {
             std::fs::read_to_string(path)
                 .map(|k| k.trim().as_bytes().to_vec())
                 .map_err(|source| NodeError::ReadFile {
                     path: path.clone(),
+                    key: format!("votes.key_files[{i}]"),
                     what: "vote key",
                     source,
                 })
@@ -89,6 +99,7 @@ fn read_token(admin: &AdminSection) -> Result<Token, NodeError> {
         }
         Some(path) => Token::from_file(path).map_err(|source| NodeError::ReadFile {
             path: path.clone(),
+            key: "admin.token_file".to_owned(),
             what: "admin token",
             source,
         }),
@@ -112,9 +123,11 @@ pub async fn run(
         admin,       // the token, below; the address in Listeners::bind
         sites: _,    // the engine, the probes and the enactors read them from the config
         services: _, // likewise
-        alerts: _,   // not acted on by this build: check::inert warns, below
+        alerts: _,   // the alert role, below
+        route: _,    // the route enactor (route_role)
+        audit: _,    // Stores::open (rotation of the embedded audit log)
     } = &*cfg;
-    // What this build accepts but does not act on (alert sinks, VIPs) is said, never ignored.
+    // What this build accepts but does not act on (the etcd store) is said, never ignored.
     for part in crate::check::inert(&cfg) {
         tracing::warn!("{part}");
     }
@@ -133,10 +146,13 @@ pub async fn run(
             source,
         })?;
     let stores = Stores::open(&cfg, Some(format!("http://{admin_addr}"))).await?;
+    let route = route_role::prepare(&cfg, &shutdown);
     let sources: Vec<Arc<dyn Exposition>> = dns
         .iter()
         .map(|d| Arc::new(d.handle()) as Arc<dyn Exposition>)
+        .chain(route_role::exposition(&route))
         .collect();
+    let reports = Reports::default();
     let metrics = Arc::new(Metrics::new(sources));
     let readiness = Readiness::new();
     let mut tasks = Tasks::new(shutdown);
@@ -163,13 +179,31 @@ pub async fn run(
         }
         _ => None,
     };
+    // The alert role subscribes to the enactors' reports before their first apply.
+    let enactors: Vec<&'static str> = [(dns.is_some(), "dns"), (route.is_some(), "route")]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+    let raise = alert_role::start(
+        &cfg,
+        &decide,
+        &reports,
+        stores.decisions.watch(),
+        enactors,
+        &mut tasks,
+    )?;
+
     if let Some(server) = dns {
+        let mut enactor = DnsEnactor::new(server.handle());
+        if let Some(addr) = server.local_addrs().first() {
+            enactor = enactor.verifying(console_role::loopback(*addr), Arc::clone(&cfg));
+        }
         let mut follower = Follower::new(
-            DnsEnactor::new(server.handle()),
+            enactor,
             Arc::clone(&cfg),
             stores.decisions.watch(),
             Arc::clone(&metrics),
-            Reports::default(),
+            reports.clone(),
         );
         // Answer from the committed state from the very first query.
         follower.apply_now(true).await.map_err(NodeError::Enact)?;
@@ -181,12 +215,24 @@ pub async fn run(
         });
     }
 
+    let watch = stores.decisions.watch();
+    route_role::start(route, &cfg, watch, &metrics, &reports, &mut tasks).await;
+
     let checks = if cfg.has_role(Role::Probe) {
         Some(start_probe_role(&cfg, &keys, &decide, &stores, &mut tasks)?)
     } else {
         None
     };
 
+    let console = console_role::start(&cfg, &decide, &stores, reports, clock, &mut tasks).await;
+    if stores.standing.borrow().cluster {
+        let (standing, raise, token) = (stores.standing.clone(), raise.clone(), tasks.token());
+        tasks.spawn(
+            "alert_isolation",
+            cluster_role::alert_on_isolation(standing, raise, token),
+        );
+    }
+    console_role::alert_drills(&console, raise, &mut tasks);
     let state = ApiState::new(api::Parts {
         cfg: Arc::clone(&cfg),
         decide,
@@ -199,6 +245,8 @@ pub async fn run(
         clock,
         checks,
         standing: stores.standing.clone(),
+        reports: console.reports.clone(),
+        console,
     });
     let token = tasks.token();
     tasks.spawn("admin", async move {
@@ -275,10 +323,11 @@ fn start_probe_role(
 #[cfg(test)]
 pub(crate) mod tests;
 
-/// `switchback serve`: bind the configured listeners, cancel on SIGTERM/SIGINT, run.
+/// `switchback serve`: bind the configured listeners, cancel on SIGTERM/SIGINT, reload on
+/// SIGHUP, run.
 pub async fn serve(cfg: Config) -> Result<(), NodeError> {
     let shutdown = CancellationToken::new();
     cancel_on_signals(shutdown.clone()).map_err(NodeError::Signals)?;
-    let listeners = Listeners::bind(&cfg).await?;
-    run(cfg, listeners, shutdown).await
+    descriptors::ensure(&cfg)?;
+    reload::serve_reloading(cfg, shutdown).await
 }

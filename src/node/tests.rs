@@ -179,6 +179,13 @@ async fn command_errors_map_to_statuses() {
             400,
         ),
         ("/v1/services/crm/switch", Some(TOKEN), "not json", 400),
+        // An empty reason leaves the audit log without an account of the move (issue #13).
+        (
+            "/v1/services/crm/switch",
+            Some(TOKEN),
+            r#"{"to":"sh","reason":"  ","force":true}"#,
+            400,
+        ),
         ("/v1/services/crm/approve", Some(TOKEN), "", 409),
         ("/v1/services/crm/reject", Some(TOKEN), "", 409),
         // Nobody has seen sh up and force is not set.
@@ -269,7 +276,7 @@ async fn dashboard_and_readiness_answer() {
     let node = Running::start(config(dir.path())).await;
     let (code, page) = node.get("/").await;
     assert_eq!(code, 200);
-    assert!(page.contains("/v1/status"), "{page}");
+    assert!(page.contains("/v1/dashboard"), "{page}");
     node.stop().await;
 }
 

@@ -117,6 +117,7 @@ mod tests {
     fn cfg() -> Config {
         let p = crate::config::Policy {
             all_down: AllDown::Keep,
+            damping: crate::config::presets::standard().policy.damping,
             ..fixture::policy()
         };
         fixture::config(&["crm"], fixture::voters(3, 2), p)
@@ -134,6 +135,7 @@ mod tests {
                     at: Timestamp(1),
                 },
                 operator: Default::default(),
+                damping: Default::default(),
             },
             health: ServingHealth {
                 degraded,

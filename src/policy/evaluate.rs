@@ -2,6 +2,10 @@
 //!
 //! # Which layers count
 //! For a service at a site, one probe's vote is:
+//! - **down at once** when the layers corroborate: the site is `cut` (every link check is an
+//!   interface whose carrier is gone: nothing there can answer, whatever the app said last)
+//!   or `silent` (its app and host checks all timed out `silence` times in a row: a black
+//!   hole, where loss would leave one of them answering now and then);
 //! - **down** when the service's own app verdict there is down, or when it has no app verdict
 //!   (unknown) and the host or link layer is down (a dead server or a cut path);
 //! - **up** when the service's app verdict there is up (the service answers: a filtered ICMP
@@ -31,6 +35,9 @@ pub(crate) struct World<'a> {
 
 /// One probe's vote about a service at a site, per the module rule.
 pub(crate) fn vote(obs: &Observation, service: &ServiceId, site: &SiteId) -> Health {
+    if obs.sites.get(site).is_some_and(|v| v.cut || v.silent) {
+        return Health::Down;
+    }
     let app = app_vote(obs, service, site);
     match app {
         Health::Up | Health::Down => app,
@@ -61,6 +68,10 @@ pub(crate) struct SiteEval {
     pub(crate) host: Count,
     /// Link layer.
     pub(crate) link: Count,
+    /// Probes that see the site's only paths cut (carrier down).
+    pub(crate) cut: u32,
+    /// Probes that see the site's app and host silent together.
+    pub(crate) silent: u32,
     /// The quorum verdict of `combined`.
     pub(crate) verdict: Health,
 }
@@ -81,6 +92,8 @@ pub(crate) fn eval_site(w: &World<'_>, service: &ServiceId, site: &SiteId, p: &P
         let view = obs.sites.get(site);
         e.host.add(view.map(|v| v.host).unwrap_or_default(), domain);
         e.link.add(view.map(|v| v.link).unwrap_or_default(), domain);
+        e.cut += u32::from(view.is_some_and(|v| v.cut));
+        e.silent += u32::from(view.is_some_and(|v| v.silent));
     }
     e.verdict = e.combined.verdict(p.quorum, p.min_domains);
     e
@@ -128,12 +141,32 @@ fn layer_text(out: &mut String, name: &str, c: &Count) {
 
 /// "bj down: app down 3/3, host up 3/3, link up 3/3 from 3 probes in 2 domains".
 pub(crate) fn describe(site: &SiteId, e: &SiteEval) -> String {
-    let mut s = format!("{site} {}: ", e.verdict);
+    let mut s = format!("{site} {}", e.verdict);
+    if e.verdict == Health::Down {
+        let by = if e.cut > 0 {
+            "definitive link failure (carrier down on its only paths)"
+        } else if e.silent > 0 {
+            "app and host silent together (black hole)"
+        } else if e.app.down > 0 {
+            "the app's own checks"
+        } else {
+            "host or link down, app unknown"
+        };
+        let _ = write!(s, " by {by}");
+    }
+    s.push_str(": ");
     layer_text(&mut s, "app", &e.app);
     s.push_str(", ");
     layer_text(&mut s, "host", &e.host);
     s.push_str(", ");
     layer_text(&mut s, "link", &e.link);
+    let n = e.combined.total();
+    if e.cut > 0 {
+        let _ = write!(s, ", path cut (carrier down) {}/{n}", e.cut);
+    }
+    if e.silent > 0 {
+        let _ = write!(s, ", app and host silent {}/{n}", e.silent);
+    }
     let domains = match e.verdict {
         Health::Down => e.combined.down_domains.len(),
         _ => e.combined.up_domains.len(),

@@ -157,6 +157,21 @@ pub enum Event {
         /// The site.
         site: SiteId,
     },
+    /// Automatic switches of a service came too often (flap damping): they stop until the
+    /// penalty decays; operators can still switch, answers use the degraded TTL.
+    Flapping {
+        /// The service.
+        service: ServiceId,
+        /// The penalty after the last switch.
+        penalty: u32,
+        /// When automatic switching resumes, unless it flaps again.
+        until: Timestamp,
+    },
+    /// The damping penalty decayed below `reuse`: automatic switching resumes.
+    FlappingEnded {
+        /// The service.
+        service: ServiceId,
+    },
     /// An operator re-admitted a held-out site.
     Readmitted {
         /// The service.
@@ -189,6 +204,8 @@ impl Event {
             Event::MaintenanceChanged { .. } => "maintenance_changed",
             Event::HeldOut { .. } => "held_out",
             Event::Readmitted { .. } => "readmitted",
+            Event::Flapping { .. } => "flapping",
+            Event::FlappingEnded { .. } => "flapping_ended",
         }
     }
 
@@ -210,7 +227,9 @@ impl Event {
             | Event::FailbackAvailable { service, .. }
             | Event::MaintenanceChanged { service, .. }
             | Event::HeldOut { service, .. }
-            | Event::Readmitted { service, .. } => Some(service),
+            | Event::Readmitted { service, .. }
+            | Event::Flapping { service, .. }
+            | Event::FlappingEnded { service } => Some(service),
         }
     }
 
@@ -225,6 +244,7 @@ impl Event {
                 | Event::SwitchRefusedTargetDown { .. }
                 | Event::GateBlocked { .. }
                 | Event::QuorumLost { .. }
+                | Event::Flapping { .. }
         )
     }
 
@@ -264,6 +284,13 @@ impl Event {
                 tracing::warn!(kind, %node, detail = detail.as_deref().unwrap_or(""), "probe abstains")
             }
             Event::Counting { node } => tracing::info!(kind, %node, "probe counts again"),
+            Event::Flapping { penalty, until, .. } => tracing::error!(
+                kind,
+                service,
+                penalty,
+                until = until.0,
+                "flapping: automatic switching suppressed"
+            ),
             other => tracing::info!(kind, service, event = ?other, "policy event"),
         }
     }

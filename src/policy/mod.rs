@@ -34,6 +34,7 @@
 //! - A restart resumes the committed decision; verdict histories restart, so a hold-down restarts too.
 
 pub mod audit;
+pub mod damping;
 pub mod desired;
 pub mod engine;
 pub mod error;
@@ -44,7 +45,7 @@ mod replay;
 pub mod service;
 pub mod status;
 
-pub use audit::{AuditEntry, AuditRecord};
+pub use audit::{AuditEntry, AuditRecord, DrillNote};
 pub use desired::{Desired, DesiredSet, desired, serving_health};
 pub use engine::Engine;
 pub use error::CommandError;

@@ -5,6 +5,7 @@
 mod commands;
 mod switching;
 
+use super::damping;
 use super::evaluate::{self, SiteEval, World};
 use super::event::Event;
 use super::io::Output;
@@ -41,6 +42,11 @@ struct Flags {
     failback_closed: bool,
 }
 
+/// Whether the last evaluation saw the service suppressed by flap damping (edge memory for
+/// `FlappingEnded`; kept apart from `Flags`, which a switch resets).
+#[derive(Clone, Copy, Debug, Default)]
+struct FlapSeen(bool);
+
 /// What was observed and decided for one service.
 #[derive(Clone, Debug)]
 pub struct ServiceState {
@@ -51,6 +57,7 @@ pub struct ServiceState {
     /// Per serving site (same order as `Service::serving`): its verdict and since when.
     pub(crate) tracks: Vec<Option<Track>>,
     flags: Flags,
+    flap_seen: FlapSeen,
     /// When this state machine started (probes get `stale_after` to report before quorum loss pages).
     started: Timestamp,
 }
@@ -86,6 +93,7 @@ impl Service {
                         at: w.now,
                     },
                     operator: Default::default(),
+                    damping: Default::default(),
                 },
                 true,
             ),
@@ -100,6 +108,7 @@ impl Service {
                 pending: None,
                 tracks: Vec::new(),
                 flags: Flags::default(),
+                flap_seen: FlapSeen::default(),
                 started: w.now,
             },
         };
@@ -176,7 +185,24 @@ impl Service {
             reason: reason.clone(),
             at: w.now,
         };
+        let automatic = matches!(
+            kind,
+            DecisionKind::Failover | DecisionKind::Failback | DecisionKind::Confirmed
+        );
+        let d = self.config.policy.damping;
+        let flapping = from != to
+            && automatic
+            && damping::record_switch(&d, &mut self.state.committed.damping, w.now);
         out.push(Output::Commit(self.state.committed.clone()));
+        if flapping {
+            self.state.flap_seen = FlapSeen(true);
+            let s = &self.state.committed.damping;
+            out.push(Output::Event(Event::Flapping {
+                service: self.config.name.clone(),
+                penalty: s.penalty,
+                until: damping::reuse_at(&d, s, w.now).unwrap_or(w.now),
+            }));
+        }
         if from != to {
             out.push(Output::Event(Event::Switched {
                 service: self.config.name.clone(),
@@ -336,10 +362,17 @@ impl Service {
             }
         }
 
+        let flapping = self.flapping(w.now);
+        if self.state.flap_seen.0 && !flapping {
+            out.push(Output::Event(Event::FlappingEnded {
+                service: name.clone(),
+            }));
+        }
+        self.state.flap_seen = FlapSeen(flapping);
         if self.state.committed.operator.maintenance {
             return changed;
         }
-        if mode != Mode::Manual && self.state.pending.is_none() {
+        if mode != Mode::Manual && self.state.pending.is_none() && !flapping {
             if down_held && !self.state.flags.episode_closed {
                 self.try_failover(w, out);
             } else if !active_down && active != *w.primary {
@@ -348,6 +381,15 @@ impl Service {
         }
         self.failback_available(w, out);
         changed
+    }
+
+    /// Flap damping suppresses automatic switches of this service at `now`.
+    pub(crate) fn flapping(&self, now: Timestamp) -> bool {
+        damping::suppressed(
+            &self.config.policy.damping,
+            &self.state.committed.damping,
+            now,
+        )
     }
 
     /// The next instant at which this service's rules may act without new input.
@@ -363,6 +405,9 @@ impl Service {
         }
         if let Some(pend) = &self.state.pending {
             ds.push(pend.deadline);
+        }
+        if let Some(t) = damping::reuse_at(&p.damping, &self.state.committed.damping, w.now) {
+            ds.push(t);
         }
         let pt = self.track(w.primary);
         if pt.verdict == Health::Up && self.active() != w.primary {

@@ -1,7 +1,8 @@
 //! Read-only views of the decision core for the admin API and the DNS enactor.
 
 use crate::model::{
-    CheckName, DecisionKind, DomainId, Epoch, Health, NodeId, ServiceId, SiteId, Timestamp,
+    CheckName, DecisionKind, DomainId, Epoch, Health, NodeId, ServiceId, SiteId, SiteView,
+    Timestamp,
 };
 use crate::tally::VoteState;
 use serde::{Deserialize, Serialize};
@@ -83,8 +84,11 @@ pub struct ServiceStatus {
     pub held_out: BTreeSet<SiteId>,
     /// A switch waiting for approval.
     pub pending: Option<Pending>,
-    /// Active site not seen up, or a switch pending: DNS uses `degraded_ttl`.
+    /// Active site not seen up, a switch pending, or flapping: DNS uses `degraded_ttl`.
     pub degraded: bool,
+    /// Flap damping suppresses automatic switches (operators can still switch).
+    #[serde(default)]
+    pub flapping: bool,
     /// Every serving site is down by quorum (Unknown is not down): DNS applies `all_down`.
     pub all_down: bool,
     /// Enough counting probes to reach a verdict.
@@ -114,6 +118,9 @@ pub struct NodeVote {
     pub state: VoteState,
     /// Why it abstains, if it does.
     pub self_detail: Option<String>,
+    /// What it sees per site and layer (the dashboard's vote matrix).
+    #[serde(default)]
+    pub sites: BTreeMap<SiteId, SiteView>,
 }
 
 /// All voters' standing.

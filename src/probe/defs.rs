@@ -1,8 +1,8 @@
 //! Check definitions from `probes/*.toml`: the typed form the scheduler runs.
 //!
 //! A probes file is a list of `[[check]]` tables. Every check has a `name`, a `layer`, a
-//! `kind`, timing keys (`interval`, `timeout`, `rise`, `fall`, optional `fast_interval` and
-//! `jitter`) and either `site = "<id>"` or `self_check = true`. Kind-specific keys are
+//! `kind`, timing keys (`preset`, `interval`, `timeout`, `rise`, `fall`, `loss_window`,
+//! `down_ratio`, `up_ratio`, `silence`, optional `fast_interval` and `jitter`) and either `site = "<id>"` or `self_check = true`. Kind-specific keys are
 //! documented on each spec type. [`load`] reports every problem it finds as
 //! `file:line: key: problem`, and any key it does not consume is an error.
 
@@ -55,8 +55,16 @@ pub struct Timing {
     pub timeout: Duration,
     /// Consecutive successes to become up.
     pub rise: u32,
-    /// Consecutive failures to become down.
+    /// Consecutive definitive failures (refused, wrong answer, carrier down) to become down.
     pub fall: u32,
+    /// Results judged for ambiguous failures (timeouts): key `loss_window`.
+    pub loss_window: u32,
+    /// Failed share of a full `loss_window` that makes the check down.
+    pub down_ratio: f64,
+    /// Failed share at or below which a down check may rise; above it an up check is degraded.
+    pub up_ratio: f64,
+    /// Consecutive timeouts after which the check counts as silent (site corroboration).
+    pub silence: u32,
     /// Upper bound of the random delay added to each period so probes do not fire in lockstep.
     pub jitter: Duration,
 }

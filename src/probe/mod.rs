@@ -25,6 +25,7 @@
 
 pub mod defs;
 pub mod events;
+pub mod evidence;
 mod kinds;
 pub mod machine;
 mod once;

@@ -45,6 +45,10 @@ mod tests {
             timeout: Duration::from_millis(300),
             rise: 2,
             fall: 3,
+            loss_window: 10,
+            down_ratio: 1.0,
+            up_ratio: 0.2,
+            silence: 5,
             jitter: Duration::from_millis(100),
         }
     }

@@ -1,5 +1,6 @@
 //! Per-check status (state, last result, last error, last RTT) shared with the admin API.
 
+use super::evidence::Evidence;
 use crate::model::{CheckName, Health, Layer, SiteId, Timestamp};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
@@ -32,6 +33,17 @@ pub struct CheckStatus {
     pub failures: u64,
     /// The last state change, if any.
     pub last_change: Option<StateChange>,
+    /// Set while the last attempt failed because of this prober (EMFILE, no route from this
+    /// host, ...): the check abstains and so does the node's vote (`probe::kinds::local`).
+    pub local: Option<String>,
+    /// Evidence of the last failed attempt (`definitive`, `ambiguous`, `local`).
+    pub last_evidence: Option<Evidence>,
+    /// Up, but more of the recent window failed than `up_ratio` (loss, not an outage).
+    pub degraded: bool,
+    /// `silence` timeouts in a row (no reply at all).
+    pub silent: bool,
+    /// What made the check down, when it is: `definitive` failures or a window of silence.
+    pub down_by: Option<Evidence>,
 }
 
 /// One state change of a check.

@@ -15,7 +15,14 @@
 //! files may define the same gate for a site (each service's database); the gate is up only
 //! when all of them are up ([`fold_gate`]), since a switch must wait for every replica.
 //! Self-checks feed `self_ok`: the node votes only while every self-check is up.
+//!
+//! **Corroboration** (the policy reads it, see `policy::evaluate`): a site is `cut` when it
+//! has link checks and every one is an `iface` check down on definitive evidence (carrier
+//! gone on this probe's only paths to it); it is `silent` when it has at least one app and
+//! one host check and every one of them has timed out `silence` times in a row. Two layers
+//! falling silent together is a black hole; loss leaves one of them answering now and then.
 
+use super::evidence::Evidence;
 use super::status::CheckStatus;
 use crate::model::{
     CheckName, DomainId, Health, Layer, NodeId, Observation, ServiceId, SiteId, SiteView, Timestamp,
@@ -88,12 +95,32 @@ pub fn observation(
                     .map(|c| c.state),
             )
         };
+        let mine = |layer: Layer| {
+            checks
+                .iter()
+                .filter(counted)
+                .filter(move |c| c.site.as_ref() == Some(site) && c.layer == layer)
+        };
+        let links: Vec<_> = mine(Layer::Link).collect();
+        let cut = !links.is_empty()
+            && links.iter().all(|c| {
+                c.kind == "iface"
+                    && c.state == Health::Down
+                    && c.down_by == Some(Evidence::Definitive)
+            });
+        let quiet = |layer: Layer| {
+            let v: Vec<_> = mine(layer).collect();
+            !v.is_empty() && v.iter().all(|c| c.silent)
+        };
+        let silent = quiet(Layer::App) && quiet(Layer::Host);
         sites.insert(
             site.clone(),
             SiteView {
                 app: of(Layer::App),
                 host: of(Layer::Host),
                 link: of(Layer::Link),
+                cut,
+                silent,
             },
         );
     }
@@ -124,7 +151,7 @@ pub fn observation(
                 .insert(c.name.clone(), c.state);
         }
     }
-    let failing: Vec<String> = checks
+    let mut failing: Vec<String> = checks
         .iter()
         .filter(|c| c.site.is_none() && c.state != Health::Up)
         .map(|c| match (&c.state, &c.last_error) {
@@ -132,6 +159,13 @@ pub fn observation(
             (s, _) => format!("self-check {} {s}", c.name),
         })
         .collect();
+    // Local trouble on this prober (EMFILE, no route from here): it is no evidence about
+    // any site, so the node abstains until its checks run cleanly again.
+    failing.extend(checks.iter().filter_map(|c| {
+        c.local
+            .as_ref()
+            .map(|why| format!("check {}: {why}", c.name))
+    }));
     Observation {
         node: layout.node.clone(),
         domain: layout.domain.clone(),
@@ -164,6 +198,11 @@ mod tests {
             runs: 1,
             failures: 0,
             last_change: None,
+            local: None,
+            last_evidence: None,
+            degraded: false,
+            silent: false,
+            down_by: (state == Down).then_some(Evidence::Definitive),
         }
     }
 
@@ -216,6 +255,47 @@ mod tests {
         assert_eq!(o.services[&"crm".into()][&"sh".into()], Up);
         assert_eq!(o.services[&"billing".into()][&"sh".into()], Unknown);
         assert_eq!(o.gates[&"sh".into()][&"lag-sh".into()], Down);
+    }
+
+    #[test]
+    fn local_trouble_abstains_and_never_votes_a_site_down() {
+        let mut checks = vec![
+            check("bj-app", Some("bj"), Layer::App, Up),
+            check("sh-app", Some("sh"), Layer::App, Up),
+        ];
+        checks[1].local = Some("local trouble, abstaining: connect: EMFILE".into());
+        let o = observation(&layout(), &checks, 3, Timestamp(0));
+        assert!(!o.self_ok);
+        assert!(
+            o.self_detail
+                .as_deref()
+                .is_some_and(|d| d.contains("EMFILE")),
+            "{o:?}"
+        );
+    }
+
+    #[test]
+    fn a_cut_path_and_silence_on_two_layers_corroborate() {
+        let bj = SiteId::from("bj");
+        let mut link = check("transit-bj", Some("bj"), Layer::Link, Down);
+        link.kind = "iface";
+        let mut checks = vec![
+            check("crm-bj", Some("bj"), Layer::App, Up),
+            check("host-bj", Some("bj"), Layer::Host, Up),
+            link,
+        ];
+        let o = observation(&layout(), &checks, 1, Timestamp(0));
+        assert!(o.sites[&bj].cut && !o.sites[&bj].silent);
+        // A gateway ping judged down over its window is not a cut path.
+        checks[2].kind = "icmp";
+        assert!(!observation(&layout(), &checks, 2, Timestamp(0)).sites[&bj].cut);
+        checks[0].silent = true;
+        assert!(
+            !observation(&layout(), &checks, 3, Timestamp(0)).sites[&bj].silent,
+            "the host still answers: loss, not a black hole"
+        );
+        checks[1].silent = true;
+        assert!(observation(&layout(), &checks, 4, Timestamp(0)).sites[&bj].silent);
     }
 
     #[test]

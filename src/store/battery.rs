@@ -77,6 +77,7 @@ pub(crate) fn committed(service: &str, site: &str, epoch: u64) -> ServiceRecord 
                 at: Timestamp(1_000 + epoch),
             },
             operator: Default::default(),
+            damping: Default::default(),
         },
         health: Default::default(),
     }

@@ -131,9 +131,11 @@ impl Stores {
     /// cluster store announces while this node leads, unless `[store] advertise` says).
     pub async fn open(cfg: &Config, admin: Option<String>) -> Result<Self, StoreError> {
         match &cfg.store {
-            StoreSection::Embedded => Ok(Stores::of(Arc::new(EmbeddedStore::open(
-                &cfg.node.state_dir,
-            )?))),
+            StoreSection::Embedded => {
+                let store = EmbeddedStore::open(&cfg.node.state_dir)?;
+                store.rotate_audit(cfg.audit.max_size, cfg.audit.keep);
+                Ok(Stores::of(Arc::new(store)))
+            }
             #[cfg(feature = "etcd")]
             StoreSection::Etcd {
                 endpoints,

@@ -216,7 +216,8 @@ fn cluster_forged_and_replayed_votes_are_dropped() {
 /// Random faults during failovers: each step fails the active site and at once kills the
 /// leader (-9), kills an etcd member, cuts an authority off, or nothing; then heals. After
 /// every step each authority holds the same decision for the same epoch, and no authority's
-/// epoch ever went backwards. `SWITCHBACK_CHAOS_STEPS` (default 4) sets the length and
+/// epoch ever went backwards. `SWITCHBACK_CHAOS_STEPS` (default 2; since flap damping (#12) a third failover within
+/// seconds is not made, see the closing note) sets the length and
 /// `SWITCHBACK_CHAOS_SEED` replays a run.
 #[test]
 fn cluster_chaos_no_split_brain_and_epochs_only_grow() {
@@ -227,7 +228,7 @@ fn cluster_chaos_no_split_brain_and_epochs_only_grow() {
     let steps: u64 = std::env::var("SWITCHBACK_CHAOS_STEPS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(4);
+        .unwrap_or(2);
     let seed: u64 = std::env::var("SWITCHBACK_CHAOS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -91,6 +91,13 @@ async fn service_answers_follow_views() {
         vec!["crm.boss.example. 5 IN A 10.2.0.10"],
         "{out}"
     );
+    // Health only (the degraded TTL): served live, but no serial bump, so no NOTIFY or
+    // transfer for the secondaries.
+    assert_eq!(
+        srv.handle.serial("boss.example.").expect("serial"),
+        serial1,
+        "a TTL-only change must not bump the serial"
+    );
     srv.stop().await;
 }
 

@@ -187,3 +187,54 @@ async fn follows_a_switch(tsig: bool) {
     assert!(!log.contains("denied"), "Knot refused nothing: {log}");
     srv.stop().await;
 }
+
+/// Zone churn: health-only changes (the degraded TTL) send nothing to the secondary, and a
+/// burst of answer changes is coalesced into at most one NOTIFY per `dns.notify_interval`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knot_secondary_sees_no_notify_storm() {
+    let (Some(knotd), Some(kdig)) = (require("knotd"), require("kdig")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let knot_dir = dir.path().join("knot");
+    std::fs::create_dir_all(&knot_dir).expect("dir");
+    let knot_port = free_port();
+    let knot_addr: SocketAddr = ([127, 0, 0, 1], knot_port).into();
+    let mut cfg = config(&shipped_zone(), dir.path(), services());
+    cfg.dns.notify = vec![knot_addr];
+    cfg.dns.notify_interval = Duration::from_secs(3);
+    let srv = Running::start(&cfg);
+    let _knot = start_knot(&knotd, &knot_dir, knot_port, srv.addr, false);
+    wait_for_answer(&kdig, knot_addr, "10.1.0.10", Duration::from_secs(20)).await;
+    let serial0 = srv.handle.serial("boss.example.").expect("serial");
+
+    // Degraded TTL on and off, many times: served live, no serial, no NOTIFY.
+    let sent0 = srv.handle.counters().notifies_sent;
+    for epoch in 1..=20u64 {
+        srv.handle
+            .apply(&[view("crm", "bj", epoch, epoch % 2 == 1, &["bj"])])
+            .expect("apply");
+    }
+    assert_eq!(srv.handle.serial("boss.example.").expect("serial"), serial0);
+
+    // Five switches back and forth at once, ending at the backup: one NOTIFY now (or none,
+    // if the last round is within the interval), one for the newest serial later.
+    for (i, site) in ["sh", "bj", "sh", "bj", "sh"].iter().enumerate() {
+        srv.handle
+            .apply(&[view("crm", site, 21 + i as u64, false, &[site])])
+            .expect("apply");
+    }
+    wait_for_answer(&kdig, knot_addr, "10.2.0.10", Duration::from_secs(20)).await;
+    let serial = srv.handle.serial("boss.example.").expect("serial");
+    let soa = tool(&kdig, knot_addr, &["boss.example", "SOA", "+short"]).await;
+    assert!(
+        soa.contains(&format!(" {serial} ")),
+        "secondary at {serial}: {soa}"
+    );
+    let sent = srv.handle.counters().notifies_sent - sent0;
+    assert!(
+        (1..=2).contains(&sent),
+        "{sent} NOTIFYs for 20 TTL changes and 5 switches in one burst"
+    );
+    srv.stop().await;
+}

@@ -39,6 +39,7 @@ pub(crate) fn require(tool: &str) -> Option<PathBuf> {
 pub(crate) fn service(name: &str, all_down: AllDown, bj: &str, sh: &str) -> Service {
     let policy = Policy {
         all_down,
+        damping: switchback::config::presets::standard().policy.damping,
         ..fixture::policy()
     };
     fixture::service(name, ip(bj), ip(sh), policy)
@@ -124,6 +125,7 @@ pub(crate) fn view(service: &str, site: &str, epoch: u64, degraded: bool, up: &[
                 at: Timestamp(epoch),
             },
             operator: Default::default(),
+            damping: Default::default(),
         },
         health: switchback::model::ServingHealth {
             degraded,

@@ -128,7 +128,7 @@ async fn a_hung_server_times_out() {
         &format!("kind = \"http\"\nurl = \"http://{}/\"", hung.addr),
         "hung",
         1,
-        1,
+        2,
     );
     let (mut rx, status, stop) = start(&dir, &text);
     until(&mut rx, "down", |o| app(o, "crm", "bj") == Health::Down).await;
@@ -151,13 +151,13 @@ async fn once_reports_every_kind_in_a_table() {
         ),
         "web",
         1,
-        1,
+        2,
     );
     text += &check(
         &format!("kind = \"tcp\"\ntarget = \"{dead}\""),
         "dead-tcp",
         1,
-        1,
+        2,
     );
     text += &check(
         &format!(
@@ -166,13 +166,13 @@ async fn once_reports_every_kind_in_a_table() {
         ),
         "nx",
         1,
-        1,
+        2,
     );
     text += &check(
         "kind = \"exec\"\ncommand = [\"sh\", \"-c\", \"echo site=$SWITCHBACK_SITE; exit 0\"]",
         "script",
         1,
-        1,
+        2,
     );
     let (path, file) = probes(dir.path(), "crm.toml", &text);
     let cfg = config(&dir.path().join("node.toml"), &[("crm", &path, &[])]);

@@ -127,6 +127,19 @@ impl Netns {
         ns
     }
 
+    /// Creates a namespace with the given prefix (a helper's tag) instead of `sbp`.
+    pub(crate) fn prefixed(prefix: &str, tag: &str) -> Netns {
+        let name = format!(
+            "{prefix}-{tag}-{}-{}",
+            std::process::id(),
+            NS_SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        sh(&["ip", "netns", "add", &name]);
+        let ns = Netns { name };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
     /// Runs `ip -n NAME args...`, panicking with stderr on failure.
     pub(crate) fn ip(&self, args: &[&str]) {
         let mut full = vec!["ip", "-n", &self.name];

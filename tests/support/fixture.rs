@@ -34,6 +34,7 @@ pub(crate) fn policy() -> Policy {
         hold_out_recovered: false,
         gates: Vec::new(),
         all_down: AllDown::Keep,
+        damping: switchback::config::presets::standard().policy.damping,
     }
 }
 
@@ -79,6 +80,7 @@ pub(crate) fn config_owned(services: &[String], voters: Vec<Voter>, policy: Poli
         })
         .collect();
     Config {
+        audit: Default::default(),
         source: PathBuf::from("fixture.toml"),
         node: NodeSection {
             id: NodeId::from("auth-1"),
@@ -106,6 +108,7 @@ pub(crate) fn config_owned(services: &[String], voters: Vec<Voter>, policy: Poli
             tsig_keys: Vec::new(),
             notify_key: None,
             udp_sockets: 1,
+            notify_interval: Duration::ZERO,
         },
         admin: AdminSection {
             listen: SocketAddr::from(([127, 0, 0, 1], 9530)),
@@ -114,6 +117,7 @@ pub(crate) fn config_owned(services: &[String], voters: Vec<Voter>, policy: Poli
         sites,
         services,
         alerts: Vec::new(),
+        route: Default::default(),
     }
 }
 
@@ -151,7 +155,12 @@ pub(crate) fn dns_config(zone: &Path, state_dir: &Path, services: Vec<Service>) 
 
 /// One site's layers as a probe sees them.
 pub(crate) fn view(app: Health, host: Health, link: Health) -> SiteView {
-    SiteView { app, host, link }
+    SiteView {
+        app,
+        host,
+        link,
+        ..SiteView::default()
+    }
 }
 
 /// An observation from `node` in `domain`, number `seq`, built at `at` ms: self-check passing,

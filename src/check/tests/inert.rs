@@ -1,16 +1,16 @@
-//! `inert`: one warning per configured part this build does not act on (alert sinks, VIPs,
-//! the etcd store), located like check problems; none for a config that uses none of them.
+//! `inert`: one warning per configured part this build does not act on (the etcd store; VIPs
+//! and alert sinks are enacted, so never warned about), located like check problems; none for
+//! a config that uses none of them.
 
 use super::*;
+use crate::check::Inert;
 #[cfg(not(feature = "etcd"))]
 use crate::check::InertPart;
-use crate::check::{Inert, inert};
+#[cfg(not(feature = "etcd"))]
+use crate::check::inert;
 use crate::config::Ctx;
 
-/// How many warnings the etcd store adds: one without the `etcd` feature, none with it.
-const ETCD: usize = if cfg!(feature = "etcd") { 0 } else { 1 };
-
-/// MINIMAL with a VIP on crm, the etcd store and one webhook sink.
+/// MINIMAL with a VIP on crm, the etcd store and one webhook sink (only etcd is inert).
 fn unacted() -> String {
     format!(
         "{MINIMAL}vip = {{ prefix = \"10.9.0.10/32\", next_hop = {{ bj = \"10.1.255.1\", sh = \"10.2.255.1\" }} }}\n\n\
@@ -39,61 +39,28 @@ fn a_plain_config_has_no_warnings() {
 
 #[test]
 #[cfg(not(feature = "etcd"))]
-fn alert_sink_vip_and_etcd_each_warn_once_where_configured() {
+fn etcd_warns_once_where_configured_vip_and_alert_sink_never() {
     let text = unacted();
     let found = warnings(&text, &[]);
     let keys: Vec<&str> = found.iter().map(|w| w.key.as_str()).collect();
-    assert_eq!(
-        keys,
-        ["store.kind", "service[0].vip", "alert[0]"],
-        "{found:#?}"
-    );
+    assert_eq!(keys, ["store.kind"], "{found:#?}");
     assert_eq!(found[0].part, InertPart::EtcdStore);
+    let line = found[0].at.line();
+    assert_eq!(line, Some(line_of(&text, "kind = \"etcd\"")));
     assert_eq!(
-        found[1].part,
-        InertPart::Vip {
-            service: "crm".into(),
-            prefix: "10.9.0.10/32".parse().expect("prefix"),
-        }
+        found[0].to_string(),
+        format!(
+            "{}: store.kind: \"etcd\" is not available in this build (built without feature etcd); \
+             serve will refuse this config",
+            found[0].at
+        )
     );
-    assert_eq!(
-        found[2].part,
-        InertPart::Alert {
-            sink: "webhook http://127.0.0.1:9000/hook".into()
-        }
+    assert!(
+        found[0]
+            .at
+            .to_string()
+            .ends_with(&format!("switchback.toml:{}", line.expect("line")))
     );
-    let lines: Vec<Option<usize>> = found.iter().map(|w| w.at.line()).collect();
-    assert_eq!(
-        lines,
-        [
-            Some(line_of(&text, "kind = \"etcd\"")),
-            Some(line_of(&text, "vip =")),
-            Some(line_of(&text, "[[alert]]")),
-        ]
-    );
-    let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
-    let at = |w: &Inert| w.at.to_string();
-    assert_eq!(
-        shown,
-        [
-            format!(
-                "{}: store.kind: \"etcd\" is not available in this build (no etcd store yet); \
-                 serve will refuse this config",
-                at(&found[0])
-            ),
-            format!(
-                "{}: service[0].vip: vip 10.9.0.10/32 of service crm is not enacted by this \
-                 build (no route enactor yet); only DNS answers move",
-                at(&found[1])
-            ),
-            format!(
-                "{}: alert[0]: webhook http://127.0.0.1:9000/hook is not used by this build \
-                 (no alert enactor yet); nothing will be paged",
-                at(&found[2])
-            ),
-        ]
-    );
-    assert!(at(&found[0]).ends_with(&format!("switchback.toml:{}", lines[0].expect("line"))));
 }
 
 #[test]
@@ -115,28 +82,30 @@ fn a_part_set_by_env_names_the_variable() {
 
 /// The public entry re-reads the config's own file to locate the parts.
 #[test]
+#[cfg(not(feature = "etcd"))]
 fn inert_locates_in_the_loaded_file() {
     let text = unacted();
     let (dir, r) = load_text(&text, &[]);
     let config = r.unwrap_or_else(|e| panic!("{e}"));
     let found = inert(&config);
-    assert_eq!(found.len(), 2 + ETCD, "{found:#?}");
+    assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(
-        found[ETCD].at,
+        found[0].at,
         Origin::file(
             dir.path().join("switchback.toml"),
-            Some(line_of(&text, "vip ="))
+            Some(line_of(&text, "kind = \"etcd\""))
         )
     );
     // Gone since it was loaded: still reported, only without lines.
     drop(dir);
     let found = inert(&config);
-    assert_eq!(found.len(), 2 + ETCD, "{found:#?}");
+    assert_eq!(found.len(), 1, "{found:#?}");
     assert!(found.iter().all(|w| w.at.line().is_none()), "{found:#?}");
 }
 
 /// `check` returns the warnings and prints them under the summary, prefixed `warning:`.
 #[test]
+#[cfg(not(feature = "etcd"))]
 fn check_prints_the_warnings_under_the_summary() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir_all(dir.path().join("probes")).expect("mkdir");
@@ -146,24 +115,33 @@ fn check_prints_the_warnings_under_the_summary() {
     let text = unacted().replacen("site = \"bj\"", "site = \"bj\"\nroles = [\"probe\"]", 1);
     std::fs::write(&path, &text).expect("write");
     let summary = check(&path, Some(HashMap::new())).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(summary.warnings.len(), 2 + ETCD, "{:#?}", summary.warnings);
+    assert_eq!(summary.warnings.len(), 1, "{:#?}", summary.warnings);
     let shown = summary.to_string();
     let warned: Vec<&str> = shown
         .lines()
         .filter(|l| l.starts_with("warning: "))
         .collect();
-    assert_eq!(warned.len(), 2 + ETCD, "{shown}");
+    assert_eq!(warned.len(), 1, "{shown}");
     assert!(
-        ETCD == 0
-            || warned[0].starts_with(&format!(
-                "warning: {}:{}: store.kind: ",
-                path.display(),
-                line_of(&text, "kind = \"etcd\"")
-            )),
+        warned[0].starts_with(&format!(
+            "warning: {}:{}: store.kind: ",
+            path.display(),
+            line_of(&text, "kind = \"etcd\"")
+        )),
         "{shown}"
     );
     assert!(
-        shown.lines().last().is_some_and(|l| l.contains("alert[0]")),
+        shown
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("store.kind")),
         "{shown}"
     );
+}
+
+/// A build with the etcd store acts on it: nothing is inert.
+#[test]
+#[cfg(feature = "etcd")]
+fn a_build_with_etcd_warns_about_nothing() {
+    assert_eq!(warnings(&unacted(), &[]), []);
 }

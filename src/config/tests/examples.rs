@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::config::{
-    AlertSink, AllDown, ConfirmTimeout, Failback, LogFormat, Mode, Origin, Role, SiteRole,
+    AllDown, ConfirmTimeout, Failback, LogFormat, Mode, Origin, Role, SinkKind, SiteRole,
     StoreSection,
 };
 use crate::model::{NodeId, SiteId};
@@ -177,7 +177,7 @@ fn three_site_examples_load() {
                 .iter()
                 .all(|s| s.names.iter().all(|n| n.ends_with(".boss.example.")))
         );
-        assert!(matches!(c.alerts[0], AlertSink::Pagerduty { .. }));
+        assert!(matches!(c.alerts[0].kind, SinkKind::Pagerduty { .. }));
         assert_eq!(c.votes.voters.len(), 3);
     }
 }

@@ -5,7 +5,9 @@
 mod examples;
 mod problems;
 mod props;
+mod tables;
 mod unknown_keys;
+mod vip;
 
 use super::{Config, ConfigError, ConfigErrors, load};
 use std::collections::HashMap;

@@ -211,6 +211,17 @@ fn policy_sanity() {
     one(&text, "service[0].policy.hold_down");
     let text = format!("{MINIMAL}policy = {{ hold_down = \"20m\", failback_hold = \"10m\" }}\n");
     one(&text, "service[0].policy.failback_hold");
+    let text = format!("{MINIMAL}policy = {{ hold_down = \"1s\", failback_hold = \"2s\" }}\n");
+    let e = one(&text, "service[0].policy.failback_hold");
+    assert!(e.to_string().contains("below 3 x hold_down"), "{e}");
+    let text = format!("{MINIMAL}policy = {{ preset = \"turbo\" }}\n");
+    let e = one(&text, "service[0].policy.preset");
+    assert!(
+        e.to_string().contains("known: lan, fast, standard, wan"),
+        "{e}"
+    );
+    let text = format!("{MINIMAL}policy = {{ damping_half_life = \"1m\" }}\n");
+    one(&text, "service[0].policy.damping_half_life");
     let text = format!("{MINIMAL}policy = {{ quorum = 0 }}\n");
     one(&text, "service[0].policy.quorum");
     let text = format!("{MINIMAL}policy = {{ mode = \"yolo\" }}\n");
@@ -285,6 +296,53 @@ fn alert_sinks() {
     one(&text, "alert[0].kind");
     let text = format!("{MINIMAL}\n[[alert]]\nkind = \"exec\"\ncommand = []\n");
     one(&text, "alert[0].command");
+    let hook = "[[alert]]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/\"\n";
+    one(
+        &format!("{MINIMAL}\n{hook}kinds = [\"failover\", \"pigeon\"]\n"),
+        "alert[0].kinds[1]",
+    );
+    one(
+        &format!("{MINIMAL}\n{hook}min_severity = \"loud\"\n"),
+        "alert[0].min_severity",
+    );
+    one(
+        &format!("{MINIMAL}\n{hook}services = [\"nope\"]\n"),
+        "alert[0].services[0]",
+    );
+    one(
+        &format!("{MINIMAL}\n{hook}timeout = \"soon\"\n"),
+        "alert[0].timeout",
+    );
+    one(
+        &format!("{MINIMAL}\n{hook}name = \"a\"\n\n{hook}name = \"a\"\n"),
+        "alert[1].name",
+    );
+    one(
+        &format!(
+            "{MINIMAL}\n[[alert]]\nkind = \"alertmanager\"\nurl = \"http://127.0.0.1:1/\"\nheaders = {{ A = \"b\" }}\n"
+        ),
+        "alert[0].headers",
+    );
+}
+
+#[test]
+fn alert_sinks_get_names_filters_and_defaults() {
+    let hook = "[[alert]]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/\"\n";
+    let text = format!(
+        "{MINIMAL}\n{hook}\n{hook}min_severity = \"critical\"\nkinds = [\"failover\"]\nservices = [\"crm\"]\nmax_age = \"1h\"\n\n\
+         [[alert]]\nkind = \"exec\"\ncommand = [\"/bin/true\"]\n"
+    );
+    let (_dir, r) = load_text(&text, &[]);
+    let c = r.unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = c.alerts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["webhook-0", "webhook-1", "exec"]);
+    assert_eq!(
+        c.alerts[1].filter.min_severity,
+        crate::config::Severity::Critical
+    );
+    assert_eq!(c.alerts[1].filter.kinds, ["failover"]);
+    assert_eq!(c.alerts[1].max_age, std::time::Duration::from_secs(3600));
+    assert_eq!(c.alerts[0].timeout, std::time::Duration::from_secs(10));
 }
 
 #[test]

@@ -44,6 +44,7 @@ impl Engine {
                     age_ms: now.since(o.at).as_millis() as u64,
                     state: self.tally.state_of(o, now),
                     self_detail: o.self_detail.clone(),
+                    sites: o.sites.clone(),
                 }),
             }
         }
@@ -126,7 +127,8 @@ fn service_status(w: &World<'_>, s: &Service) -> ServiceStatus {
         maintenance: op.maintenance,
         held_out: op.held_out.clone(),
         pending: s.state.pending.clone(),
-        degraded: !active_up || s.state.pending.is_some(),
+        degraded: !active_up || s.state.pending.is_some() || s.flapping(w.now),
+        flapping: s.flapping(w.now),
         all_down,
         quorum: w.tally.quorum_possible(w.now, p.quorum, p.min_domains),
         sites,

@@ -4,7 +4,7 @@ use super::harness::*;
 use crate::config::Voter;
 use crate::fixture;
 use crate::model::{CheckName, DecisionKind, Epoch, Health};
-use crate::policy::{Input, Output};
+use crate::policy::{Command, Event, Input, Output};
 use std::time::Duration;
 
 fn h() -> H {
@@ -42,7 +42,7 @@ fn fails_over_only_after_hold_down() {
     assert_eq!(c[0].decision.epoch, Epoch(2));
     let reason = &c[0].decision.reason;
     assert!(
-        reason.contains("bj down: app down 3/3, host up 3/3, link up 3/3"),
+        reason.contains("bj down by the app's own checks: app down 3/3, host up 3/3, link up 3/3"),
         "{reason}"
     );
     assert!(reason.contains("in 2 domains"), "{reason}");
@@ -251,6 +251,7 @@ fn epochs_only_grow_and_outputs_serialise() {
     let mut p = fixture::policy();
     p.failback = crate::config::Failback::Auto;
     p.failback_hold = Duration::from_millis(2_000);
+    p.damping.suppress = u32::MAX; // this test wants many switches; damping has its own
     let mut h = H::new(fixture::config(&[SVC], fixture::voters(3, 2), p));
     for _ in 0..4 {
         h.run(1_000, 100, Down, Up);
@@ -263,5 +264,81 @@ fn epochs_only_grow_and_outputs_serialise() {
         let line = serde_json::to_string(o).unwrap_or_default();
         let back: Output = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
         assert_eq!(&back, o);
+    }
+}
+
+#[test]
+fn flap_damping_stops_automatic_switches_but_not_operators() {
+    let mut p = fixture::policy();
+    p.failback = crate::config::Failback::Auto;
+    p.failback_hold = Duration::from_millis(2_000);
+    p.damping.half_life = Duration::from_secs(60);
+    let mut h = H::new(fixture::config(&[SVC], fixture::voters(3, 2), p));
+    h.run(1_000, 100, Down, Up);
+    assert_eq!(h.active(), site("sh"), "failover");
+    let out = h.run(3_000, 100, Up, Up);
+    assert_eq!(h.active(), site("bj"), "failback");
+    assert!(
+        events(&out)
+            .iter()
+            .any(|e| matches!(e, Event::Flapping { .. })),
+        "{out:?}"
+    );
+    let st = &h.engine.status()[0];
+    assert!(st.flapping && st.degraded, "{st:?}");
+    // The primary fails again: no automatic failover while suppressed.
+    let out = h.run(5_000, 100, Down, Up);
+    assert!(commits(&out).is_empty(), "{out:?}");
+    assert_eq!(h.active(), site("bj"));
+    // An operator can still switch.
+    h.cmd(Command::Switch {
+        service: SVC.into(),
+        to: site("sh"),
+        reason: "drill".into(),
+        by: "op".into(),
+        force: false,
+    })
+    .expect("operator switch");
+    assert_eq!(h.active(), site("sh"));
+    // Two half-lives later the penalty is below reuse: automatic switching resumes.
+    let out = h.run(120_000, 1_000, Up, Up);
+    assert!(
+        events(&out)
+            .iter()
+            .any(|e| matches!(e, Event::FlappingEnded { .. })),
+        "{out:?}"
+    );
+    assert!(!h.engine.status()[0].flapping);
+}
+
+#[test]
+fn a_cut_path_or_silence_on_app_and_host_outvotes_a_stale_app_up() {
+    for (cut, silent, words) in [
+        (true, false, "by definitive link failure"),
+        (false, true, "by app and host silent together"),
+    ] {
+        let mut h = h();
+        let voters = h.voters();
+        let mut out = Vec::new();
+        for _ in 0..5 {
+            for v in &voters {
+                h.seq += 1;
+                let mut view = fixture::view(Up, Up, Up);
+                view.cut = cut;
+                view.silent = silent;
+                // The app's own verdict still says up: its checks have not caught up yet.
+                let o = obs(v, h.seq, h.now, Up, Up).site("bj", view).build();
+                out.extend(h.input(Input::Observation(o)).unwrap_or_default());
+            }
+            h.now += 100;
+        }
+        let c = commits(&out);
+        assert_eq!(c.len(), 1, "{out:?}");
+        assert_eq!(c[0].decision.active_site, site("sh"));
+        assert!(
+            c[0].decision.reason.contains(words),
+            "{}",
+            c[0].decision.reason
+        );
     }
 }

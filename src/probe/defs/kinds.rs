@@ -5,9 +5,9 @@ use super::{
     CheckDef, CheckKind, DnsSpec, ExecSpec, HttpSpec, IcmpSpec, IfaceSpec, TcpSpec, Timing,
     WindowSpec,
 };
+use crate::config::presets;
 use crate::model::{CheckName, Layer, SiteId};
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
 
 const KINDS: &str = "http, https, tcp, dns, exec, icmp, iface";
 
@@ -64,6 +64,19 @@ pub(crate) fn check(f: &mut Fields<'_, '_>) -> Option<CheckDef> {
             None
         }
     };
+    // A polled site check with fall 1 lets one refused connection switch the service; an
+    // iface check follows the kernel's carrier state (not a sample), a self-check only abstains.
+    if let (Some(t), Some(k)) = (&timing, &kind)
+        && t.fall < 2
+        && !self_check
+        && !matches!(k, CheckKind::Iface(_))
+    {
+        f.fail(
+            "fall",
+            "must be at least 2 for a site check: with fall 1 one bad sample takes the check \
+             down and can switch the service (the second sample comes fast_interval later)",
+        );
+    }
     if f.failed {
         return None;
     }
@@ -82,12 +95,43 @@ pub(crate) fn check(f: &mut Fields<'_, '_>) -> Option<CheckDef> {
 }
 
 fn timing(f: &mut Fields<'_, '_>) -> Option<Timing> {
-    let interval = f.opt_dur("interval").unwrap_or(Duration::from_secs(1));
-    let timeout = f.opt_dur("timeout").unwrap_or(interval / 2);
-    let fast_interval = f.opt_dur("fast_interval");
-    let jitter = f.opt_dur("jitter").unwrap_or(interval / 10);
-    let rise = f.opt_int("rise", 1, 1000).unwrap_or(2) as u32;
-    let fall = f.opt_int("fall", 1, 1000).unwrap_or(3) as u32;
+    let preset = match f.opt_str("preset") {
+        None => presets::standard(),
+        Some(name) => match presets::preset(name) {
+            Some(p) => p,
+            None => {
+                f.fail(
+                    "preset",
+                    format!("unknown preset {name:?}; known: {}", presets::names()),
+                );
+                presets::standard()
+            }
+        },
+    };
+    let p = preset.check;
+    let interval = f.opt_dur("interval").unwrap_or(p.interval);
+    let scaled = interval != p.interval;
+    // An interval without a preset's other keys keeps the old proportions (timeout half,
+    // jitter a tenth); the preset's own interval keeps its tuned values.
+    let timeout = f
+        .opt_dur("timeout")
+        .unwrap_or(if scaled { interval / 2 } else { p.timeout });
+    let fast_interval = f
+        .opt_dur("fast_interval")
+        .or(if scaled { None } else { p.fast_interval });
+    let jitter = f
+        .opt_dur("jitter")
+        .unwrap_or(if scaled { interval / 10 } else { p.jitter });
+    let rise = f.opt_int("rise", 1, 1000).map_or(p.rise, |n| n as u32);
+    let fall = f.opt_int("fall", 1, 1000).map_or(p.fall, |n| n as u32);
+    let loss_window = f
+        .opt_int("loss_window", 1, 10_000)
+        .map_or(p.window, |n| n as u32);
+    let down_ratio = f.opt_num("down_ratio", 0.0, 1.0).unwrap_or(p.down_ratio);
+    let up_ratio = f.opt_num("up_ratio", 0.0, 1.0).unwrap_or(p.up_ratio);
+    let silence = f
+        .opt_int("silence", 1, 10_000)
+        .map_or(p.silence, |n| n as u32);
     if timeout >= interval {
         f.fail(
             "timeout",
@@ -100,12 +144,31 @@ fn timing(f: &mut Fields<'_, '_>) -> Option<Timing> {
     if jitter >= interval {
         f.fail("jitter", "must be below interval");
     }
+    if up_ratio >= down_ratio {
+        f.fail(
+            "up_ratio",
+            format!("{up_ratio} must be below down_ratio ({down_ratio}): no hysteresis otherwise"),
+        );
+    }
+    if f64::from(loss_window) * down_ratio < 2.0 {
+        f.fail(
+            "down_ratio",
+            format!(
+                "loss_window {loss_window} x down_ratio {down_ratio} is below 2 failures: one lost \
+                 packet would take the check down"
+            ),
+        );
+    }
     Some(Timing {
         interval,
         fast_interval,
         timeout,
         rise,
         fall,
+        loss_window,
+        down_ratio,
+        up_ratio,
+        silence,
         jitter,
     })
 }

@@ -189,3 +189,30 @@ fn every_example_probe_file_loads() {
     }
     assert!(n >= 4, "expected the example files, found {n}");
 }
+
+#[test]
+fn one_bad_sample_must_not_switch_so_site_checks_need_fall_two() {
+    let e = errs(
+        "[[check]]\nname = \"a\"\nsite = \"bj\"\nlayer = \"app\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:1\"\nfall = 1\n",
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("check[0].fall: must be at least 2"), "{e:?}");
+    // An iface check follows the carrier state, a self-check only abstains: fall 1 is fine.
+    let ok = "[[check]]\nname = \"t\"\nsite = \"bj\"\nlayer = \"link\"\nkind = \"iface\"\niface = \"eth0\"\nfall = 1\n\n[[check]]\nname = \"u\"\nself_check = true\nlayer = \"link\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:1\"\nfall = 1\n";
+    parse(Path::new("probes/t.toml"), ok).expect("loads");
+}
+
+#[test]
+fn a_preset_sets_timing_and_written_keys_win() {
+    let text = "[[check]]\nname = \"a\"\nsite = \"bj\"\nlayer = \"app\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:1\"\npreset = \"fast\"\nsilence = 30\n";
+    let f = parse(Path::new("probes/t.toml"), text).expect("loads");
+    let t = &f.checks[0].timing;
+    assert_eq!(t.interval, Duration::from_millis(100));
+    assert_eq!(t.fast_interval, Some(Duration::from_millis(20)));
+    assert_eq!(t.timeout, Duration::from_millis(50));
+    assert_eq!((t.rise, t.fall, t.loss_window, t.silence), (2, 2, 60, 30));
+    let e = errs(&text.replace("fast", "turbo"));
+    assert!(e[0].contains("unknown preset \"turbo\""), "{e:?}");
+    let e = errs(&text.replace("silence = 30", "up_ratio = 1.0"));
+    assert!(e[0].contains("must be below down_ratio"), "{e:?}");
+}

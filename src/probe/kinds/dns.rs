@@ -1,6 +1,6 @@
 //! `dns` checks: one UDP query, judged by response code and optionally an answer address.
 
-use super::Outcome;
+use super::{Outcome, io_evidence};
 use crate::probe::defs::DnsSpec;
 use crate::probe::defs::rcode::RCODES;
 use hickory_server::proto::op::{Message, Query, ResponseCode};
@@ -20,7 +20,7 @@ fn rcode_name(code: ResponseCode) -> String {
 pub(crate) async fn run(spec: &DnsSpec) -> Outcome {
     let name = match Name::from_str(&spec.query) {
         Ok(n) => n,
-        Err(e) => return Outcome::fail(None, format!("bad name {:?}: {e}", spec.query)),
+        Err(e) => return Outcome::local(format!("bad name {:?}: {e}", spec.query)),
     };
     let qtype = RecordType::from_str(&spec.qtype).unwrap_or(RecordType::A);
     let mut msg = Message::query();
@@ -29,7 +29,7 @@ pub(crate) async fn run(spec: &DnsSpec) -> Outcome {
     let id = msg.metadata.id;
     let bytes = match msg.to_vec() {
         Ok(b) => b,
-        Err(e) => return Outcome::fail(None, format!("encode: {e}")),
+        Err(e) => return Outcome::local(format!("encode: {e}")),
     };
     let bind = if spec.server.is_ipv4() {
         "0.0.0.0:0"
@@ -38,21 +38,35 @@ pub(crate) async fn run(spec: &DnsSpec) -> Outcome {
     };
     let sock = match UdpSocket::bind(bind).await {
         Ok(s) => s,
-        Err(e) => return Outcome::fail(None, format!("bind: {e}")),
+        Err(e) => return Outcome::local(format!("bind: {e}")),
     };
     if let Err(e) = sock.connect(spec.server).await {
-        return Outcome::fail(None, format!("connect {}: {e}", spec.server));
+        return Outcome::failed(
+            io_evidence(&e),
+            None,
+            format!("connect {}: {e}", spec.server),
+        );
     }
     let start = Instant::now();
     if let Err(e) = sock.send(&bytes).await {
-        return Outcome::fail(None, format!("send to {}: {e}", spec.server));
+        return Outcome::failed(
+            io_evidence(&e),
+            None,
+            format!("send to {}: {e}", spec.server),
+        );
     }
     let mut buf = vec![0u8; 4096];
     // Skip stray datagrams (wrong id, garbage) until ours arrives or the timeout fires.
     let reply = loop {
         let n = match sock.recv(&mut buf).await {
             Ok(n) => n,
-            Err(e) => return Outcome::fail(None, format!("recv from {}: {e}", spec.server)),
+            Err(e) => {
+                return Outcome::failed(
+                    io_evidence(&e),
+                    None,
+                    format!("recv from {}: {e}", spec.server),
+                );
+            }
         };
         match Message::from_vec(&buf[..n]) {
             Ok(m) if m.metadata.id == id => break m,

@@ -4,6 +4,7 @@
 
 use super::{Outcome, Shared};
 use crate::probe::defs::{CheckDef, ExecSpec};
+use crate::probe::evidence::Evidence;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::process::Stdio;
@@ -35,7 +36,7 @@ pub(crate) async fn run(
     timeout: Duration,
 ) -> Outcome {
     let Ok(_slot) = shared.exec_slots.acquire().await else {
-        return Outcome::fail(None, "exec limiter closed");
+        return Outcome::local("exec limiter closed");
     };
     let start = Instant::now();
     let deadline = start + timeout;
@@ -57,7 +58,7 @@ pub(crate) async fn run(
         .kill_on_drop(true);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return Outcome::fail(None, format!("cannot run {:?}: {e}", spec.command[0])),
+        Err(e) => return Outcome::local(format!("cannot run {:?}: {e}", spec.command[0])),
     };
     let _group = GroupGuard(child.id().map(|id| Pid::from_raw(id as i32)));
     let stdout = child.stdout.take();
@@ -70,10 +71,7 @@ pub(crate) async fn run(
     let (out, err, status) = match tokio::time::timeout_at(deadline, work).await {
         Ok(r) => r,
         Err(_) => {
-            return Outcome::fail(
-                None,
-                format!("timed out after {timeout:?}; process group killed"),
-            );
+            return Outcome::silent(format!("timed out after {timeout:?}; process group killed"));
         }
     };
     let rtt = Some(start.elapsed());
@@ -92,7 +90,7 @@ pub(crate) async fn run(
     match status {
         Ok(s) if s.success() => Outcome::pass(rtt, detail),
         Ok(s) => Outcome::fail(rtt, format!("{s}: {detail}")),
-        Err(e) => Outcome::fail(rtt, format!("wait: {e}")),
+        Err(e) => Outcome::failed(Evidence::Local, rtt, format!("wait: {e}")),
     }
 }
 

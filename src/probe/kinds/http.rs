@@ -1,9 +1,10 @@
 //! `http`/`https` checks over pooled reqwest clients (one per distinct TLS setting).
 
-use super::{Outcome, Shared};
+use super::{Outcome, Shared, io_evidence};
 use crate::model::CheckName;
 use crate::probe::ProbeError;
 use crate::probe::defs::HttpSpec;
+use crate::probe::evidence::Evidence;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -61,7 +62,7 @@ pub(crate) fn client(check: &CheckName, key: &ClientKey) -> Result<reqwest::Clie
 /// One request; up when the status is expected and the body checks (if any) pass.
 pub(crate) async fn run(shared: &Shared, spec: &HttpSpec, timeout: Duration) -> Outcome {
     let Some(client) = shared.http.get(&ClientKey::of(spec)) else {
-        return Outcome::fail(None, "no HTTP client for this TLS setting");
+        return Outcome::local("no HTTP client for this TLS setting");
     };
     let method =
         reqwest::Method::from_bytes(spec.method.as_bytes()).unwrap_or(reqwest::Method::GET);
@@ -72,7 +73,7 @@ pub(crate) async fn run(shared: &Shared, spec: &HttpSpec, timeout: Duration) -> 
     let start = Instant::now();
     let mut resp = match req.send().await {
         Ok(r) => r,
-        Err(e) => return Outcome::fail(None, error_text(&e)),
+        Err(e) => return Outcome::failed(evidence(&e), None, error_text(&e)),
     };
     let rtt = Some(start.elapsed());
     let status = resp.status();
@@ -90,7 +91,13 @@ pub(crate) async fn run(shared: &Shared, spec: &HttpSpec, timeout: Duration) -> 
         match resp.chunk().await {
             Ok(Some(c)) => body.extend_from_slice(&c[..c.len().min(BODY_CAP - body.len())]),
             Ok(None) => break,
-            Err(e) => return Outcome::fail(rtt, format!("reading body: {}", error_text(&e))),
+            Err(e) => {
+                return Outcome::failed(
+                    evidence(&e),
+                    rtt,
+                    format!("reading body: {}", error_text(&e)),
+                );
+            }
         }
     }
     let text = String::from_utf8_lossy(&body);
@@ -105,6 +112,27 @@ pub(crate) async fn run(shared: &Shared, spec: &HttpSpec, timeout: Duration) -> 
         return Outcome::fail(rtt, format!("status {status}, body does not match /{re}/"));
     }
     Outcome::pass(rtt, format!("status {status}, body ok"))
+}
+
+/// A timeout is silence; refused, reset or unreachable (found among the causes) is the app or
+/// its path saying no; any other error after a connection (a broken response) is the app's.
+fn evidence(e: &reqwest::Error) -> Evidence {
+    // EMFILE and friends, or a failed name lookup on this host: local trouble (issue #13).
+    if super::local::chain(e).is_some() {
+        return Evidence::Local;
+    }
+    let mut src = std::error::Error::source(e);
+    while let Some(cause) = src {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return io_evidence(io);
+        }
+        src = cause.source();
+    }
+    if e.is_timeout() || e.is_connect() {
+        Evidence::Ambiguous
+    } else {
+        Evidence::Definitive
+    }
 }
 
 /// The error with its causes, on one line (reqwest's Display hides the cause).

@@ -4,7 +4,7 @@
 //! gid); raw sockets (CAP_NET_RAW) are the fallback. [`capability`] tests this synchronously
 //! at startup so a node that can do neither refuses to start, naming the check.
 
-use super::Outcome;
+use super::{Outcome, io_evidence};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
 use std::net::IpAddr;
@@ -119,22 +119,25 @@ impl PingState {
     pub(crate) async fn ping(&mut self, clients: &Clients, timeout: Duration) -> Outcome {
         if self.pinger.is_none() {
             let Some(client) = clients.get(self.target) else {
-                return Outcome::fail(None, format!("no {} ICMP socket", icmp_name(self.target)));
+                return Outcome::local(format!("no {} ICMP socket", icmp_name(self.target)));
             };
             self.pinger = Some(client.pinger(self.target, self.ident).await);
         }
         let Some(pinger) = self.pinger.as_mut() else {
-            return Outcome::fail(None, "no pinger");
+            return Outcome::local("no pinger");
         };
         pinger.timeout(timeout);
         self.seq = self.seq.wrapping_add(1);
         match pinger.ping(PingSequence(self.seq), &[0u8; 16]).await {
             Ok((_, rtt)) => Outcome::pass(Some(rtt), format!("reply from {}", self.target)),
-            Err(SurgeError::Timeout { .. }) => Outcome::fail(
-                None,
-                format!("no reply from {} in {timeout:?}", self.target),
-            ),
-            Err(e) => Outcome::fail(None, format!("ping {}: {e}", self.target)),
+            Err(SurgeError::Timeout { .. }) => {
+                Outcome::silent(format!("no reply from {} in {timeout:?}", self.target))
+            }
+            // Unreachable on send (no route: the path is gone) is definitive; the rest is silence.
+            Err(SurgeError::IOError(e)) => {
+                Outcome::failed(io_evidence(&e), None, format!("ping {}: {e}", self.target))
+            }
+            Err(e) => Outcome::silent(format!("ping {}: {e}", self.target)),
         }
     }
 }

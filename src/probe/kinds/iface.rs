@@ -68,13 +68,10 @@ fn parse(msg: &LinkMessage) -> Option<(String, LinkState)> {
 /// the operational state is `Up` (or `Unknown`, which drivers without operstate report).
 pub(crate) fn judge(name: &str, table: Option<Arc<LinkTable>>, error: Option<&str>) -> Outcome {
     let Some(table) = table else {
-        return Outcome::fail(
-            None,
-            format!(
-                "link monitor unavailable: {}",
-                error.unwrap_or("not started")
-            ),
-        );
+        return Outcome::local(format!(
+            "link monitor unavailable: {}",
+            error.unwrap_or("not started")
+        ));
     };
     let Some(l) = table.get(name) else {
         return Outcome::fail(None, format!("no interface {name:?}"));

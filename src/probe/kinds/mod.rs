@@ -6,9 +6,11 @@ mod exec;
 mod http;
 pub(crate) mod icmp;
 pub(crate) mod iface;
+pub(crate) mod local;
 mod tcp;
 
 use super::defs::{CheckDef, CheckKind};
+use super::evidence::Evidence;
 use super::window::{self, Window};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -21,6 +23,8 @@ use tokio::sync::{Semaphore, watch};
 pub(crate) struct Outcome {
     /// Whether the attempt passed.
     pub(crate) ok: bool,
+    /// How strong the failure's evidence is (`Definitive` for a pass).
+    pub(crate) evidence: Evidence,
     /// Round-trip time, when measured.
     pub(crate) rtt: Option<Duration>,
     /// Short human text: status line, error, or window statistics.
@@ -31,17 +35,55 @@ impl Outcome {
     pub(crate) fn pass(rtt: Option<Duration>, detail: impl Into<String>) -> Self {
         Outcome {
             ok: true,
+            evidence: Evidence::Definitive,
             rtt,
             detail: detail.into(),
         }
     }
 
+    /// A definitive failure: the target (or the probe's own path to it) said no.
     pub(crate) fn fail(rtt: Option<Duration>, detail: impl Into<String>) -> Self {
+        Self::failed(Evidence::Definitive, rtt, detail)
+    }
+
+    /// An ambiguous failure: no answer in time.
+    pub(crate) fn silent(detail: impl Into<String>) -> Self {
+        Self::failed(Evidence::Ambiguous, None, detail)
+    }
+
+    /// The prober's own trouble: says nothing about the target.
+    pub(crate) fn local(detail: impl Into<String>) -> Self {
+        Self::failed(Evidence::Local, None, detail)
+    }
+
+    /// A failure with the given evidence.
+    pub(crate) fn failed(
+        evidence: Evidence,
+        rtt: Option<Duration>,
+        detail: impl Into<String>,
+    ) -> Self {
         Outcome {
             ok: false,
+            evidence,
             rtt,
             detail: detail.into(),
         }
+    }
+}
+
+/// The evidence of an I/O error on the way to a target: this host's own trouble is local
+/// (issue #13); refused, reset or host unreachable are the target or its path saying no; a
+/// timeout or anything else is silence.
+pub(crate) fn io_evidence(e: &std::io::Error) -> Evidence {
+    use std::io::ErrorKind::*;
+    // The prober's own trouble (EMFILE, no route from this host, ...) first: see `local`.
+    if local::io(e).is_some() {
+        return Evidence::Local;
+    }
+    match e.kind() {
+        ConnectionRefused | ConnectionReset | ConnectionAborted | HostUnreachable
+        | NetworkUnreachable | BrokenPipe => Evidence::Definitive,
+        _ => Evidence::Ambiguous,
     }
 }
 
@@ -146,10 +188,13 @@ impl Probe {
             CheckKind::Icmp(spec) => {
                 let sample = match self.icmp.as_mut() {
                     Some(st) => Box::pin(st.ping(&self.shared.icmp, timeout)).await,
-                    None => Outcome::fail(None, "no ICMP state"),
+                    None => Outcome::local("no ICMP state"),
                 };
                 match (&spec.window, self.window.as_mut()) {
                     (Some(ws), Some(w)) => {
+                        if sample.evidence == Evidence::Local {
+                            return sample;
+                        }
                         w.push(sample.ok.then_some(sample.rtt.unwrap_or_default()));
                         let stats = w.stats();
                         match window::judge(&stats, ws) {
@@ -174,13 +219,13 @@ impl Probe {
                         CheckKind::Tcp(spec) => tcp::run(spec).await,
                         CheckKind::Dns(spec) => dns::run(spec).await,
                         CheckKind::Exec(_) | CheckKind::Icmp(_) | CheckKind::Iface(_) => {
-                            Outcome::fail(None, "unreachable kind")
+                            Outcome::local("unreachable kind")
                         }
                     }
                 };
                 match tokio::time::timeout(timeout, Box::pin(attempt)).await {
                     Ok(o) => o,
-                    Err(_) => Outcome::fail(None, format!("timed out after {timeout:?}")),
+                    Err(_) => Outcome::silent(format!("timed out after {timeout:?}")),
                 }
             }
         }

@@ -3,7 +3,7 @@
 //! The connection is closed with a zero linger (RST), so thousands of checks per second leave
 //! no TIME_WAIT sockets behind to exhaust ephemeral ports.
 
-use super::Outcome;
+use super::{Outcome, io_evidence};
 use crate::probe::defs::TcpSpec;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -17,14 +17,20 @@ pub(crate) async fn run(spec: &TcpSpec) -> Outcome {
     let start = Instant::now();
     let mut stream = match TcpStream::connect(spec.target).await {
         Ok(s) => s,
-        Err(e) => return Outcome::fail(None, format!("connect {}: {e}", spec.target)),
+        Err(e) => {
+            return Outcome::failed(
+                io_evidence(&e),
+                None,
+                format!("connect {}: {e}", spec.target),
+            );
+        }
     };
     let rtt = Some(start.elapsed());
     let _ = socket2::SockRef::from(&stream).set_linger(Some(std::time::Duration::ZERO));
     if let Some(send) = &spec.send
         && let Err(e) = stream.write_all(send.as_bytes()).await
     {
-        return Outcome::fail(rtt, format!("send: {e}"));
+        return Outcome::failed(io_evidence(&e), rtt, format!("send: {e}"));
     }
     let Some(want) = &spec.expect else {
         return Outcome::pass(rtt, "connected");
@@ -45,7 +51,7 @@ pub(crate) async fn run(spec: &TcpSpec) -> Outcome {
                 return Outcome::fail(rtt, format!("closed without {want:?} (got {first:?})"));
             }
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) => return Outcome::fail(rtt, format!("read: {e}")),
+            Err(e) => return Outcome::failed(io_evidence(&e), rtt, format!("read: {e}")),
         }
     }
 }

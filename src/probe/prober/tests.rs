@@ -34,6 +34,10 @@ fn def() -> Arc<CheckDef> {
             timeout: Duration::from_millis(50),
             rise: 2,
             fall: 3,
+            loss_window: 10,
+            down_ratio: 1.0,
+            up_ratio: 0.2,
+            silence: 5,
             jitter: Duration::ZERO,
         },
         kind: CheckKind::Iface(IfaceSpec { iface: "va".into() }),
@@ -103,6 +107,9 @@ fn apply_signals_an_observation_only_on_transitions() {
         state: if ok { Health::Up } else { Health::Down },
         transition,
         streak: 1,
+        degraded: false,
+        silent: false,
+        down_by: None,
     };
     assert!(
         !apply(&status, report(true, None)),

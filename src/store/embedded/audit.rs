@@ -6,6 +6,10 @@
 //! that would hold records back could lose them. A crash mid-append leaves a torn last line; on open it is moved to a side file
 //! (`audit.jsonl.torn-<offset>`, nothing is thrown away) and the log truncated to its last
 //! complete record. A bad line anywhere else is an error naming `path:line`.
+//!
+//! With rotation set (`[audit] max_size`, `keep`), an append that brings the file to
+//! `max_size` renames it to `audit.jsonl.1` (older ones shift to `.2` … `.keep`, the oldest
+//! beyond `keep` is deleted) and starts a new file; history reads on into the rotated files.
 
 use super::Recovery;
 use crate::policy::AuditRecord;
@@ -29,6 +33,10 @@ pub(crate) struct AuditLog {
     file: File,
     /// Complete records in the file (so reading backwards can still name line numbers).
     lines: usize,
+    /// Bytes in the file.
+    size: u64,
+    /// Rotate at this size, keeping this many rotated files.
+    rotation: Option<(u64, usize)>,
 }
 
 /// Where a torn last line starts: its 1-based line number and byte offset.
@@ -118,12 +126,63 @@ impl AuditLog {
                 saved_to: side,
             });
         }
-        file.seek(SeekFrom::End(0)).map_err(io(path, "seek"))?;
+        let size = file.seek(SeekFrom::End(0)).map_err(io(path, "seek"))?;
         Ok(Self {
             path: path.to_path_buf(),
             file,
             lines,
+            size,
+            rotation: None,
         })
+    }
+
+    /// Rotate once the file reaches `max_size` bytes, keeping `keep` rotated files.
+    pub(crate) fn set_rotation(&mut self, max_size: u64, keep: usize) {
+        self.rotation = Some((max_size, keep));
+    }
+
+    /// The `n`th rotated file (`audit.jsonl.n`; 1 is the newest).
+    fn rotated(&self, n: usize) -> PathBuf {
+        let name = self
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("audit.jsonl");
+        self.path.with_file_name(format!("{name}.{n}"))
+    }
+
+    /// Shift the rotated files up by one, move the current file to `.1`, start a new one.
+    fn rotate(&mut self, keep: usize) -> Result<(), StoreError> {
+        let gone = self.rotated(keep.max(1));
+        match std::fs::remove_file(&gone) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&gone, "remove")(e)),
+        }
+        for n in (1..keep).rev() {
+            let from = self.rotated(n);
+            if from.exists() {
+                std::fs::rename(&from, self.rotated(n + 1)).map_err(io(&from, "rename"))?;
+            }
+        }
+        if keep == 0 {
+            std::fs::remove_file(&self.path).map_err(io(&self.path, "remove"))?;
+        } else {
+            std::fs::rename(&self.path, self.rotated(1)).map_err(io(&self.path, "rename"))?;
+        }
+        self.file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&self.path)
+            .map_err(io(&self.path, "open"))?;
+        if let Some(dir) = self.path.parent() {
+            super::files::sync_dir(dir)?;
+        }
+        self.lines = 0;
+        self.size = 0;
+        tracing::info!(path = %self.path.display(), keep, "audit log rotated");
+        Ok(())
     }
 
     /// Append records (one write) and fsync before returning.
@@ -144,17 +203,34 @@ impl AuditLog {
             .map_err(io(&self.path, "append"))?;
         self.file.sync_data().map_err(io(&self.path, "fsync"))?;
         self.lines += records.len();
+        self.size += bytes.len() as u64;
+        if let Some((max, keep)) = self.rotation
+            && self.size >= max
+        {
+            self.rotate(keep)?;
+        }
         Ok(())
     }
 
     /// Up to `limit` records that pass `keep`, newest first, reading the file backwards in
-    /// blocks so a long log costs only what is asked for.
+    /// blocks so a long log costs only what is asked for, then on into the rotated files.
     pub(crate) fn read_newest(
         &self,
-        keep: impl FnMut(&AuditRecord) -> bool,
+        mut keep: impl FnMut(&AuditRecord) -> bool,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        self.read_newest_in_blocks(keep, limit, BLOCK)
+        let mut out = self.read_newest_in_blocks(&mut keep, limit, BLOCK)?;
+        let mut n = 1;
+        while out.len() < limit {
+            let path = self.rotated(n);
+            if !path.exists() {
+                break;
+            }
+            let lines = count_lines(&path)?;
+            read_file_newest(&path, lines, &mut keep, limit, BLOCK, &mut out)?;
+            n += 1;
+        }
+        Ok(out)
     }
 
     fn read_newest_in_blocks(
@@ -163,12 +239,34 @@ impl AuditLog {
         limit: usize,
         block: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        let mut f = File::open(&self.path).map_err(io(&self.path, "open"))?;
-        let mut pos = f.metadata().map_err(io(&self.path, "stat"))?.len();
+        let mut out = Vec::new();
+        read_file_newest(&self.path, self.lines, &mut keep, limit, block, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// Complete lines in a (rotated) file, so errors in it can name their line.
+fn count_lines(path: &Path) -> Result<usize, StoreError> {
+    let bytes = std::fs::read(path).map_err(io(path, "read"))?;
+    Ok(bytes.iter().filter(|&&b| b == b'\n').count())
+}
+
+/// Push records of `path` (with `lines` complete lines) that pass `keep` onto `out`, newest
+/// first, until `out` holds `limit`.
+fn read_file_newest(
+    path: &Path,
+    lines: usize,
+    keep: &mut impl FnMut(&AuditRecord) -> bool,
+    limit: usize,
+    block: usize,
+    out: &mut Vec<AuditRecord>,
+) -> Result<(), StoreError> {
+    {
+        let mut f = File::open(path).map_err(io(path, "open"))?;
+        let mut pos = f.metadata().map_err(io(path, "stat"))?.len();
         // Bytes from `pos` on not yet handed out: whole lines, the first maybe cut at `pos`.
         let mut buf: Vec<u8> = Vec::new();
-        let mut line_no = self.lines;
-        let mut out = Vec::new();
+        let mut line_no = lines;
         while out.len() < limit {
             let body_end = buf.len().saturating_sub(1);
             let start = match buf[..body_end].iter().rposition(|&b| b == b'\n') {
@@ -179,9 +277,8 @@ impl AuditLog {
                     let n = block.min(usize::try_from(pos).unwrap_or(block));
                     pos -= n as u64;
                     let mut chunk = vec![0; n];
-                    f.seek(SeekFrom::Start(pos))
-                        .map_err(io(&self.path, "seek"))?;
-                    f.read_exact(&mut chunk).map_err(io(&self.path, "read"))?;
+                    f.seek(SeekFrom::Start(pos)).map_err(io(path, "seek"))?;
+                    f.read_exact(&mut chunk).map_err(io(path, "read"))?;
                     chunk.extend_from_slice(&buf);
                     buf = chunk;
                     continue;
@@ -190,7 +287,7 @@ impl AuditLog {
             let line = &buf[start..body_end];
             let record = serde_json::from_slice::<AuditRecord>(line).map_err(|e| {
                 StoreError::CorruptAudit {
-                    path: self.path.clone(),
+                    path: path.to_path_buf(),
                     line: line_no,
                     detail: format!("not an audit record (changed since the node started?): {e}"),
                 }
@@ -201,8 +298,8 @@ impl AuditLog {
             line_no = line_no.saturating_sub(1);
             buf.truncate(start);
         }
-        Ok(out)
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -244,6 +341,32 @@ mod tests {
             let got = log.read_newest_in_blocks(|_| true, limit, block).unwrap();
             prop_assert_eq!(got, want);
         }
+    }
+
+    #[test]
+    fn rotates_by_size_keeps_count_and_reads_across_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let mut log = AuditLog::open(&path, &mut Vec::new()).unwrap();
+        let line = record(0, 0).to_line().len() as u64 + 1;
+        // Three records per file, two rotated files kept.
+        log.set_rotation(3 * line, 2);
+        for i in 0..10 {
+            log.append(&[record(i, 0)]).unwrap();
+        }
+        // 10 records: 0-2, 3-5, 6-8 filled and rotated; 9 is current. 0-2 fell off.
+        assert!(dir.path().join("audit.jsonl.1").exists());
+        assert!(dir.path().join("audit.jsonl.2").exists());
+        assert!(!dir.path().join("audit.jsonl.3").exists());
+        let all = log.read_newest(|_| true, 100).unwrap();
+        let ats: Vec<u64> = all.iter().map(|r| r.at.0).collect();
+        assert_eq!(ats, [9, 8, 7, 6, 5, 4, 3]);
+        let some = log.read_newest(|_| true, 5).unwrap();
+        assert_eq!(some.len(), 5);
+        // A reopened log keeps appending to the current file and still reads across.
+        drop(log);
+        let log = AuditLog::open(&path, &mut Vec::new()).unwrap();
+        assert_eq!(log.read_newest(|_| true, 100).unwrap().len(), 7);
     }
 
     #[test]

@@ -151,6 +151,12 @@ impl EmbeddedStore {
         })
     }
 
+    /// Rotate the audit log once it reaches `max_size` bytes, keeping `keep` rotated files
+    /// (`[audit]`); history reads across them.
+    pub fn rotate_audit(&self, max_size: u64, keep: usize) {
+        self.inner.lock().audit.set_rotation(max_size, keep);
+    }
+
     /// What was repaired on open (stray temp files, a torn audit tail).
     pub fn recoveries(&self) -> &[Recovery] {
         &self.recoveries

@@ -12,8 +12,12 @@
 //! - **S3** each commit has the next epoch;
 //! - **S4** no automatic failback before `failback_hold` since the switch and of the primary being up;
 //!   with manual failback, no operator and a steady backup, at most one automatic switch;
+//! - **S5** (flap damping, default penalty/suppress/reuse) no two automatic failovers, nor two
+//!   automatic failbacks, within one damping half-life without an operator's switch between
+//!   them, whatever the story: outages, a flapping
+//!   primary, a lossy primary (its app answering each period at random, 30 or 60 % down);
 //! - **L1** with the primary really down, the backup really up and a clean quorum seeing both
-//!   (auto mode, no maintenance or operator action), the switch happens within
+//!   (auto mode, no maintenance or operator action, not suppressed by flap damping), the switch happens within
 //!   `hold_down` + one period + the largest healthy delay.
 //!
 //! `cargo test --test policy sim -- --nocapture` prints what a run exercised (schedules, engine
@@ -53,6 +57,7 @@ struct Totals {
     steps: u64,
     switches: u64,
     l1_met: u64,
+    suppressed: u64,
 }
 
 impl Totals {
@@ -62,6 +67,7 @@ impl Totals {
             steps: self.steps + o.steps,
             switches: self.switches + o.switches,
             l1_met: self.l1_met + o.l1_met,
+            suppressed: self.suppressed + o.suppressed,
         }
     }
 }
@@ -76,12 +82,14 @@ fn run_range(from: u64, to: u64) -> Totals {
                 steps,
                 switches,
                 l1_met,
+                suppressed,
             }) => {
                 t = t.add(Totals {
                     schedules: 1,
                     steps,
                     switches,
                     l1_met,
+                    suppressed,
                 });
             }
             Err(Failure {
@@ -128,11 +136,12 @@ fn ten_thousand_schedules_keep_s1_to_s4_and_l1() {
     };
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "simulator: {} schedules, {} engine steps, {} automatic switches, {} L1 windows met, in {secs:.2}s = {:.0} schedules/s",
+        "simulator: {} schedules, {} engine steps, {} automatic switches, {} L1 windows met, {} flap-damping suppressions (S5), in {secs:.2}s = {:.0} schedules/s",
         t.schedules,
         t.steps,
         t.switches,
         t.l1_met,
+        t.suppressed,
         t.schedules as f64 / secs,
     );
     if one.is_none() {
@@ -143,6 +152,10 @@ fn ten_thousand_schedules_keep_s1_to_s4_and_l1() {
         assert!(
             t.switches > t.schedules / 10,
             "too few switches exercised: {t:?}"
+        );
+        assert!(
+            t.suppressed > t.schedules / 50,
+            "too few flap-damping suppressions exercised: {t:?}"
         );
         assert!(
             t.l1_met > t.schedules / 20,

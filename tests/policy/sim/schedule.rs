@@ -20,6 +20,8 @@ pub(crate) struct Params {
     pub(crate) failback_hold: u64,
     pub(crate) hold_out: bool,
     pub(crate) gate: bool,
+    /// Flap-damping half-life (ms); penalty, suppress and reuse are the defaults.
+    pub(crate) half_life: u64,
     /// How long the run lasts (virtual ms).
     pub(crate) horizon: u64,
 }
@@ -154,7 +156,7 @@ impl Schedule {
             7..=8 => Mode::Confirm,
             _ => Mode::Manual,
         };
-        let params = Params {
+        let mut params = Params {
             probes,
             domains,
             quorum,
@@ -175,12 +177,21 @@ impl Schedule {
             failback_hold: r.random_range(10..=25) * 100,
             hold_out: r.random_bool(0.2),
             gate: r.random_bool(0.3),
+            half_life: 0,
             horizon: 4_000,
         };
+        // The validator keeps an explicit half-life at or above failback_hold.
+        params.half_life = params.failback_hold + r.random_range(0..=30) * 100;
+        let story = r.random_range(0..5);
+        if story == 3 {
+            // A slow flapper needs room for several failover/failback cycles.
+            params.failback = Failback::Auto;
+            params.horizon = 12_000;
+        }
         let h = params.horizon;
         let mut events = Vec::new();
         let t = |r: &mut StdRng| r.random_range(0..h / PERIOD) * PERIOD + r.random_range(0..PERIOD);
-        match r.random_range(0..3) {
+        match story {
             // An outage of the primary, perhaps recovering.
             0 => {
                 let start = t(&mut r);
@@ -211,6 +222,48 @@ impl Schedule {
                 let down = r.random_range(1..=6) * 50;
                 let up = r.random_range(1..=10) * 50;
                 while at < h {
+                    events.push((
+                        at,
+                        Ev::Truth {
+                            site: S::Bj,
+                            app: false,
+                            host: true,
+                        },
+                    ));
+                    events.push((
+                        at + down,
+                        Ev::Truth {
+                            site: S::Bj,
+                            app: true,
+                            host: true,
+                        },
+                    ));
+                    at += down + up;
+                }
+            }
+            // A lossy primary: each period its app answers or not at random (30 or 60 % down).
+            2 => {
+                let down = [0.3, 0.6][r.random_range(0..2)];
+                let mut at = t(&mut r) / 2;
+                while at < h {
+                    events.push((
+                        at,
+                        Ev::Truth {
+                            site: S::Bj,
+                            app: !r.random_bool(down),
+                            host: true,
+                        },
+                    ));
+                    at += PERIOD;
+                }
+            }
+            // A slow flapper: down just past hold_down, up just past failback_hold, again and
+            // again: every cycle would be a failover and a failback without damping.
+            3 => {
+                let mut at = t(&mut r) / 4;
+                while at < h {
+                    let down = params.hold_down + r.random_range(3..=10) * 100;
+                    let up = params.failback_hold + r.random_range(5..=15) * 100;
                     events.push((
                         at,
                         Ev::Truth {

@@ -25,6 +25,8 @@ pub(crate) struct Stats {
     pub(crate) switches: u64,
     /// L1 windows (primary down, backup up, clean quorum) that ended in the required switch.
     pub(crate) l1_met: u64,
+    /// Flap-damping suppressions (S5 exercised).
+    pub(crate) suppressed: u64,
 }
 
 /// A violated property, with where and why.
@@ -108,12 +110,15 @@ struct Run<'a> {
     order: u64,
     steps: u64,
     l1_met: u64,
+    suppressed: u64,
     // What the checks remember.
     epoch: u64,
     active: SiteId,
     committed: Option<Committed>,
     last_switch: u64,
     auto_switches: usize,
+    /// S5: when each automatic failover ([0]) and failback ([1]) happened.
+    auto_at: [Vec<u64>; 2],
     proposal: Option<(SiteId, PendingKind)>,
     /// L1: since when its condition has held, and with which healthy probes.
     window: Option<(u64, u32)>,
@@ -142,6 +147,7 @@ pub(crate) fn run(s: &Schedule) -> Result<Stats, Failure> {
     policy.failback = p.failback;
     policy.failback_hold = Duration::from_millis(p.failback_hold);
     policy.hold_out_recovered = p.hold_out;
+    policy.damping.half_life = Duration::from_millis(p.half_life);
     let gate = p.gate.then(|| CheckName::from("replication-lag"));
     policy.gates = gate.iter().cloned().collect();
     let voters = fixture::voters(p.probes, p.domains);
@@ -177,11 +183,13 @@ pub(crate) fn run(s: &Schedule) -> Result<Stats, Failure> {
         order: 0,
         steps: 0,
         l1_met: 0,
+        suppressed: 0,
         epoch: 0,
         active: site_id(S::Bj),
         committed: None,
         last_switch: T0,
         auto_switches: 0,
+        auto_at: [Vec::new(), Vec::new()],
         proposal: None,
         window: None,
         quiet: !s.events.iter().any(|(_, e)| {
@@ -233,6 +241,7 @@ pub(crate) fn run(s: &Schedule) -> Result<Stats, Failure> {
         steps: run.steps,
         switches: run.auto_switches as u64,
         l1_met: run.l1_met,
+        suppressed: run.suppressed,
     })
 }
 

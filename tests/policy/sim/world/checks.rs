@@ -89,11 +89,32 @@ impl Run<'_> {
                     if let Some((property, what)) = violation {
                         return self.fail(now, property, format!("{what}: {}", d.reason));
                     }
+                    if d.kind == DecisionKind::Operator {
+                        // An operator's switch starts a new story: S5 counts from here.
+                        self.auto_at = [Vec::new(), Vec::new()];
+                    }
                     if matches!(
                         d.kind,
                         DecisionKind::Failover | DecisionKind::Failback | DecisionKind::Confirmed
                     ) {
                         self.auto_switches += 1;
+                        // S5: at most one automatic failover and one failback per half-life.
+                        let dir = usize::from(to.as_str() == "bj");
+                        let since = now.saturating_sub(p.half_life);
+                        self.auto_at[dir].push(now);
+                        let times = self.auto_at[dir].clone();
+                        let n = times.iter().filter(|t| **t > since).count();
+                        if n > 1 {
+                            return self.fail(
+                                now,
+                                "S5",
+                                format!(
+                                    "{n} automatic {} within one damping half-life ({} ms): {times:?}",
+                                    if dir == 1 { "failbacks" } else { "failovers" },
+                                    p.half_life
+                                ),
+                            );
+                        }
                     }
                     self.active = to;
                     self.last_switch = now;
@@ -149,6 +170,7 @@ impl Run<'_> {
                 ) => {
                     self.proposal = None;
                 }
+                Output::Event(Event::Flapping { .. }) => self.suppressed += 1,
                 Output::Event(_) => {}
             }
         }
@@ -185,14 +207,22 @@ impl Run<'_> {
                 }
             }
         }
-        let (maintenance, sh_held) = self.committed.as_ref().map_or((false, false), |c| {
-            (
-                c.operator.maintenance,
-                c.operator.held_out.iter().any(|s| s.as_str() == "sh"),
-            )
-        });
+        let damping = self.cfg.services[0].policy.damping;
+        let (maintenance, sh_held, flapping) =
+            self.committed.as_ref().map_or((false, false, false), |c| {
+                (
+                    c.operator.maintenance,
+                    c.operator.held_out.iter().any(|s| s.as_str() == "sh"),
+                    switchback::policy::damping::suppressed(
+                        &damping,
+                        &c.damping,
+                        switchback::model::Timestamp(now),
+                    ),
+                )
+            });
         let cond = p.mode == Mode::Auto
             && !maintenance
+            && !flapping
             && !sh_held
             && self.active.as_str() == "bj"
             && !self.truth[0].app
