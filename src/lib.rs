@@ -45,6 +45,10 @@ pub mod tally;
 
 // The shared test fixture names this crate `switchback`, as the tests, benches and examples that
 // include the same file do.
+/// Long mutation runs over the parsers that face the outside (`--ignored`; see hardening.md).
+#[cfg(test)]
+mod fuzz_parsers;
+
 #[cfg(test)]
 extern crate self as switchback;
 

@@ -26,6 +26,12 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
+/// The credentials of `Bearer <token>`; the scheme name is case-insensitive (RFC 9110 §11.1).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(rest)
+}
+
 impl Token {
     /// A token from its text (surrounding whitespace trimmed); empty means no token.
     pub fn new(text: &str) -> Self {
@@ -55,7 +61,7 @@ impl Token {
         let given = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(bearer)
             .ok_or(ApiError::Unauthorized(
                 "missing Authorization: Bearer token",
             ))?;
@@ -81,6 +87,8 @@ mod tests {
     fn accepts_only_the_right_bearer_token() {
         let t = Token::new("s3cret\n");
         assert!(t.check(&headers("Bearer s3cret")).is_ok());
+        assert!(t.check(&headers("bearer s3cret")).is_ok());
+        assert!(t.check(&headers("BEARER  s3cret")).is_ok());
         assert!(t.check(&headers("Bearer s3cre")).is_err());
         assert!(t.check(&headers("Basic s3cret")).is_err());
         assert!(t.check(&HeaderMap::new()).is_err());

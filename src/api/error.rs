@@ -35,12 +35,37 @@ pub enum ApiError {
     /// The node is not ready or is shutting down (503).
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The leading authority answered a forwarded command with an error (its status).
+    #[error("leader {leader}: {error}")]
+    Leader {
+        /// The leader's node id.
+        leader: String,
+        /// Its error text.
+        error: String,
+        /// Its status.
+        status: StatusCode,
+    },
+    /// The request was not received and answered in time (408).
+    #[error("request timed out after {0:?}")]
+    Timeout(std::time::Duration),
+    /// The request body is over the limit (413).
+    #[error("request body too large: {0}")]
+    TooLarge(String),
     /// Something failed inside the node, e.g. the store (500).
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl ApiError {
+    /// A JSON body that could not be read: 413 when over the size limit, else 400.
+    pub(crate) fn from_json(e: axum::extract::rejection::JsonRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(e.body_text())
+        } else {
+            ApiError::BadRequest(e.body_text())
+        }
+    }
+
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -50,6 +75,9 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Rejected { status, .. } => *status,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Leader { status, .. } => *status,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

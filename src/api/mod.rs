@@ -10,9 +10,9 @@
 //! | GET | `/v1/drills` | running and finished drills, newest first |
 //! | GET | `/v1/drills/{id}` | one drill's report |
 //! | POST | `/v1/reload` | re-read and validate the config; refused with `check`'s messages (token) |
-//! | GET | `/ready` | 200 once the node has loaded and committed its state (one-way latch), else 503 |
+//! | GET | `/ready` | 200 once the node has loaded and committed its state (one-way latch) and is not cut off from its cluster, else 503 |
 //! | GET | `/metrics` | Prometheus text: checks, verdicts, probes, decisions, epochs, enactment, DNS by rcode, drills |
-//! | GET | `/v1/status` | `{services:[{name, active_site, epoch, mode, pending, sites, maintenance, degraded, reason}]}` |
+//! | GET | `/v1/status` | `{services:[{name, active_site, epoch, mode, pending, sites, maintenance, degraded, reason}], cluster:{node, role, leader, stale, stale_since}}` |
 //! | GET | `/v1/votes` | the latest observation per probe and how it counts |
 //! | GET | `/v1/checks` | `{checks:[..]}` this node's own checks: state, last error, last RTT, last change |
 //! | GET | `/v1/history?service=&limit=` | `{records:[..]}` audit records, newest first |
@@ -21,17 +21,22 @@
 //! | POST | `/v1/services/{name}/reject` | reject the pending switch (token) |
 //! | POST | `/v1/services/{name}/maintenance` | `{on}` freeze/unfreeze (token) |
 //! | POST | `/v1/services/{name}/readmit` | `{site}` re-admit a held-out site (token) |
+//! | POST | `/v1/commands` | a `policy::Command` as JSON (token); what followers forward to the leader |
 //! | POST | `/v1/observations` | a `SignedObservation` from a probe node (HMAC-verified, not token) |
 //!
-//! Writes answer with the service's status after the command: `{service: {...}}`.
+//! Writes answer with the service's status after the command and the node that committed it:
+//! `{service: {...}, committed_by}`; a follower (cluster store) forwards them to the leader.
 //! Statuses: 401 no/wrong token, 404 unknown service, 400 bad body or unknown site,
 //! 409 nothing pending or target not up, 503 shutting down, 500 store failure.
 
 mod auth;
+mod cluster;
 mod console;
 mod drill;
 mod error;
 mod exposition;
+mod forward;
+mod listen;
 mod observe;
 mod read;
 mod ready;
@@ -42,6 +47,7 @@ mod write;
 pub use auth::Token;
 pub use console::Console;
 pub use error::ApiError;
+pub use listen::{Limits, bind};
 pub use ready::Readiness;
 pub use words::{Said, describe};
 
@@ -49,12 +55,13 @@ use crate::config::Config;
 use crate::decide::{Clock, DecisionHandle};
 use crate::metrics::Metrics;
 use crate::probe::StatusHandle;
-use crate::store::{AuditLog, VoteBoard};
+use crate::store::{AuditLog, Standing, VoteBoard};
 use crate::tally::Verifier;
 use axum::Router;
 use axum::routing::{get, post};
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// Everything the handlers share.
@@ -85,6 +92,8 @@ pub struct Parts {
     pub clock: Clock,
     /// This node's own checks (a node with the probe role).
     pub checks: Option<StatusHandle>,
+    /// This node's standing in the cluster (stale, leader).
+    pub standing: watch::Receiver<Standing>,
     /// What each enactor last did per service (`enactment` in status).
     pub reports: crate::enact::Reports,
     /// The operator's console: enactment reports, drills, timeline.
@@ -102,6 +111,7 @@ struct Inner {
     readiness: Readiness,
     clock: Clock,
     checks: Option<StatusHandle>,
+    standing: watch::Receiver<Standing>,
     reports: crate::enact::Reports,
     console: Console,
 }
@@ -120,6 +130,7 @@ impl ApiState {
             readiness,
             clock,
             checks,
+            standing,
             reports,
             console,
         } = parts;
@@ -135,6 +146,7 @@ impl ApiState {
                 readiness,
                 clock,
                 checks,
+                standing,
                 reports,
                 console,
             }),
@@ -157,6 +169,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/services/{name}/reject", post(write::reject))
         .route("/v1/services/{name}/maintenance", post(write::maintenance))
         .route("/v1/services/{name}/readmit", post(write::readmit))
+        .route("/v1/commands", post(forward::command))
         .route("/v1/observations", post(observe::observation))
         .route("/v1/dashboard", get(console::dashboard))
         .route("/v1/services/{name}", get(console::service))
@@ -167,13 +180,12 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Serve the admin API on `listener` until `shutdown` is cancelled (graceful).
+/// Serve the admin API on `listener` until `shutdown` is cancelled (graceful), under the
+/// connection, timeout and body [`Limits`].
 pub async fn serve(
     listener: TcpListener,
     state: ApiState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    listen::serve(listener, router(state), Limits::default(), shutdown).await
 }

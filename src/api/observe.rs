@@ -27,6 +27,9 @@ pub(crate) async fn observation(
     let metrics = &s.inner.metrics;
     let Json(signed) = body.map_err(|e| {
         metrics.observation_dropped("malformed");
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::TooLarge(e.body_text());
+        }
         ApiError::Rejected {
             reason: "malformed",
             detail: e.body_text(),
@@ -40,7 +43,7 @@ pub(crate) async fn observation(
     };
     let obs = verified.map_err(|r| {
         metrics.observation_dropped(r.label());
-        tracing::warn!(peer = %r.node(), reason = r.label(), "observation dropped: {r}");
+        crate::tally::log_rejected(&r, "admin API");
         ApiError::Rejected {
             reason: r.label(),
             detail: r.to_string(),

@@ -18,7 +18,12 @@ pub(crate) async fn dashboard() -> Html<&'static str> {
 
 /// `GET /ready`: 200 once ready (a latch), else 503.
 pub(crate) async fn ready(State(s): State<ApiState>) -> impl IntoResponse {
-    if s.inner.readiness.is_ready() {
+    if s.inner.standing.borrow().is_stale() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stale: cut off from the cluster\n",
+        )
+    } else if s.inner.readiness.is_ready() {
         (StatusCode::OK, "ready\n")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
@@ -30,6 +35,7 @@ pub(crate) async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], {
         let mut text = s.inner.metrics.render(s.inner.readiness.is_ready());
         super::exposition::render(&s, &mut text);
+        text += &super::cluster::metrics(&s.inner.cfg, &s.inner.standing.borrow());
         text
     })
 }
@@ -47,7 +53,7 @@ pub(crate) fn status_json(st: &ServiceStatus) -> Result<Value, ApiError> {
 
 /// `GET /v1/status`.
 pub(crate) async fn status(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
-    let statuses = s.inner.decide.published.borrow().status.clone();
+    let statuses = s.inner.decide.view().status;
     let mut services = statuses
         .iter()
         .map(status_json)
@@ -66,7 +72,8 @@ pub(crate) async fn status(State(s): State<ApiState>) -> Result<Json<Value>, Api
             obj.insert("enactment".to_owned(), Value::Object(enactment));
         }
     }
-    Ok(Json(json!({ "services": services })))
+    let cluster = super::cluster::status(&s.inner.cfg, &s.inner.standing.borrow());
+    Ok(Json(json!({ "services": services, "cluster": cluster })))
 }
 
 /// `GET /v1/votes`.

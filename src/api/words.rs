@@ -63,6 +63,14 @@ pub fn describe(r: &AuditRecord) -> Option<Said> {
             };
             Some(said(s, kind, event(e)))
         }
+        AuditEntry::Recovered(c) => Some(said(
+            c.decision.service.as_str(),
+            "decision",
+            format!(
+                "recovered at start: epoch {} on {} was committed but not recorded (the node stopped in between): {}",
+                c.decision.epoch, c.decision.active_site, c.decision.reason
+            ),
+        )),
         AuditEntry::Drill(d) => Some(said(
             d.service.as_str(),
             "drill",

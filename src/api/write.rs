@@ -22,7 +22,11 @@ pub(crate) fn operator(headers: &HeaderMap) -> String {
 }
 
 /// Token, then a configured service.
-fn admit_service(s: &ApiState, headers: &HeaderMap, name: &str) -> Result<ServiceId, ApiError> {
+pub(super) fn admit_service(
+    s: &ApiState,
+    headers: &HeaderMap,
+    name: &str,
+) -> Result<ServiceId, ApiError> {
     s.inner.token.check(headers)?;
     let service = ServiceId(name.to_owned());
     if s.inner.cfg.service(&service).is_none() {
@@ -39,7 +43,7 @@ fn admit<T: DeserializeOwned>(
     body: Result<Json<T>, JsonRejection>,
 ) -> Result<(ServiceId, T), ApiError> {
     let service = admit_service(s, headers, name)?;
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(body) = body.map_err(ApiError::from_json)?;
     Ok((service, body))
 }
 
@@ -57,10 +61,19 @@ fn site(s: &ApiState, site: String) -> Result<SiteId, ApiError> {
     }
 }
 
-/// Run the command and answer with the service's status after it.
-async fn run(s: &ApiState, service: &ServiceId, command: Command) -> Result<Json<Value>, ApiError> {
+/// Run the command (here, or on the leader when another authority leads) and answer with the
+/// service's status after it and the node that committed it.
+pub(super) async fn run(
+    s: &ApiState,
+    headers: &HeaderMap,
+    service: &ServiceId,
+    command: Command,
+) -> Result<Json<Value>, ApiError> {
     match s.inner.decide.command(command.clone()).await {
         Ok(_) => s.inner.console.command(s.inner.clock.now(), &command),
+        Err(CommandFailure::NotLeader { leader }) => {
+            return super::forward::to_leader(s, headers, leader, &command).await;
+        }
         Err(CommandFailure::Refused(e)) => return Err(refused(e)),
         Err(CommandFailure::Stopped) => {
             return Err(ApiError::Unavailable(
@@ -69,18 +82,20 @@ async fn run(s: &ApiState, service: &ServiceId, command: Command) -> Result<Json
         }
         Err(e @ CommandFailure::Store(_)) => return Err(ApiError::Internal(e.to_string())),
     }
-    let published = s.inner.decide.published.borrow().clone();
+    let published = s.inner.decide.view();
     let status = published
         .status
         .iter()
         .find(|st| &st.service == service)
         .map(super::read::status_json)
         .transpose()?;
-    Ok(Json(json!({ "service": status })))
+    Ok(Json(
+        json!({ "service": status, "committed_by": s.inner.cfg.node.id.as_str() }),
+    ))
 }
 
 /// How the decision core's refusals map to HTTP.
-fn refused(e: CommandError) -> ApiError {
+pub(super) fn refused(e: CommandError) -> ApiError {
     match e {
         CommandError::UnknownService { service } => ApiError::UnknownService(service.0),
         CommandError::UnknownSite { .. } | CommandError::NotServing { .. } => {
@@ -108,6 +123,12 @@ pub(crate) async fn switch(
     body: Result<Json<SwitchBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let (service, b) = admit(&s, &headers, &name, body)?;
+    // The reason is the audit log's only account of why a person moved a service.
+    if b.reason.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "reason is empty: say why the service is moved".to_owned(),
+        ));
+    }
     let to = site(&s, b.to)?;
     let cmd = Command::Switch {
         service: service.clone(),
@@ -116,7 +137,7 @@ pub(crate) async fn switch(
         by: operator(&headers),
         force: b.force,
     };
-    run(&s, &service, cmd).await
+    run(&s, &headers, &service, cmd).await
 }
 
 /// `POST /v1/services/{name}/approve`.
@@ -130,7 +151,7 @@ pub(crate) async fn approve(
         service: service.clone(),
         by: operator(&headers),
     };
-    run(&s, &service, cmd).await
+    run(&s, &headers, &service, cmd).await
 }
 
 /// `POST /v1/services/{name}/reject`.
@@ -144,7 +165,7 @@ pub(crate) async fn reject(
         service: service.clone(),
         by: operator(&headers),
     };
-    run(&s, &service, cmd).await
+    run(&s, &headers, &service, cmd).await
 }
 
 /// Body of `maintenance`.
@@ -167,7 +188,7 @@ pub(crate) async fn maintenance(
         on: b.on,
         by: operator(&headers),
     };
-    run(&s, &service, cmd).await
+    run(&s, &headers, &service, cmd).await
 }
 
 /// Body of `readmit`.
@@ -191,5 +212,5 @@ pub(crate) async fn readmit(
         site,
         by: operator(&headers),
     };
-    run(&s, &service, cmd).await
+    run(&s, &headers, &service, cmd).await
 }

@@ -41,11 +41,35 @@ fn referenced(config: &Config) -> Vec<(String, &Path)> {
     out
 }
 
-/// Reports every referenced file that is missing or not a regular file.
+/// Whether the file at `key` holds a secret that `serve` reads as text at start.
+fn is_secret(key: &str) -> bool {
+    key.starts_with("votes.key_files")
+        || key.ends_with("secret_file")
+        || key == "admin.token_file"
+        || key.ends_with("routing_key_file")
+}
+
+/// Who this process reads files as: `name (uid N)`.
+pub(super) fn reader() -> String {
+    let uid = nix::unistd::Uid::effective();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(u)) => format!("{} (uid {uid})", u.name),
+        _ => format!("uid {uid}"),
+    }
+}
+
+/// Reports every referenced file that is missing or not a regular file, and every secret
+/// file this user cannot read as text the way `serve` will (issue #13: `check` said OK for
+/// a token the service user could not read).
 pub(super) fn exist(config: &Config, ctx: &mut Ctx<'_>) {
     for (key, path) in referenced(config) {
         let problem = match std::fs::metadata(path) {
-            Ok(m) if m.is_file() => continue,
+            Ok(m) if m.is_file() && !is_secret(&key) => continue,
+            Ok(m) if m.is_file() => match std::fs::read_to_string(path) {
+                Ok(text) if text.trim().is_empty() => "is empty".to_owned(),
+                Ok(_) => continue,
+                Err(e) => format!("cannot read as {}: {e}", reader()),
+            },
             Ok(_) => "not a regular file".to_owned(),
             Err(e) => e.to_string(),
         };

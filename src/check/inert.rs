@@ -19,7 +19,7 @@ pub struct Inert {
 /// A kind of configured part that nothing in this build consumes yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InertPart {
-    /// `store.kind = "etcd"`: no etcd store yet, so `serve` refuses the config.
+    /// `store.kind = "etcd"` in a build without the `etcd` feature: `serve` refuses the config.
     EtcdStore,
 }
 
@@ -28,7 +28,7 @@ impl fmt::Display for InertPart {
         match self {
             InertPart::EtcdStore => write!(
                 f,
-                "\"etcd\" is not available in this build (no etcd store yet); \
+                "\"etcd\" is not available in this build (built without feature etcd); \
                  serve will refuse this config"
             ),
         }
@@ -71,7 +71,10 @@ fn parts(config: &Config, at: impl Fn(&str) -> Origin) -> Vec<Inert> {
             part,
         });
     };
-    if let StoreSection::Etcd { .. } = config.store {
+    // A build with the etcd store acts on it.
+    if let StoreSection::Etcd { .. } = config.store
+        && cfg!(not(feature = "etcd"))
+    {
         push("store.kind".into(), InertPart::EtcdStore);
     }
     out

@@ -40,6 +40,8 @@ pub struct CheckSummary {
     pub zones: Vec<ZoneFacts>,
     /// What this build does not act on ([`inert()`]), printed as `warning:` lines.
     pub warnings: Vec<Inert>,
+    /// The user the secret files were read as (`serve` must run as one that can read them).
+    pub read_as: String,
 }
 
 /// Every problem found by `check`, printed one `file:line: key: problem` per line.
@@ -90,6 +92,7 @@ pub fn check(
             probes,
             zones,
             warnings,
+            read_as: files::reader(),
         })
     } else {
         Err(CheckErrors(ctx.errors))

@@ -12,6 +12,13 @@ impl fmt::Display for CheckSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.config;
         writeln!(f, "{}: OK", c.source.display())?;
+        if !self.read_as.is_empty() {
+            writeln!(
+                f,
+                "secrets:  read as {} (serve must run as a user that can)",
+                self.read_as
+            )?;
+        }
         node(f, c)?;
         let sites: Vec<String> = c
             .sites

@@ -43,6 +43,16 @@ pub fn load(path: &Path, env: Option<HashMap<String, String>>) -> Result<Config,
             problem: e.to_string(),
         }])
     })?;
+    load_text(path, &text, env)
+}
+
+/// [`load`] over text already read (`path` names it in errors and anchors relative paths).
+pub(crate) fn load_text(
+    path: &Path,
+    text: &str,
+    env: Option<HashMap<String, String>>,
+) -> Result<Config, ConfigErrors> {
+    let text = text.to_owned();
     let env = env.unwrap_or_else(process_env);
     let locator = Locator::new(&text).map_err(|e| {
         ConfigErrors(vec![ConfigError::Syntax {

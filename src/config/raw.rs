@@ -25,6 +25,7 @@
 //!   `table` = main (254), `metric` = 0 (IPv6: 1024)
 
 use super::alert::RawAlert;
+use super::table;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use std::collections::BTreeMap;
@@ -62,27 +63,27 @@ impl<'de> Deserialize<'de> for Count {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) node: RawNode,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) store: RawStore,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) votes: RawVotes,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) log: RawLog,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) dns: RawDns,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) admin: RawAdmin,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::map")]
     pub(crate) sites: BTreeMap<String, RawSite>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::list")]
     pub(crate) service: Vec<RawService>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::list")]
     pub(crate) alert: Vec<RawAlert>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) audit: super::audit::RawAudit,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table::one")]
     pub(crate) route: super::vip::RawRoute,
 }
 
@@ -117,6 +118,16 @@ pub(crate) struct RawStore {
     pub(crate) endpoints: Vec<String>,
     pub(crate) prefix: String,
     pub(crate) lease_ttl: String,
+    // The etcd-only keys; defaults and meaning in `config::etcd`.
+    pub(crate) dial_timeout: String,
+    pub(crate) request_timeout: String,
+    pub(crate) ca_file: Option<String>,
+    pub(crate) cert_file: Option<String>,
+    pub(crate) key_file: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) password_file: Option<String>,
+    pub(crate) on_isolation: String,
+    pub(crate) advertise: Option<String>,
 }
 
 impl Default for RawStore {
@@ -126,6 +137,15 @@ impl Default for RawStore {
             endpoints: Vec::new(),
             prefix: default_store_prefix(),
             lease_ttl: default_lease_ttl(),
+            dial_timeout: super::etcd::DEFAULT_DIAL_TIMEOUT.into(),
+            request_timeout: super::etcd::DEFAULT_REQUEST_TIMEOUT.into(),
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
+            user: None,
+            password_file: None,
+            on_isolation: super::etcd::DEFAULT_ON_ISOLATION.into(),
+            advertise: None,
         }
     }
 }
@@ -137,6 +157,7 @@ pub(crate) struct RawVotes {
     pub(crate) authorities: Vec<String>,
     pub(crate) key_files: Vec<String>,
     pub(crate) stale_after: String,
+    #[serde(deserialize_with = "table::list")]
     pub(crate) voters: Vec<RawVoter>,
 }
 
@@ -184,6 +205,7 @@ pub(crate) struct RawDns {
     pub(crate) zones: Vec<String>,
     pub(crate) notify: Vec<String>,
     pub(crate) allow_transfer: Vec<String>,
+    #[serde(deserialize_with = "table::list")]
     pub(crate) tsig_keys: Vec<RawTsigKey>,
     pub(crate) notify_key: Option<String>,
     pub(crate) udp_sockets: Count,
@@ -249,8 +271,10 @@ pub(crate) struct RawService {
     pub(crate) ttl: String,
     pub(crate) degraded_ttl: String,
     pub(crate) addresses: BTreeMap<String, Vec<String>>,
+    #[serde(deserialize_with = "table::opt")]
     pub(crate) vip: Option<super::vip::RawVip>,
     pub(crate) probes: Option<String>,
+    #[serde(deserialize_with = "table::one")]
     pub(crate) policy: RawPolicy,
 }
 

@@ -3,6 +3,7 @@
 //! Produced by [`super::load`]; fields are plain data so tests can build one directly.
 
 pub use super::alert::{ALERT_KINDS, AlertFilter, AlertSink, Severity, SinkKind};
+pub use super::etcd::{EtcdAuth, EtcdOptions, EtcdTls, OnIsolation};
 use super::vip::{RouteSection, Vip};
 use crate::model::{CheckName, DomainId, NodeId, ServiceId, SiteId};
 use ipnet::IpNet;
@@ -65,6 +66,8 @@ pub struct NodeSection {
 }
 
 /// `[store]`.
+// Built once per config load; boxing the etcd options would only complicate every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum StoreSection {
     /// One authority, state on local disk.
@@ -77,6 +80,8 @@ pub enum StoreSection {
         prefix: String,
         /// TTL of leases (leadership, observations).
         lease_ttl: Duration,
+        /// Timeouts, TLS, auth, isolation (see `config::etcd`).
+        options: EtcdOptions,
     },
 }
 

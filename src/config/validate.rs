@@ -104,6 +104,7 @@ fn store(raw: RawStore, ctx: &mut Ctx<'_>) -> StoreSection {
                     "only used with kind = \"etcd\" (this store is embedded)",
                 );
             }
+            super::etcd::refuse_on_embedded(&raw, ctx);
             StoreSection::Embedded
         }
         "etcd" => {
@@ -128,10 +129,12 @@ fn store(raw: RawStore, ctx: &mut Ctx<'_>) -> StoreSection {
                     "etcd leases are whole seconds: at least \"1s\"",
                 );
             }
+            let options = super::etcd::options(&raw, ctx, lease_ttl);
             StoreSection::Etcd {
                 endpoints,
                 prefix: raw.prefix,
                 lease_ttl,
+                options,
             }
         }
         other => {

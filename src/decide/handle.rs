@@ -41,6 +41,15 @@ pub enum CommandFailure {
     /// The decision loop is gone (shutting down).
     #[error("the decision task has stopped")]
     Stopped,
+    /// Another authority leads (cluster store): send the command there.
+    #[error("this node does not lead; {}", match leader {
+        Some(l) => format!("{} does", l.node),
+        None => "no leader is known".to_owned(),
+    })]
+    NotLeader {
+        /// The leader, when known.
+        leader: Option<crate::store::LeaderInfo>,
+    },
 }
 
 /// One request to the decision loop.
@@ -64,6 +73,18 @@ pub struct DecisionHandle {
     /// The latest published view.
     pub published: watch::Receiver<Published>,
     pub(crate) events: broadcast::Sender<DurableEvent>,
+    /// How a node that does not lead shows the committed records (cluster store).
+    pub(crate) following: Option<Following>,
+}
+
+/// What a cluster node needs to show the committed records as they are at a request, while
+/// another node leads (the published view may lag the records by a moment).
+#[derive(Clone, Debug)]
+pub(crate) struct Following {
+    pub(crate) leading: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub(crate) records: watch::Receiver<crate::store::Records>,
+    pub(crate) cfg: std::sync::Arc<crate::config::Config>,
+    pub(crate) clock: super::Clock,
 }
 
 impl DecisionHandle {
@@ -75,6 +96,17 @@ impl DecisionHandle {
             .await
             .map_err(|_| CommandFailure::Stopped)?;
         rx.await.map_err(|_| CommandFailure::Stopped)?
+    }
+
+    /// The view to answer with now: the loop's while it leads, else the committed records as
+    /// they are at this moment (what this node's enactors follow).
+    pub fn view(&self) -> Published {
+        match &self.following {
+            Some(f) if !f.leading.load(std::sync::atomic::Ordering::Acquire) => {
+                super::follower_view(&f.cfg, &f.records.borrow(), f.clock)
+            }
+            _ => self.published.borrow().clone(),
+        }
     }
 
     /// Every policy event from now on, each after its audit record is durable. A receiver

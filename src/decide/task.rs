@@ -24,14 +24,13 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-/// Where the loop's inputs come from.
+/// Where the loop's inputs come from (kept across leaderships; the votes are watched anew
+/// by each).
 pub(crate) struct Inputs {
     /// Operator commands.
     pub(crate) requests: mpsc::Receiver<Request>,
     /// This node's own observations (trusted).
     pub(crate) observations: mpsc::Receiver<Observation>,
-    /// Signed votes from the vote board (verified here, by the leader itself).
-    pub(crate) votes: VoteWatch,
 }
 
 /// The decision loop's state while this node leads.
@@ -203,7 +202,7 @@ impl DecisionTask {
             }
             Err(r) => {
                 self.metrics.observation_dropped(r.label());
-                tracing::warn!(peer = %r.node(), reason = r.label(), "vote dropped by the leader: {r}");
+                crate::tally::log_rejected(&r, "leader");
             }
         }
         Ok(())
@@ -211,14 +210,14 @@ impl DecisionTask {
 
     /// Run until cancelled, the leadership is lost or the store fails.
     pub(crate) async fn run(
-        mut self,
-        inputs: Inputs,
+        &mut self,
+        inputs: &mut Inputs,
+        mut votes: VoteWatch,
         shutdown: CancellationToken,
     ) -> Result<(), DecideError> {
         let Inputs {
-            mut requests,
-            mut observations,
-            mut votes,
+            requests,
+            observations,
         } = inputs;
         for v in std::mem::take(&mut votes.current) {
             self.vote(v).await?;

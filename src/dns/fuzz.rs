@@ -35,7 +35,7 @@ fn query(name: &str, qtype: u16, edns: bool) -> Vec<u8> {
 }
 
 /// Feeds one packet through the UDP answer path; checks "answered or counted".
-fn check(
+pub(crate) fn check(
     rt: &tokio::runtime::Runtime,
     server: &DnsServer,
     raw: &[u8],
@@ -62,7 +62,7 @@ fn check(
     Ok(())
 }
 
-fn setup() -> (tokio::runtime::Runtime, DnsServer, tempfile::TempDir) {
+pub(crate) fn setup() -> (tokio::runtime::Runtime, DnsServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

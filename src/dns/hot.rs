@@ -187,6 +187,11 @@ impl HotTable {
         out[2] = 0x84 | (query[2] & 0x01);
         out[3] = (out[3] & 0x0f) | (query[3] & 0x10);
         out[12..q.question_end].copy_from_slice(&query[12..q.question_end]);
+        if q.dnssec_ok && q.edns_payload.is_some() {
+            // Our OPT record is the last 11 bytes; its flags' high byte holds DO.
+            let at = out.len() - 11 + 7;
+            out[at] |= 0x80;
+        }
         true
     }
 }
@@ -232,7 +237,8 @@ impl HotTable {
             out.extend_from_slice(&zone.soa_rr);
             if edns {
                 let [hi, lo] = EDNS_PAYLOAD.to_be_bytes();
-                out.extend_from_slice(&[0, 0, 41, hi, lo, 0, 0, 0, 0, 0, 0]);
+                let flags = if q.dnssec_ok { 0x80 } else { 0 };
+                out.extend_from_slice(&[0, 0, 41, hi, lo, 0, 0, flags, 0, 0, 0]);
             }
             return true;
         }
@@ -259,6 +265,8 @@ struct Parsed {
     /// Offset just past QCLASS.
     question_end: usize,
     edns_payload: Option<u16>,
+    /// The OPT record's DO bit (RFC 3225), copied into the response.
+    dnssec_ok: bool,
 }
 
 /// Parses a standard query with one question and at most one OPT record; `None` otherwise.
@@ -295,6 +303,7 @@ fn parse(q: &[u8]) -> Option<Parsed> {
         return None;
     }
     let question_end = pos + 4;
+    let mut dnssec_ok = false;
     let edns_payload = if q[11] == 1 {
         // OPT: root name, TYPE 41, CLASS = payload, TTL = ext-rcode, version, flags; RDLEN; RDATA.
         let opt = q.get(question_end..question_end + 11)?;
@@ -305,6 +314,7 @@ fn parse(q: &[u8]) -> Option<Parsed> {
         if question_end + 11 + rdlen != q.len() {
             return None;
         }
+        dnssec_ok = opt[7] & 0x80 != 0;
         Some(u16::from_be_bytes([opt[3], opt[4]]))
     } else {
         if question_end != q.len() {
@@ -318,6 +328,7 @@ fn parse(q: &[u8]) -> Option<Parsed> {
         qtype,
         question_end,
         edns_payload,
+        dnssec_ok,
     })
 }
 

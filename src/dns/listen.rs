@@ -95,6 +95,7 @@ fn tcp_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     s.set_reuse_address(true)?;
     s.set_nonblocking(true)?;
     s.bind(&addr.into())?;
-    s.listen(1024)?;
+    // Above the per-source and total limits, so churned connections never fill the queue.
+    s.listen(4096)?;
     Ok(s.into())
 }

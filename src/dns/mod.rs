@@ -14,9 +14,10 @@
 //! - `notify`: NOTIFY to secondaries with retries and backoff.
 //! - `server`: [`DnsServer`] (bind, run) and [`DnsHandle`] (apply desired states, counters).
 
+mod conform;
 mod error;
 #[cfg(test)]
-mod fuzz;
+pub(crate) mod fuzz;
 mod hot;
 mod journal;
 mod listen;
@@ -42,3 +43,4 @@ pub const QUIET_LOGS: &str = "info,hickory_server=warn,hickory_proto=warn,hickor
 pub use error::DnsError;
 pub use metrics::DnsCounters;
 pub use server::{DnsHandle, DnsServer};
+pub use tcp::TCP_CONNECTIONS;

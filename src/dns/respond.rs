@@ -9,12 +9,15 @@ use std::sync::{Arc, Mutex};
 use hickory_server::net::NetError;
 use hickory_server::net::runtime::TokioTime;
 use hickory_server::net::xfer::Protocol;
+use hickory_server::proto::op::Edns;
 use hickory_server::proto::op::{MessageType, ResponseCode};
+use hickory_server::proto::rr::DNSClass;
 use hickory_server::proto::rr::Record;
 use hickory_server::proto::serialize::binary::BinEncoder;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::MessageResponse;
+use hickory_server::zone_handler::{MessageResponse, MessageResponseBuilder};
 
+use super::conform;
 use super::hot::EDNS_PAYLOAD;
 use super::metrics::Counters;
 use super::snapshot::Snapshot;
@@ -23,6 +26,8 @@ use super::snapshot::Snapshot;
 #[derive(Clone)]
 pub(crate) struct Capture {
     protocol: Protocol,
+    /// The query asked for DNSSEC records (RFC 3225): the DO bit is copied to the response.
+    dnssec_ok: bool,
     out: Arc<Mutex<Option<Vec<u8>>>>,
 }
 
@@ -49,6 +54,9 @@ impl ResponseHandler for Capture {
         encoder.set_max_size(max);
         // destructive_emit sets TC=1 and cuts sections when the limit is reached.
         let info = response.destructive_emit(&mut encoder)?;
+        if self.dnssec_ok {
+            conform::set_dnssec_ok(&mut bytes);
+        }
         if let Ok(mut out) = self.out.lock() {
             *out = Some(bytes);
         }
@@ -71,6 +79,10 @@ pub(crate) fn parse(
     protocol: Protocol,
     counters: &Counters,
 ) -> Option<Request> {
+    if conform::question_has_pointer(raw) {
+        Counters::bump(&counters.malformed_dropped);
+        return None;
+    }
     match Request::from_bytes(raw.to_vec(), src, protocol) {
         Ok(req) if req.metadata.message_type == MessageType::Query => Some(req),
         _ => {
@@ -82,15 +94,30 @@ pub(crate) fn parse(
 
 /// Answers a parsed request through the snapshot's Catalog.
 pub(crate) async fn answer(snap: &Snapshot, req: &Request, counters: &Counters) -> Outcome {
-    let capture = Capture {
+    let mut capture = Capture {
         protocol: req.protocol(),
+        dnssec_ok: req.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
         out: Arc::new(Mutex::new(None)),
     };
-    let info = snap
-        .catalog
-        .handle_request::<Capture, TokioTime>(req, capture.clone())
-        .await;
-    if info.response_code == ResponseCode::Refused {
+    let in_class = req
+        .request_info()
+        .map_or(true, |i| i.query.query_class() == DNSClass::IN);
+    let refused = if in_class {
+        let info = snap
+            .catalog
+            .handle_request::<Capture, TokioTime>(req, capture.clone())
+            .await;
+        info.response_code == ResponseCode::Refused
+    } else {
+        // Our zones are class IN: any other class (HS, NONE, CH, unknown) is refused.
+        let mut edns = Edns::new();
+        edns.set_max_payload(EDNS_PAYLOAD);
+        let response = MessageResponseBuilder::new(&req.queries, req.edns.as_ref().map(|_| &edns))
+            .error_msg(&req.metadata, ResponseCode::Refused);
+        let _ = capture.send_response(response).await;
+        true
+    };
+    if refused {
         Counters::bump(&counters.refused);
     }
     let bytes = capture.out.lock().ok().and_then(|mut o| o.take());
@@ -127,6 +154,9 @@ pub(crate) async fn slow(
     counters: &Counters,
     out: &mut Vec<u8>,
 ) -> bool {
+    if conform::formerr_for_two_opts(raw, out) {
+        return true;
+    }
     let Some(req) = parse(raw, src, protocol, counters) else {
         return false;
     };

@@ -130,6 +130,7 @@ impl DnsServer {
             keys: Arc::new(keys),
         };
         let shared = Arc::new(Shared {
+            withdrawn: Default::default(),
             snap: ArcSwap::from_pointee(snap),
             counters: Arc::new(Counters::default()),
             xfr,
@@ -246,6 +247,21 @@ impl DnsServer {
 }
 
 impl DnsHandle {
+    /// Stop answering (drop every query) or answer again; see `on_isolation = "withdraw"`.
+    pub fn set_withdrawn(&self, withdrawn: bool) {
+        let was = self
+            .shared
+            .withdrawn
+            .swap(withdrawn, std::sync::atomic::Ordering::Relaxed);
+        if was != withdrawn {
+            tracing::warn!(
+                withdrawn,
+                "dns answers {}",
+                if withdrawn { "withdrawn" } else { "resumed" }
+            );
+        }
+    }
+
     /// Applies desired states; see [`DnsHandle::apply_changes`]. Returns whether anything
     /// changed.
     pub fn apply(&self, views: &[Desired]) -> Result<bool, DnsError> {
@@ -375,7 +391,7 @@ fn zone_serials(snap: &Snapshot) -> Vec<ZoneSerial> {
             Some(ZoneSerial {
                 apex: z.apex.clone(),
                 serial: z.serial,
-                soa: z.soa.records_without_rrsigs().next()?.clone(),
+                soa: z.soa_answer.records_without_rrsigs().next()?.clone(),
             })
         })
         .collect()

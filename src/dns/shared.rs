@@ -24,6 +24,16 @@ pub(crate) struct Shared {
     pub(crate) xfr: XfrPolicy,
     pub(crate) enactor: Mutex<Enactor>,
     pub(crate) serials: watch::Sender<Vec<ZoneSerial>>,
+    /// Withdrawn (an isolated cluster authority with `on_isolation = "withdraw"`): every
+    /// query is dropped, so resolvers ask another authority.
+    pub(crate) withdrawn: std::sync::atomic::AtomicBool,
+}
+
+impl Shared {
+    /// Whether queries are dropped right now.
+    pub(crate) fn is_withdrawn(&self) -> bool {
+        self.withdrawn.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// What apply needs to build the next snapshot (behind the mutex: one apply at a time).

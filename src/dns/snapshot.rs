@@ -27,6 +27,8 @@ pub(crate) struct ZoneBase {
     pub(crate) apex: Name,
     /// The SOA TTL clamped to SOA MINIMUM, so negative answers carry the RFC 2308 TTL.
     pub(crate) soa_ttl: u32,
+    /// The SOA record's own TTL, for SOA queries and transfers (issue #13).
+    pub(crate) soa_own_ttl: u32,
     pub(crate) static_sets: Arc<Vec<Arc<RecordSet>>>,
     pub(crate) statics: Arc<Statics>,
     pub(crate) apex_ns: Vec<Record>,
@@ -90,6 +92,7 @@ impl ZoneBase {
             origin,
             apex,
             soa_ttl,
+            soa_own_ttl: file.soa_ttl,
             static_sets: Arc::new(static_sets),
             statics: Arc::new(statics),
             apex_ns,
@@ -117,8 +120,8 @@ impl ZoneBase {
         self.names = ZoneNames::new(&self.apex, owners.iter(), cuts.iter()).map(Arc::new);
     }
 
-    /// The SOA record set at `serial`.
-    fn soa(&self, serial: u32) -> RecordSet {
+    /// The SOA record set at `serial` with `ttl`.
+    fn soa(&self, serial: u32, ttl: u32) -> RecordSet {
         let s = &self.file.soa;
         let soa = SOA::new(
             s.mname.clone(),
@@ -129,9 +132,9 @@ impl ZoneBase {
             s.expire,
             s.minimum,
         );
-        let mut set = RecordSet::with_ttl(self.apex.clone(), RecordType::SOA, self.soa_ttl);
+        let mut set = RecordSet::with_ttl(self.apex.clone(), RecordType::SOA, ttl);
         set.insert(
-            Record::from_rdata(self.apex.clone(), self.soa_ttl, RData::SOA(soa)),
+            Record::from_rdata(self.apex.clone(), ttl, RData::SOA(soa)),
             serial,
         );
         set
@@ -218,16 +221,20 @@ pub(crate) fn build(
     for (((base, services), serial), journal) in
         bases.iter().zip(per_zone).zip(serials).zip(journals)
     {
-        let soa = Arc::new(base.soa(*serial));
-        render_zone(base, &soa, &services, &mut hot).ok_or_else(|| DnsError::Snapshot {
-            zone: base.file.origin.clone(),
-            problem: "cannot render the fast-path answers".into(),
+        let soa = Arc::new(base.soa(*serial, base.soa_ttl));
+        let soa_answer = Arc::new(base.soa(*serial, base.soa_own_ttl));
+        render_zone(base, &soa, &soa_answer, &services, &mut hot).ok_or_else(|| {
+            DnsError::Snapshot {
+                zone: base.file.origin.clone(),
+                problem: "cannot render the fast-path answers".into(),
+            }
         })?;
         let snap = Arc::new(ZoneSnap {
             origin: base.origin.clone(),
             apex: base.apex.clone(),
             serial: *serial,
             soa,
+            soa_answer,
             services,
             static_sets: base.static_sets.clone(),
             statics: base.statics.clone(),
@@ -249,6 +256,7 @@ pub(crate) fn build(
 fn render_zone(
     base: &ZoneBase,
     soa: &Arc<RecordSet>,
+    soa_answer: &Arc<RecordSet>,
     services: &HashMap<LowerName, NameSets>,
     hot: &mut HotTable,
 ) -> Option<()> {
@@ -256,7 +264,7 @@ fn render_zone(
     let mut apex = HotName::default();
     let s = Sections {
         rcode: ResponseCode::NoError,
-        answers: vec![soa_rec],
+        answers: vec![soa_answer.records_without_rrsigs().next()?],
         authorities: base.apex_ns.iter().collect(),
     };
     apex.set(
@@ -267,6 +275,7 @@ fn render_zone(
     if let Some(names) = &base.names {
         hot.add_nx(names.clone(), soa_rec)?;
     }
+    render_cnames(base, soa_rec, services, hot)?;
     for (lname, sets) in services {
         let name = Name::from(lname);
         let nodata = |qtype| {
@@ -299,6 +308,88 @@ fn render_zone(
         }
         h.set_other(nodata(RecordType::TXT)?);
         hot.insert(&name, h);
+    }
+    Some(())
+}
+
+/// Renders each static CNAME whose target is an existing in-zone name that is not itself a
+/// CNAME: the chain plus the target's records of the asked type, or, when the target has
+/// none, NODATA with the SOA in the authority section (RFC 2308 §2.2; hickory's Catalog
+/// answers that case with no SOA, issue #13). Longer chains and other targets stay with
+/// the Catalog.
+fn render_cnames(
+    base: &ZoneBase,
+    soa_rec: &Record,
+    services: &HashMap<LowerName, NameSets>,
+    hot: &mut HotTable,
+) -> Option<()> {
+    let records = &base.file.records;
+    for (key, set) in records {
+        if key.record_type != RecordType::CNAME {
+            continue;
+        }
+        let owner = Name::from(&key.name);
+        let Some(cname) = set.records_without_rrsigs().next() else {
+            continue;
+        };
+        let RData::CNAME(target) = &cname.data else {
+            continue;
+        };
+        let target = LowerName::new(&target.0);
+        if !base.origin.zone_of(&target)
+            || owner.is_wildcard()
+            || base.delegated(&owner)
+            || base.delegated(&Name::from(&target))
+            || records.contains_key(&RrKey::new(target.clone(), RecordType::CNAME))
+        {
+            continue;
+        }
+        let mut at_target: Vec<(RecordType, Vec<&Record>)> = records
+            .iter()
+            .filter(|(k, _)| k.name == target)
+            .map(|(k, s)| (k.record_type, s.records_without_rrsigs().collect()))
+            .collect();
+        if let Some(sets) = services.get(&target) {
+            for (t, set) in [(RecordType::A, &sets.a), (RecordType::AAAA, &sets.aaaa)] {
+                if let Some(set) = set {
+                    at_target.push((t, set.records_without_rrsigs().collect()));
+                }
+            }
+        } else if at_target.is_empty() {
+            // The target does not exist: NXDOMAIN with the chain; left to the Catalog.
+            continue;
+        }
+        let mut h = HotName::default();
+        let chain_only = Sections {
+            rcode: ResponseCode::NoError,
+            answers: vec![cname],
+            authorities: vec![],
+        };
+        h.set(
+            RecordType::CNAME,
+            Rendered::render(&owner, RecordType::CNAME, &chain_only)?,
+        );
+        h.set(
+            RecordType::ANY,
+            Rendered::render(&owner, RecordType::ANY, &chain_only)?,
+        );
+        for (t, rrs) in &at_target {
+            let mut answers = vec![cname];
+            answers.extend(rrs.iter().copied());
+            let s = Sections {
+                rcode: ResponseCode::NoError,
+                answers,
+                authorities: vec![],
+            };
+            h.set(*t, Rendered::render(&owner, *t, &s)?);
+        }
+        let nodata = Sections {
+            rcode: ResponseCode::NoError,
+            answers: vec![cname],
+            authorities: vec![soa_rec],
+        };
+        h.set_other(Rendered::render(&owner, RecordType::TXT, &nodata)?);
+        hot.insert(&owner, h);
     }
     Some(())
 }

@@ -52,15 +52,15 @@ impl Keyring {
     /// Loads each key's base64 secret from its file.
     pub(crate) fn load(keys: &[TsigKey], base: &Path) -> Result<Self, DnsError> {
         let mut signers = Vec::new();
-        for k in keys {
+        for (i, k) in keys.iter().enumerate() {
             let fail = |problem: String| DnsError::Tsig {
                 name: k.name.clone(),
                 file: k.secret_file.clone(),
                 problem,
             };
             let path = base.join(&k.secret_file);
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| fail(format!("cannot read: {e}")))?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| fail(format!("dns.tsig_keys[{i}].secret_file: cannot read: {e}")))?;
             let secret = data_encoding::BASE64
                 .decode(text.trim().as_bytes())
                 .map_err(|e| fail(format!("secret is not base64: {e}")))?;

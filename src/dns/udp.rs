@@ -77,7 +77,8 @@ pub(crate) fn serve(sock: UdpSocket, shared: Arc<Shared>, shutdown: Cancellation
         let mut rcodes = [0u64; 16];
         // One snapshot per batch: each answer still comes from exactly one snapshot.
         let snap = shared.snap.load();
-        for (i, (len, addr)) in got.iter().enumerate() {
+        let withdrawn = shared.is_withdrawn();
+        for (i, (len, addr)) in got.iter().enumerate().filter(|_| !withdrawn) {
             let Some(addr) = addr else {
                 continue;
             };

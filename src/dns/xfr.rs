@@ -91,14 +91,14 @@ pub(crate) fn serve(
 }
 
 fn soa_only(zone: &ZoneSnap) -> Vec<Record> {
-    zone.soa.records_without_rrsigs().cloned().collect()
+    zone.soa_answer.records_without_rrsigs().cloned().collect()
 }
 
 /// RFC 1995 §4 incremental form: SOA(new), then per delta SOA(old) removed… SOA(next) added…,
 /// then SOA(new).
 fn incremental(zone: &ZoneSnap, from: u32) -> Option<Vec<Record>> {
     let deltas = journal::chain(&zone.journal, from, zone.serial)?;
-    let soa = zone.soa.records_without_rrsigs().next()?;
+    let soa = zone.soa_answer.records_without_rrsigs().next()?;
     let mut out = vec![soa.clone()];
     for d in deltas {
         out.push(journal::soa_at(soa, d.from));

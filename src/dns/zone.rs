@@ -37,8 +37,11 @@ pub(crate) struct ZoneSnap {
     pub(crate) apex: Name,
     /// The serial in `soa`.
     pub(crate) serial: u32,
-    /// The SOA record set with the current serial, its TTL clamped to the negative TTL.
+    /// The SOA record set with the current serial, its TTL clamped to the negative TTL
+    /// (the authority section of negative answers).
     pub(crate) soa: Arc<RecordSet>,
+    /// The same SOA with its own TTL: SOA queries and transfers.
+    pub(crate) soa_answer: Arc<RecordSet>,
     /// Switched service names of this zone.
     pub(crate) services: HashMap<LowerName, NameSets>,
     /// Everything the zone file says, SOA excluded (AXFR order source).
@@ -108,7 +111,12 @@ impl ZoneHandler for ZoneSnap {
         opts: LookupOptions,
     ) -> LookupControlFlow<AuthLookup> {
         if *name == self.origin && matches!(rtype, RecordType::SOA | RecordType::IXFR) {
-            return found(opts, &self.soa);
+            // The Catalog asks without request info for the SOA of a negative answer (RFC
+            // 2308 TTL); a query for the SOA itself gets the record's own TTL.
+            return match request_info {
+                Some(_) => found(opts, &self.soa_answer),
+                None => found(opts, &self.soa),
+            };
         }
         if let Some(sets) = self.services.get(name) {
             let set = match rtype {

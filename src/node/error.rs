@@ -16,10 +16,12 @@ pub enum NodeError {
         source: std::io::Error,
     },
     /// A file the node needs could not be read.
-    #[error("{path}: cannot read {what}: {source}")]
+    #[error("{key} = {path}: cannot read {what}: {source}")]
     ReadFile {
         /// The file.
         path: PathBuf,
+        /// The config key that names it.
+        key: String,
         /// What it should hold.
         what: &'static str,
         /// The OS error.
@@ -55,6 +57,9 @@ pub enum NodeError {
     /// A probe-only node has nowhere to send its votes.
     #[error("[votes]: a probe-only node needs authorities and key_files to push observations")]
     NoAuthorities,
+    /// Too few file descriptors to keep the probes' share (see `node::descriptors`).
+    #[error(transparent)]
+    Descriptors(#[from] super::descriptors::DescriptorError),
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),

@@ -18,7 +18,9 @@
 //! wired: a new section does not compile until something consumes it.
 
 mod alert_role;
+mod cluster_role;
 mod console_role;
+pub mod descriptors;
 mod error;
 mod probe_role;
 mod reload;
@@ -59,7 +61,7 @@ impl Listeners {
     /// Bind every listener the config asks for.
     pub async fn bind(cfg: &Config) -> Result<Self, NodeError> {
         let addr = cfg.admin.listen;
-        let admin = TcpListener::bind(addr)
+        let admin = api::bind(addr)
             .await
             .map_err(|source| NodeError::Bind { addr, source })?;
         let dns = if cfg.has_role(Role::Authority) && !cfg.dns.listen.is_empty() {
@@ -75,11 +77,13 @@ fn read_keys(votes: &VotesSection) -> Result<Vec<Vec<u8>>, NodeError> {
     votes
         .key_files
         .iter()
-        .map(|path| {
+        .enumerate()
+        .map(|(i, path)| {
             std::fs::read_to_string(path)
                 .map(|k| k.trim().as_bytes().to_vec())
                 .map_err(|source| NodeError::ReadFile {
                     path: path.clone(),
+                    key: format!("votes.key_files[{i}]"),
                     what: "vote key",
                     source,
                 })
@@ -95,6 +99,7 @@ fn read_token(admin: &AdminSection) -> Result<Token, NodeError> {
         }
         Some(path) => Token::from_file(path).map_err(|source| NodeError::ReadFile {
             path: path.clone(),
+            key: "admin.token_file".to_owned(),
             what: "admin token",
             source,
         }),
@@ -134,7 +139,13 @@ pub async fn run(
     let token = read_token(admin)?;
     let keys = read_keys(votes)?;
     let verifier = || Verifier::new(keys.clone(), &votes.voters, votes.stale_after);
-    let stores = Stores::open(&cfg)?;
+    let admin_addr = admin_listener
+        .local_addr()
+        .map_err(|source| NodeError::Bind {
+            addr: admin.listen,
+            source,
+        })?;
+    let stores = Stores::open(&cfg, Some(format!("http://{admin_addr}"))).await?;
     let route = route_role::prepare(&cfg, &shutdown);
     let sources: Vec<Arc<dyn Exposition>> = dns
         .iter()
@@ -158,14 +169,16 @@ pub async fn run(
     )
     .await?;
     tasks.spawn("decide", decider.run(tasks.token()));
-    let admin_addr = admin_listener
-        .local_addr()
-        .map_err(|source| NodeError::Bind {
-            addr: admin.listen,
-            source,
-        })?;
     tracing::info!(addr = %admin_addr, "admin listening on {admin_addr}");
 
+    let withdraw = match (&cfg.store, &dns) {
+        (crate::config::StoreSection::Etcd { options, .. }, Some(server))
+            if options.on_isolation == crate::config::OnIsolation::Withdraw =>
+        {
+            Some(server.handle())
+        }
+        _ => None,
+    };
     // The alert role subscribes to the enactors' reports before their first apply.
     let enactors: Vec<&'static str> = [(dns.is_some(), "dns"), (route.is_some(), "route")]
         .into_iter()
@@ -206,12 +219,19 @@ pub async fn run(
     route_role::start(route, &cfg, watch, &metrics, &reports, &mut tasks).await;
 
     let checks = if cfg.has_role(Role::Probe) {
-        Some(start_probe_role(&cfg, &keys, &decide, &mut tasks)?)
+        Some(start_probe_role(&cfg, &keys, &decide, &stores, &mut tasks)?)
     } else {
         None
     };
 
     let console = console_role::start(&cfg, &decide, &stores, reports, clock, &mut tasks).await;
+    if stores.standing.borrow().cluster {
+        let (standing, raise, token) = (stores.standing.clone(), raise.clone(), tasks.token());
+        tasks.spawn(
+            "alert_isolation",
+            cluster_role::alert_on_isolation(standing, raise, token),
+        );
+    }
     console_role::alert_drills(&console, raise, &mut tasks);
     let state = ApiState::new(api::Parts {
         cfg: Arc::clone(&cfg),
@@ -224,6 +244,7 @@ pub async fn run(
         readiness: readiness.clone(),
         clock,
         checks,
+        standing: stores.standing.clone(),
         reports: console.reports.clone(),
         console,
     });
@@ -239,6 +260,13 @@ pub async fn run(
 
     readiness.set_ready();
     tracing::info!("node ready");
+    if let Some(dns) = withdraw {
+        let token = tasks.token();
+        tasks.spawn(
+            "withdraw",
+            cluster_role::withdraw_when_isolated(stores.standing.clone(), dns, token),
+        );
+    }
     tasks.wait().await
 }
 
@@ -248,11 +276,24 @@ fn start_probe_role(
     cfg: &Config,
     keys: &[Vec<u8>],
     decide: &DecisionHandle,
+    stores: &Stores,
     tasks: &mut Tasks,
 ) -> Result<StatusHandle, NodeError> {
     let prober = probe_role::prober(cfg)?;
     let status = prober.status();
-    let tx = if cfg.has_role(Role::Authority) {
+    let tx = if cfg.has_role(Role::Authority) && stores.standing.borrow().cluster {
+        // In a cluster whoever leads counts this node's votes: signed, through the board.
+        let key = keys.first().cloned().ok_or(NodeError::NoAuthorities)?;
+        let (tx, rx) = mpsc::channel(16);
+        let board = Arc::clone(&stores.votes);
+        let ttl = cfg.votes.stale_after;
+        let token = tasks.token();
+        tasks.spawn("publish", async move {
+            probe_role::publish(rx, board, key, ttl, token).await;
+            Ok::<(), NodeError>(())
+        });
+        tx
+    } else if cfg.has_role(Role::Authority) {
         // Our own observations skip the signature: they never leave the process.
         decide.observations.clone()
     } else {
@@ -287,5 +328,6 @@ pub(crate) mod tests;
 pub async fn serve(cfg: Config) -> Result<(), NodeError> {
     let shutdown = CancellationToken::new();
     cancel_on_signals(shutdown.clone()).map_err(NodeError::Signals)?;
+    descriptors::ensure(&cfg)?;
     reload::serve_reloading(cfg, shutdown).await
 }

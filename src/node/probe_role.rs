@@ -84,3 +84,28 @@ pub(crate) async fn push(
         futures::future::join_all(sends).await;
     }
 }
+
+/// Signs each of this authority's own observations and publishes it on the cluster's vote
+/// board (whoever leads verifies and counts it). Only the newest matters: a backlog is
+/// skipped; a failed publish is logged and the next observation tries again.
+pub(crate) async fn publish(
+    mut rx: mpsc::Receiver<Observation>,
+    board: std::sync::Arc<dyn crate::store::VoteBoard>,
+    key: Vec<u8>,
+    ttl: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let mut obs = tokio::select! {
+            () = shutdown.cancelled() => return,
+            o = rx.recv() => match o { Some(o) => o, None => return },
+        };
+        while let Ok(newer) = rx.try_recv() {
+            obs = newer;
+        }
+        let signed = Verifier::sign_with_id(&key, 0, &obs);
+        if let Err(e) = board.publish(&signed, ttl).await {
+            tracing::warn!(error = %e, seq = obs.seq, "own vote not published");
+        }
+    }
+}

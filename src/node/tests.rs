@@ -179,6 +179,13 @@ async fn command_errors_map_to_statuses() {
             400,
         ),
         ("/v1/services/crm/switch", Some(TOKEN), "not json", 400),
+        // An empty reason leaves the audit log without an account of the move (issue #13).
+        (
+            "/v1/services/crm/switch",
+            Some(TOKEN),
+            r#"{"to":"sh","reason":"  ","force":true}"#,
+            400,
+        ),
         ("/v1/services/crm/approve", Some(TOKEN), "", 409),
         ("/v1/services/crm/reject", Some(TOKEN), "", 409),
         // Nobody has seen sh up and force is not set.

@@ -19,6 +19,10 @@ pub enum AuditEntry {
     Input(Input),
     /// An output the engine produced.
     Output(Output),
+    /// At start, a committed decision newer than the last audited output for its service
+    /// (the node stopped between the commit and its output record): what is served, recorded
+    /// when it was recovered, so `history` always explains it.
+    Recovered(Committed),
     /// A drill started or finished (not an engine input: replay skips it).
     Drill(DrillNote),
 }
@@ -65,6 +69,14 @@ impl AuditRecord {
         }
     }
 
+    /// A recovery line (see [`AuditEntry::Recovered`]).
+    pub fn recovered(at: Timestamp, committed: Committed) -> Self {
+        AuditRecord {
+            at,
+            entry: AuditEntry::Recovered(committed),
+        }
+    }
+
     /// A start line.
     pub fn start(at: Timestamp, committed: BTreeMap<ServiceId, Committed>) -> Self {
         AuditRecord {
@@ -82,6 +94,7 @@ impl AuditRecord {
             AuditEntry::Input(Input::Observation(_) | Input::Tick) => false,
             AuditEntry::Output(Output::Commit(c)) => &c.decision.service == service,
             AuditEntry::Output(Output::Event(e)) => e.service() == Some(service),
+            AuditEntry::Recovered(c) => &c.decision.service == service,
             AuditEntry::Drill(d) => &d.service == service,
         }
     }

@@ -75,7 +75,7 @@ pub fn replay(lines: impl BufRead, cfg: &Config) -> Result<Vec<AuditRecord>, Rep
                     outputs.extend(out.into_iter().map(|o| AuditRecord::output(rec.at, o)));
                 }
             }
-            AuditEntry::Output(_) | AuditEntry::Drill(_) => {}
+            AuditEntry::Output(_) | AuditEntry::Recovered(_) | AuditEntry::Drill(_) => {}
         }
     }
     Ok(outputs)

@@ -8,6 +8,7 @@
 use super::ProbeError;
 use super::defs::{CheckDef, CheckKind, ProbeFile};
 use super::events::ProbeEvent;
+use super::evidence::Evidence;
 use super::kinds::icmp::{self, SockKind};
 use super::kinds::{self, Probe, Shared};
 use super::status::{CheckStatus, StateChange, StatusHandle};
@@ -283,6 +284,19 @@ fn apply(status: &StatusHandle, r: Report) -> bool {
         return false;
     };
     st.runs += 1;
+    // Local trouble is no result about the target: it abstains (see `kinds::local`).
+    let was_local = st.local.is_some();
+    let local = r.outcome.evidence == Evidence::Local;
+    st.local = local.then(|| r.outcome.detail.clone());
+    if local {
+        st.last_evidence = Some(Evidence::Local);
+        if !was_local {
+            tracing::warn!(check = %st.name, detail = %r.outcome.detail, "check abstains: local trouble");
+        }
+        st.detail = r.outcome.detail;
+        // Abstention starting is a change of what the node votes.
+        return !was_local;
+    }
     st.last_ok = Some(r.outcome.ok);
     if r.outcome.rtt.is_some() {
         st.last_rtt = r.outcome.rtt;
@@ -335,6 +349,7 @@ pub(crate) fn initial_status(c: &CheckDef) -> CheckStatus {
         runs: 0,
         failures: 0,
         last_change: None,
+        local: None,
         last_evidence: None,
         degraded: false,
         silent: false,

@@ -33,6 +33,9 @@ pub struct CheckStatus {
     pub failures: u64,
     /// The last state change, if any.
     pub last_change: Option<StateChange>,
+    /// Set while the last attempt failed because of this prober (EMFILE, no route from this
+    /// host, ...): the check abstains and so does the node's vote (`probe::kinds::local`).
+    pub local: Option<String>,
     /// Evidence of the last failed attempt (`definitive`, `ambiguous`, `local`).
     pub last_evidence: Option<Evidence>,
     /// Up, but more of the recent window failed than `up_ratio` (loss, not an outage).

@@ -151,7 +151,7 @@ pub fn observation(
                 .insert(c.name.clone(), c.state);
         }
     }
-    let failing: Vec<String> = checks
+    let mut failing: Vec<String> = checks
         .iter()
         .filter(|c| c.site.is_none() && c.state != Health::Up)
         .map(|c| match (&c.state, &c.last_error) {
@@ -159,6 +159,13 @@ pub fn observation(
             (s, _) => format!("self-check {} {s}", c.name),
         })
         .collect();
+    // Local trouble on this prober (EMFILE, no route from here): it is no evidence about
+    // any site, so the node abstains until its checks run cleanly again.
+    failing.extend(checks.iter().filter_map(|c| {
+        c.local
+            .as_ref()
+            .map(|why| format!("check {}: {why}", c.name))
+    }));
     Observation {
         node: layout.node.clone(),
         domain: layout.domain.clone(),
@@ -191,6 +198,7 @@ mod tests {
             runs: 1,
             failures: 0,
             last_change: None,
+            local: None,
             last_evidence: None,
             degraded: false,
             silent: false,
@@ -247,6 +255,23 @@ mod tests {
         assert_eq!(o.services[&"crm".into()][&"sh".into()], Up);
         assert_eq!(o.services[&"billing".into()][&"sh".into()], Unknown);
         assert_eq!(o.gates[&"sh".into()][&"lag-sh".into()], Down);
+    }
+
+    #[test]
+    fn local_trouble_abstains_and_never_votes_a_site_down() {
+        let mut checks = vec![
+            check("bj-app", Some("bj"), Layer::App, Up),
+            check("sh-app", Some("sh"), Layer::App, Up),
+        ];
+        checks[1].local = Some("local trouble, abstaining: connect: EMFILE".into());
+        let o = observation(&layout(), &checks, 3, Timestamp(0));
+        assert!(!o.self_ok);
+        assert!(
+            o.self_detail
+                .as_deref()
+                .is_some_and(|d| d.contains("EMFILE")),
+            "{o:?}"
+        );
     }
 
     #[test]

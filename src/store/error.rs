@@ -79,6 +79,35 @@ pub enum StoreError {
         /// The serde error.
         source: serde_json::Error,
     },
+    /// An etcd request failed.
+    #[cfg(feature = "etcd")]
+    #[error("etcd: {op} {key}: {source}")]
+    Etcd {
+        /// What was being done (get, txn, grant, campaign, ...).
+        op: &'static str,
+        /// The key (or prefix) involved.
+        key: String,
+        /// The client's error.
+        source: etcd_client::Error,
+    },
+    /// An etcd request got no answer in time (`store.request_timeout`).
+    #[error("etcd: {op} {key}: no answer within {after:?}")]
+    Timeout {
+        /// What was being done.
+        op: &'static str,
+        /// The key (or prefix) involved.
+        key: String,
+        /// The timeout.
+        after: std::time::Duration,
+    },
+    /// A value in etcd does not parse as what its key holds; never reset silently.
+    #[error("etcd key {key}: {detail}")]
+    CorruptKey {
+        /// The key.
+        key: String,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// The blocking I/O worker died (runtime shutting down).
     #[error("store worker: {0}")]
     Worker(String),

@@ -20,14 +20,20 @@ pub(crate) mod battery;
 
 pub mod embedded;
 mod error;
+#[cfg(feature = "etcd")]
+pub mod etcd;
 mod history;
 mod leadership;
+mod standing;
 mod votes;
 
 pub use embedded::{EmbeddedStore, Recovery};
 pub use error::StoreError;
+#[cfg(feature = "etcd")]
+pub use etcd::{EtcdSettings, EtcdStore};
 pub use history::HistoryQuery;
 pub use leadership::{Fence, Leadership};
+pub use standing::{LeaderInfo, Standing};
 pub use votes::{VoteChange, VoteWatch};
 
 use crate::config::{Config, StoreSection};
@@ -102,6 +108,8 @@ pub struct Stores {
     pub decisions: Arc<dyn DecisionStore>,
     /// The audit log.
     pub audit: Arc<dyn AuditLog>,
+    /// This node's standing in the cluster (never stale for a single-process store).
+    pub standing: watch::Receiver<Standing>,
 }
 
 impl Stores {
@@ -115,18 +123,47 @@ impl Stores {
             election: store.clone(),
             decisions: store.clone(),
             audit: store,
+            standing: watch::channel(Standing::single()).1,
         }
     }
 
-    /// Open the store `[store]` configures.
-    pub fn open(cfg: &Config) -> Result<Self, StoreError> {
+    /// Open the store `[store]` configures. `admin` is this node's admin URL as bound (what a
+    /// cluster store announces while this node leads, unless `[store] advertise` says).
+    pub async fn open(cfg: &Config, admin: Option<String>) -> Result<Self, StoreError> {
         match &cfg.store {
             StoreSection::Embedded => {
                 let store = EmbeddedStore::open(&cfg.node.state_dir)?;
                 store.rotate_audit(cfg.audit.max_size, cfg.audit.keep);
                 Ok(Stores::of(Arc::new(store)))
             }
-            StoreSection::Etcd { .. } => Err(StoreError::Unsupported("store kind \"etcd\"")),
+            #[cfg(feature = "etcd")]
+            StoreSection::Etcd {
+                endpoints,
+                prefix,
+                lease_ttl,
+                options,
+            } => {
+                let settings = EtcdSettings {
+                    endpoints: endpoints.clone(),
+                    prefix: prefix.clone(),
+                    lease_ttl: *lease_ttl,
+                    options: options.clone(),
+                };
+                let advertise = options.advertise.clone().or(admin);
+                let store = EtcdStore::open(&settings, advertise, &cfg.node.state_dir).await?;
+                let standing = store.standing();
+                Ok(Stores {
+                    standing,
+                    ..Stores::of(Arc::new(store))
+                })
+            }
+            #[cfg(not(feature = "etcd"))]
+            StoreSection::Etcd { .. } => {
+                let _ = admin;
+                Err(StoreError::Unsupported(
+                    "store kind \"etcd\" (built without feature etcd)",
+                ))
+            }
         }
     }
 }

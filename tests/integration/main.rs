@@ -4,15 +4,20 @@ mod alert;
 mod alert_support;
 mod check;
 mod cli;
+mod cluster;
+mod cluster_support;
 mod console;
 mod dashboard_browser;
 mod dns_answers;
 mod dns_atomic;
+mod dns_conformance;
 mod dns_restart;
 mod dns_secondary;
 mod dns_support;
 mod dns_transfer;
 mod drill;
+#[path = "../support/etcd.rs"]
+mod etcd_support;
 mod failover;
 #[path = "../support/fixture.rs"]
 mod fixture;

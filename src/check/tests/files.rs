@@ -21,7 +21,12 @@ fn tree(skip: &[&str]) -> tempfile::TempDir {
         }
         let p = dir.path().join(f);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&p, "").expect("write");
+        let body = if f.starts_with("keys/") {
+            "s3cret\n"
+        } else {
+            ""
+        };
+        std::fs::write(&p, body).expect("write");
     }
     dir
 }
@@ -30,6 +35,34 @@ fn check_errors(dir: &tempfile::TempDir) -> Vec<ConfigError> {
     match check(&dir.path().join("switchback.toml"), Some(HashMap::new())) {
         Ok(s) => panic!("expected problems, got:\n{s}"),
         Err(CheckErrors(e)) => e,
+    }
+}
+
+/// Issue #13: secrets are read the way `serve` reads them, and the user is named.
+#[test]
+fn unreadable_or_empty_secrets_are_refused_naming_the_key_and_user() {
+    let dir = tree(&[]);
+    std::fs::write(dir.path().join("keys/votes.key"), b"\xff\xfe not text").expect("write");
+    std::fs::write(dir.path().join("keys/admin.token"), "  \n").expect("write");
+    let errors = check_errors(&dir);
+    let shown = CheckErrors(errors.clone()).to_string();
+    let keys: Vec<&str> = errors
+        .iter()
+        .filter(|e| matches!(e, ConfigError::MissingFile { .. }))
+        .map(ConfigError::key)
+        .collect();
+    assert_eq!(keys, ["votes.key_files[0]", "admin.token_file"], "{shown}");
+    assert!(shown.contains("cannot read as "), "{shown}");
+    assert!(shown.contains("uid "), "{shown}");
+    assert!(shown.contains("is empty"), "{shown}");
+    // Not root: a permission problem is found too (root reads anything).
+    if !nix::unistd::Uid::effective().is_root() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tree(&[]);
+        let key = dir.path().join("keys/votes.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+        let shown = CheckErrors(check_errors(&dir)).to_string();
+        assert!(shown.contains("Permission denied"), "{shown}");
     }
 }
 

@@ -3,7 +3,11 @@
 //! a config that uses none of them.
 
 use super::*;
-use crate::check::{Inert, InertPart, inert};
+use crate::check::Inert;
+#[cfg(not(feature = "etcd"))]
+use crate::check::InertPart;
+#[cfg(not(feature = "etcd"))]
+use crate::check::inert;
 use crate::config::Ctx;
 
 /// MINIMAL with a VIP on crm, the etcd store and one webhook sink (only etcd is inert).
@@ -34,6 +38,7 @@ fn a_plain_config_has_no_warnings() {
 }
 
 #[test]
+#[cfg(not(feature = "etcd"))]
 fn etcd_warns_once_where_configured_vip_and_alert_sink_never() {
     let text = unacted();
     let found = warnings(&text, &[]);
@@ -45,7 +50,7 @@ fn etcd_warns_once_where_configured_vip_and_alert_sink_never() {
     assert_eq!(
         found[0].to_string(),
         format!(
-            "{}: store.kind: \"etcd\" is not available in this build (no etcd store yet); \
+            "{}: store.kind: \"etcd\" is not available in this build (built without feature etcd); \
              serve will refuse this config",
             found[0].at
         )
@@ -59,6 +64,7 @@ fn etcd_warns_once_where_configured_vip_and_alert_sink_never() {
 }
 
 #[test]
+#[cfg(not(feature = "etcd"))]
 fn a_part_set_by_env_names_the_variable() {
     let found = warnings(
         MINIMAL,
@@ -76,6 +82,7 @@ fn a_part_set_by_env_names_the_variable() {
 
 /// The public entry re-reads the config's own file to locate the parts.
 #[test]
+#[cfg(not(feature = "etcd"))]
 fn inert_locates_in_the_loaded_file() {
     let text = unacted();
     let (dir, r) = load_text(&text, &[]);
@@ -98,6 +105,7 @@ fn inert_locates_in_the_loaded_file() {
 
 /// `check` returns the warnings and prints them under the summary, prefixed `warning:`.
 #[test]
+#[cfg(not(feature = "etcd"))]
 fn check_prints_the_warnings_under_the_summary() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir_all(dir.path().join("probes")).expect("mkdir");
@@ -129,4 +137,11 @@ fn check_prints_the_warnings_under_the_summary() {
             .is_some_and(|l| l.contains("store.kind")),
         "{shown}"
     );
+}
+
+/// A build with the etcd store acts on it: nothing is inert.
+#[test]
+#[cfg(feature = "etcd")]
+fn a_build_with_etcd_warns_about_nothing() {
+    assert_eq!(warnings(&unacted(), &[]), []);
 }

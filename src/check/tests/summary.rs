@@ -35,6 +35,7 @@ fn summary_fits_one_screen() {
         )],
         // The body alone: the warnings that follow it are tested in `inert.rs`.
         warnings: Vec::new(),
+        read_as: String::new(),
     };
     let shown = summary.to_string();
     assert!(shown.lines().count() <= 24, "more than a screen:\n{shown}");

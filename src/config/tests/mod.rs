@@ -5,6 +5,7 @@
 mod examples;
 mod problems;
 mod props;
+mod tables;
 mod unknown_keys;
 mod vip;
 

@@ -117,6 +117,10 @@ pub(crate) async fn run(shared: &Shared, spec: &HttpSpec, timeout: Duration) -> 
 /// A timeout is silence; refused, reset or unreachable (found among the causes) is the app or
 /// its path saying no; any other error after a connection (a broken response) is the app's.
 fn evidence(e: &reqwest::Error) -> Evidence {
+    // EMFILE and friends, or a failed name lookup on this host: local trouble (issue #13).
+    if super::local::chain(e).is_some() {
+        return Evidence::Local;
+    }
     let mut src = std::error::Error::source(e);
     while let Some(cause) = src {
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {

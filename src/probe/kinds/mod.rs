@@ -6,6 +6,7 @@ mod exec;
 mod http;
 pub(crate) mod icmp;
 pub(crate) mod iface;
+pub(crate) mod local;
 mod tcp;
 
 use super::defs::{CheckDef, CheckKind};
@@ -70,10 +71,15 @@ impl Outcome {
     }
 }
 
-/// The evidence of an I/O error on the way to a target: refused, reset or unreachable are the
-/// target or its path saying no; a timeout or anything else is silence.
+/// The evidence of an I/O error on the way to a target: this host's own trouble is local
+/// (issue #13); refused, reset or host unreachable are the target or its path saying no; a
+/// timeout or anything else is silence.
 pub(crate) fn io_evidence(e: &std::io::Error) -> Evidence {
     use std::io::ErrorKind::*;
+    // The prober's own trouble (EMFILE, no route from this host, ...) first: see `local`.
+    if local::io(e).is_some() {
+        return Evidence::Local;
+    }
     match e.kind() {
         ConnectionRefused | ConnectionReset | ConnectionAborted | HostUnreachable
         | NetworkUnreachable | BrokenPipe => Evidence::Definitive,

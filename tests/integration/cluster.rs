@@ -1,0 +1,325 @@
+//! A cluster on a real three-member etcd: three switchback authorities (each also a probe, in
+//! three failure domains) on loopback. Each scenario asserts what every authority answers
+//! afterwards (dig at each one's DNS listener) and what each has committed.
+
+use crate::cluster_support::{Cluster, dig, dig_times_out, get};
+use crate::dns_support::require;
+use crate::harness::TOKEN;
+use std::sync::atomic::Ordering;
+
+const CRM: &str = "crm.boss.example.";
+const BJ: &str = "127.0.1.10";
+const SH: &str = "127.0.2.10";
+
+/// Every running authority answers `want` and reports crm at `epoch` on `site`.
+fn all_answer(c: &mut Cluster, want: &str, site: &str, epoch: u64) {
+    for a in c.auth.iter_mut().filter(|a| a.node.is_some()) {
+        let dns = a.dns.expect("dns");
+        assert_eq!(dig(dns, CRM), want, "{} answers", a.id);
+        let status = a.node().status();
+        let crm = crate::harness::service(&status, "crm");
+        assert_eq!(crm["active_site"], site, "{}: {status}", a.id);
+        assert_eq!(crm["epoch"], epoch, "{}: {status}", a.id);
+    }
+}
+
+#[test]
+fn cluster_primary_app_dies_every_authority_switches_at_the_same_epoch() {
+    if require("dig").is_none() {
+        return;
+    }
+    let Some(mut c) = Cluster::start("keep") else {
+        return;
+    };
+    c.wait_enacted(1);
+    all_answer(&mut c, BJ, "bj", 1);
+    let leader = c.leader();
+    c.bj.up.store(false, Ordering::SeqCst);
+    c.wait_enacted(2);
+    all_answer(&mut c, SH, "sh", 2);
+    // Exactly one authority committed it; the others followed.
+    let committers = c
+        .auth
+        .iter()
+        .filter(|a| a.logged("decision committed service=crm active_site=sh"))
+        .count();
+    assert_eq!(committers, 1, "one commit of the switch");
+    assert!(c.auth[leader].logged("active_site=sh epoch=2"));
+    let status = c.auth[0].node().status();
+    assert_eq!(status["cluster"]["stale"], false, "{status}");
+    assert_eq!(status["cluster"]["leader"], c.auth[leader].id, "{status}");
+}
+
+#[test]
+fn cluster_leader_killed_mid_decision_new_leader_commits_once() {
+    if require("dig").is_none() {
+        return;
+    }
+    let Some(mut c) = Cluster::start("keep") else {
+        return;
+    };
+    c.wait_enacted(1);
+    let leader = c.leader();
+    // The primary fails and the leader dies inside the hold-down: nobody has committed yet.
+    c.bj.up.store(false, Ordering::SeqCst);
+    c.auth[leader].kill9();
+    c.wait_enacted(2);
+    all_answer(&mut c, SH, "sh", 2);
+    let next = c.leader();
+    assert_ne!(next, leader);
+    // Committed exactly once: epoch 2 everywhere, no epoch 3.
+    for a in c.auth.iter().filter(|a| a.node.is_some()) {
+        assert!(
+            !a.logged("service=crm epoch=3"),
+            "{} saw a second commit",
+            a.id
+        );
+    }
+    // The old leader comes back as a follower of what was committed meanwhile.
+    c.auth[leader].start();
+    c.wait_enacted(2);
+    all_answer(&mut c, SH, "sh", 2);
+}
+
+#[test]
+fn cluster_operator_switch_sent_to_a_follower_is_committed_by_the_leader() {
+    if require("dig").is_none() {
+        return;
+    }
+    let Some(mut c) = Cluster::start("keep") else {
+        return;
+    };
+    c.wait_enacted(1);
+    let leader = c.leader();
+    let follower = (leader + 1) % 3;
+    let out = c.auth[follower].node().cli_ok(&[
+        "switch",
+        "crm",
+        "--to",
+        "sh",
+        "--reason",
+        "drill via a follower",
+        "--force",
+        "--json",
+    ]);
+    let answer: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(answer["committed_by"], c.auth[leader].id, "{answer}");
+    c.wait_enacted(2);
+    all_answer(&mut c, SH, "sh", 2);
+    assert!(c.auth[follower].logged("command forwarded to the leader"));
+}
+
+#[test]
+fn cluster_isolated_authority_reports_stale_withdraws_and_rejoins() {
+    if require("dig").is_none() {
+        return;
+    }
+    let Some(mut c) = Cluster::start("withdraw") else {
+        return;
+    };
+    c.wait_enacted(1);
+    let leader = c.leader();
+    // Cut off a follower (the leader's case is the kill test's: its lease runs out).
+    let cut = (leader + 1) % 3;
+    c.auth[cut].isolate();
+    c.auth[cut]
+        .node()
+        .wait_for_each(["cut off from etcd", "dns answers withdrawn"]);
+    let admin = c.auth[cut].node().admin;
+    let (code, body) = get(admin, "/ready");
+    assert_eq!(code, 503, "{body}");
+    let status = c.auth[cut].node().status();
+    assert_eq!(status["cluster"]["stale"], true, "{status}");
+    let (_, metrics) = get(admin, "/metrics");
+    assert!(metrics.contains("switchback_cluster_stale 1"), "{metrics}");
+    assert!(
+        dig_times_out(c.auth[cut].dns.expect("dns"), CRM),
+        "withdrawn: no answer"
+    );
+    // The majority still decides: the primary fails, the two connected ones switch.
+    c.bj.up.store(false, Ordering::SeqCst);
+    let line = "enacted enactor=\"dns\" service=crm epoch=2";
+    for i in (0..3).filter(|&i| i != cut) {
+        c.auth[i].node().wait_for_line(line);
+        assert_eq!(dig(c.auth[i].dns.expect("dns"), CRM), SH);
+    }
+    // Back: it reads the committed state, answers it, and is ready again.
+    c.auth[cut].rejoin();
+    c.auth[cut]
+        .node()
+        .wait_for_each(["etcd reachable again", "dns answers resumed", line]);
+    assert_eq!(dig(c.auth[cut].dns.expect("dns"), CRM), SH);
+    assert_eq!(get(admin, "/ready").0, 200);
+}
+
+#[test]
+fn cluster_etcd_member_lost_changes_nothing() {
+    if require("dig").is_none() {
+        return;
+    }
+    let Some(mut c) = Cluster::start("keep") else {
+        return;
+    };
+    c.wait_enacted(1);
+    c.etcd.kill(0);
+    c.bj.up.store(false, Ordering::SeqCst);
+    c.wait_enacted(2);
+    all_answer(&mut c, SH, "sh", 2);
+    for a in &c.auth {
+        assert!(!a.logged("cut off from etcd"), "{} went stale", a.id);
+    }
+}
+
+#[test]
+fn cluster_forged_and_replayed_votes_are_dropped() {
+    if require("dig").is_none() || require("etcdctl").is_none() {
+        return;
+    }
+    let Some(mut c) = Cluster::start("keep") else {
+        return;
+    };
+    c.wait_enacted(1);
+    let leader = c.leader();
+    let endpoints = c.etcd.endpoints().join(",");
+    // A client that can write to etcd puts a vote for a1 saying bj is down, badly signed.
+    let key = format!("{}votes/a1", c.prefix);
+    let current = std::process::Command::new("etcdctl")
+        .env("ETCDCTL_API", "3")
+        .args(["--endpoints", &endpoints, "get", "--print-value-only", &key])
+        .output()
+        .expect("etcdctl get");
+    let text = String::from_utf8_lossy(&current.stdout).trim().to_owned();
+    let mut vote: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
+    vote["observation"]["seq"] =
+        serde_json::json!(vote["observation"]["seq"].as_u64().unwrap() + 1_000_000);
+    vote["signature"] = serde_json::json!("00".repeat(32));
+    let put = std::process::Command::new("etcdctl")
+        .env("ETCDCTL_API", "3")
+        .args(["--endpoints", &endpoints, "put", &key, &vote.to_string()])
+        .status()
+        .expect("etcdctl put");
+    assert!(put.success());
+    c.auth[leader]
+        .node()
+        .wait_for_line("vote dropped by the leader");
+    let (_, metrics) = get(c.auth[leader].node().admin, "/metrics");
+    assert!(
+        metrics.contains("switchback_observations_dropped_total{reason=\"bad_signature\"}"),
+        "{metrics}"
+    );
+    all_answer(&mut c, BJ, "bj", 1);
+    let _ = TOKEN;
+}
+
+/// Random faults during failovers: each step fails the active site and at once kills the
+/// leader (-9), kills an etcd member, cuts an authority off, or nothing; then heals. After
+/// every step each authority holds the same decision for the same epoch, and no authority's
+/// epoch ever went backwards. `SWITCHBACK_CHAOS_STEPS` (default 2; since flap damping (#12) a third failover within
+/// seconds is not made, see the closing note) sets the length and
+/// `SWITCHBACK_CHAOS_SEED` replays a run.
+#[test]
+fn cluster_chaos_no_split_brain_and_epochs_only_grow() {
+    use rand::{Rng, SeedableRng};
+    if require("dig").is_none() {
+        return;
+    }
+    let steps: u64 = std::env::var("SWITCHBACK_CHAOS_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    let seed: u64 = std::env::var("SWITCHBACK_CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::process::id().into());
+    eprintln!("chaos: {steps} steps, SWITCHBACK_CHAOS_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let Some(mut c) = Cluster::start("keep") else {
+        return;
+    };
+    c.wait_enacted(1);
+    let mut decided: std::collections::BTreeMap<u64, String> = [(1, "bj".to_owned())].into();
+    let mut last_seen = [1u64; 3];
+    let (mut active, mut epoch) = ("bj", 1u64);
+    for step in 0..steps {
+        let (target, standin_active, standin_target) = if active == "bj" {
+            ("sh", &c.bj.up, &c.sh.up)
+        } else {
+            ("bj", &c.sh.up, &c.bj.up)
+        };
+        standin_target.store(true, Ordering::SeqCst);
+        standin_active.store(false, Ordering::SeqCst);
+        let fault = rng.random_range(0..4u8);
+        let leader = c.leader();
+        let member = rng.random_range(0..3usize);
+        let cut = (leader + 1 + rng.random_range(0..2usize)) % 3;
+        match fault {
+            1 => c.auth[leader].kill9(),
+            2 => c.etcd.kill(member),
+            3 => c.auth[cut].isolate(),
+            _ => {}
+        }
+        eprintln!(
+            "chaos step {step}: {active} fails, fault {fault} (leader a{}, member {member}, cut a{})",
+            leader + 1,
+            cut + 1
+        );
+        epoch += 1;
+        let line = format!("enacted enactor=\"dns\" service=crm epoch={epoch}");
+        for i in 0..3 {
+            if c.auth[i].node.is_some() && !(fault == 3 && i == cut) && !c.auth[i].logged(&line) {
+                c.auth[i].node().wait_for_line(&line);
+            }
+        }
+        match fault {
+            1 => c.auth[leader].start(),
+            2 => c.etcd.restart(member),
+            3 => c.auth[cut].rejoin(),
+            _ => {}
+        }
+        // A restarted authority answers the committed state it read before listening; the
+        // others (the one cut off included) log the new epoch once they enact it.
+        for i in (0..3).filter(|&i| !(fault == 1 && i == leader)) {
+            if !c.auth[i].logged(&line) {
+                c.auth[i].node().wait_for_line(&line);
+            }
+        }
+        // The invariants, at every authority.
+        for (i, a) in c.auth.iter_mut().enumerate() {
+            let status = a.node().status();
+            let crm = crate::harness::service(&status, "crm");
+            let (e, site) = (
+                crm["epoch"].as_u64().expect("epoch"),
+                crm["active_site"].as_str().expect("site").to_owned(),
+            );
+            assert!(
+                e >= last_seen[i],
+                "a{}: epoch went back from {} to {e}",
+                i + 1,
+                last_seen[i]
+            );
+            last_seen[i] = e;
+            let want = if site == "bj" { BJ } else { SH };
+            assert_eq!(
+                dig(a.dns.expect("dns"), CRM),
+                want,
+                "a{} answers its committed site",
+                i + 1
+            );
+            let first = decided.entry(e).or_insert_with(|| site.clone());
+            assert_eq!(
+                *first,
+                site,
+                "split brain: epoch {e} is {first} at one authority, {site} at a{}",
+                i + 1
+            );
+        }
+        assert_eq!(
+            decided.get(&epoch).map(String::as_str),
+            Some(target),
+            "step {step}: {decided:?}"
+        );
+        active = target;
+    }
+}
