@@ -90,7 +90,7 @@ impl Drop for PeerSlot {
 /// dropped (`/ready` timed out, measured in `deploy/bench/idle-attack.sh`).
 const BACKLOG: i32 = 4096;
 
-/// Binds the admin listener with [`BACKLOG`].
+/// Binds the admin listener with `BACKLOG`.
 pub async fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     let s = socket2::Socket::new(
         socket2::Domain::for_address(addr),

@@ -48,7 +48,7 @@ impl RejectLog {
 
 static LOG: LazyLock<Mutex<RejectLog>> = LazyLock::new(Mutex::default);
 
-/// Logs a rejected vote as a warning, at most once per peer per [`WINDOW`].
+/// Logs a rejected vote as a warning, at most once per peer per `WINDOW`.
 pub fn log_rejected(r: &Rejected, by: &'static str) {
     let admitted = LOG
         .lock()
