@@ -238,6 +238,9 @@ fn kill9_with_pending_alerts_then_restart_delivers_each_exactly_once() {
     receiver.down.store(false, Ordering::SeqCst);
     let mut node = dir.start();
     node.wait_for_line("resuming alert delivery from the spool");
+    // The crash may land before or after the enactment notice is spooled; either way this
+    // start delivers it, and only then is the spool complete.
+    node.wait_for_line("alert delivered sink=hook key=enacted/crm/it-1");
     // Everything this node ever spooled for the sink must arrive, each once.
     let queue =
         std::fs::read_to_string(dir.state().join("alerts/hook/queue.jsonl")).expect("queue");
