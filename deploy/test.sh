@@ -2,7 +2,8 @@
 # Runs every test switchback has, on a clean Debian machine as on a developer's.
 #
 # Installs what the tests need (Debian packages: protoc for the etcd client, etcd, NSD, Knot,
-# dig/kdig, iproute2, nftables) when it is missing and we are root, then runs the whole suite
+# dig/kdig, iproute2, nftables, BIRD, Alertmanager, promtool, Chromium) when it is missing and
+# we are root, then runs the whole suite
 # with the etcd store compiled in. Tests that need root or a tool fail loudly under CI=true and
 # skip with a reason otherwise.
 set -euo pipefail
@@ -23,6 +24,9 @@ have ip || need+=(iproute2)
 have nft || need+=(nftables)
 have curl || need+=(curl)
 have bird || need+=(bird2)
+have prometheus-alertmanager || need+=(prometheus-alertmanager)
+have promtool || need+=(prometheus)
+have chromium || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && have apt-get; then
     echo "test.sh: installing ${need[*]}" >&2
@@ -34,7 +38,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # The packaged daemons must not hold the ports or files our tests use.
-for svc in nsd knot etcd bird; do
+for svc in nsd knot etcd bird prometheus prometheus-alertmanager; do
   if have systemctl && systemctl is-active --quiet "$svc" 2>/dev/null; then systemctl stop "$svc" || true; fi
 done
 
