@@ -131,6 +131,10 @@ pub(crate) struct Cluster {
 
 const KEY: &str = "s9-cluster-test-vote-key";
 
+/// crm's policy in the scenarios: automatic, two domains must agree, a short hold-down.
+pub(crate) const POLICY: &str =
+    r#"{ mode = "auto", quorum = 2, min_domains = 2, hold_down = "300ms" }"#;
+
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
@@ -139,6 +143,11 @@ impl Cluster {
     /// Three authorities a1 (bj, d1), a2 (sh, d2), a3 (sh, d3); quorum 2 of 3 domains; crm on
     /// `policy`. `None` (and a printed reason) without etcd.
     pub(crate) fn start(on_isolation: &str) -> Option<Cluster> {
+        Self::start_with(on_isolation, POLICY)
+    }
+
+    /// As [`Cluster::start`], with crm's `policy` inline table.
+    pub(crate) fn start_with(on_isolation: &str, policy: &str) -> Option<Cluster> {
         if !available() {
             return None;
         }
@@ -205,10 +214,7 @@ token_file = "admin.token"
                 n = i + 1,
                 state = d.join("state").display(),
                 endpoints = endpoints.join(", "),
-                crm = sites_and_crm(
-                    "probes/crm.toml",
-                    r#"{ mode = "auto", quorum = 2, min_domains = 2, hold_down = "300ms" }"#
-                ),
+                crm = sites_and_crm("probes/crm.toml", policy),
             );
             write(&d.join("switchback.toml"), &config);
             auth.push(Authority {

@@ -186,6 +186,23 @@ impl Node {
         }
     }
 
+    /// Wait for the next log line containing `needle` for at most `limit` in all (a chatty
+    /// log does not extend it, unlike [`Node::wait_for_line`]); panics with the log after.
+    pub(crate) fn wait_for_line_within(&mut self, needle: &str, limit: Duration) -> String {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!(
+                    "no log line with {needle:?} within {limit:?}; log:\n{}",
+                    self.log()
+                ),
+            }
+        }
+    }
+
     /// Wait until a line containing each of `needles` has arrived, in any order (what
     /// different tasks log races); returns the first such line for each.
     pub(crate) fn wait_for_each<const N: usize>(&mut self, needles: [&str; N]) -> [String; N] {
