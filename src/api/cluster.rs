@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::metrics::family;
-use crate::store::Standing;
+use crate::store::{Members, Standing};
 use serde_json::{Value, json};
 use std::fmt::Write;
 
@@ -17,15 +17,48 @@ fn role(cfg: &Config, st: &Standing) -> &'static str {
     }
 }
 
-/// `{node, role, leader, stale, stale_since}`.
-pub(super) fn status(cfg: &Config, st: &Standing) -> Value {
+/// `{node, role, leader, stale, stale_since, authorities}`: this node's standing, and every
+/// authority of the roster as this node knows it.
+pub(super) fn status(cfg: &Config, st: &Standing, roster: &Members) -> Value {
+    let leader = st
+        .leader
+        .as_ref()
+        .map(|l| l.node.as_str())
+        .or((!st.cluster).then_some(cfg.node.id.as_str()));
     json!({
         "node": cfg.node.id.as_str(),
         "role": role(cfg, st),
-        "leader": st.leader.as_ref().map(|l| l.node.as_str()).or((!st.cluster).then_some(cfg.node.id.as_str())),
+        "leader": leader,
         "stale": st.is_stale(),
         "stale_since": st.stale_since.map(|t| t.0),
+        "authorities": authorities(roster, leader),
     })
+}
+
+/// `[{node, admin, leader, stale, stale_since, gone, version, epochs: {service: epoch}}]`,
+/// by node: `leader` as this node sees who leads; `gone` once its record expired in the store.
+pub(super) fn authorities(roster: &Members, leader: Option<&str>) -> Value {
+    roster
+        .values()
+        .map(|m| {
+            let r = &m.record;
+            let epochs: serde_json::Map<String, Value> = r
+                .epochs
+                .iter()
+                .map(|(s, e)| (s.as_str().to_owned(), json!(e.0)))
+                .collect();
+            json!({
+                "node": r.node.as_str(),
+                "admin": r.admin,
+                "leader": leader == Some(r.node.as_str()),
+                "stale": r.stale_since.is_some(),
+                "stale_since": r.stale_since.map(|t| t.0),
+                "gone": m.gone,
+                "version": r.version,
+                "epochs": epochs,
+            })
+        })
+        .collect()
 }
 
 /// `switchback_cluster_stale` and `switchback_cluster_leader` (0/1).

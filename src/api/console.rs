@@ -38,6 +38,8 @@ pub struct Console {
     pub reports: Reports,
     /// Drills (an authority with a decision loop).
     pub drills: Option<Drills>,
+    /// Every authority of the cluster (status and the dashboard's `cluster`).
+    pub roster: crate::store::Roster,
     timeline: Arc<Mutex<VecDeque<Said>>>,
 }
 
@@ -47,6 +49,7 @@ impl Console {
         Self {
             reports,
             drills,
+            roster: crate::store::Roster::default(),
             timeline: Arc::default(),
         }
     }
@@ -200,6 +203,11 @@ pub(crate) fn dashboard_doc(s: &ApiState) -> Result<Value, ApiError> {
         "timeline": console.timeline(None, TIMELINE_SHOWN),
         "drills": drills,
         "enactors": console.reports.enactors(),
+        "cluster": super::cluster::status(
+            &s.inner.cfg,
+            &s.inner.standing.borrow(),
+            &console.roster.members(),
+        ),
     }))
 }
 
@@ -233,11 +241,22 @@ pub(crate) async fn dashboard(
     let axum::extract::Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let mut published = s.inner.decide.published.clone();
     published.mark_unchanged();
+    let mut roster = s.inner.console.roster.subscribe();
+    roster.mark_unchanged();
+    let mut standing = s.inner.standing.clone();
+    standing.mark_unchanged();
     let (mut etag, mut body) = tagged(&s)?;
     if let Some(wait) = p.wait {
         let deadline = tokio::time::Instant::now() + LONG_POLL;
         while etag == wait {
-            match tokio::time::timeout_at(deadline, published.changed()).await {
+            let changed = async {
+                tokio::select! {
+                    c = published.changed() => c,
+                    c = roster.changed() => c,
+                    c = standing.changed() => c,
+                }
+            };
+            match tokio::time::timeout_at(deadline, changed).await {
                 Ok(Ok(())) => (etag, body) = tagged(&s)?,
                 _ => break,
             }

@@ -12,7 +12,7 @@
 //! | POST | `/v1/reload` | re-read and validate the config; refused with `check`'s messages (token) |
 //! | GET | `/ready` | 200 once the node has loaded and committed its state (one-way latch) and is not cut off from its cluster, else 503 |
 //! | GET | `/metrics` | Prometheus text: checks, verdicts, probes, decisions, epochs, enactment, DNS by rcode, drills |
-//! | GET | `/v1/status` | `{services:[{name, active_site, epoch, mode, pending, sites, maintenance, degraded, reason}], cluster:{node, role, leader, stale, stale_since}}` |
+//! | GET | `/v1/status` | `{services:[{name, active_site, epoch, mode, pending, sites, maintenance, degraded, reason}], cluster:{node, role, leader, stale, stale_since, authorities:[{node, admin, leader, stale, stale_since, gone, version, epochs}]}}` |
 //! | GET | `/v1/votes` | the latest observation per probe and how it counts |
 //! | GET | `/v1/checks` | `{checks:[..]}` this node's own checks: state, last error, last RTT, last change |
 //! | GET | `/v1/history?service=&limit=` | `{records:[..]}` audit records, newest first |

@@ -72,7 +72,8 @@ pub(crate) async fn status(State(s): State<ApiState>) -> Result<Json<Value>, Api
             obj.insert("enactment".to_owned(), Value::Object(enactment));
         }
     }
-    let cluster = super::cluster::status(&s.inner.cfg, &s.inner.standing.borrow());
+    let roster = s.inner.console.roster.members();
+    let cluster = super::cluster::status(&s.inner.cfg, &s.inner.standing.borrow(), &roster);
     Ok(Json(json!({ "services": services, "cluster": cluster })))
 }
 

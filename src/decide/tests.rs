@@ -254,6 +254,7 @@ async fn a_commit_without_its_output_record_is_recorded_as_recovered() {
         decisions: Arc::clone(&l.stores.decisions),
         audit: Arc::clone(&l.stores.audit),
         standing: l.stores.standing.clone(),
+        roster: l.stores.roster.clone(),
     };
     l.stop().await;
     // The crash window: a newer decision is committed, its output record never written.

@@ -38,7 +38,8 @@ pub(super) async fn start(
         cfg.node.state_dir.join("drills"),
         tasks.token(),
     );
-    let console = Console::new(reports, Some(drills.clone()));
+    let mut console = Console::new(reports, Some(drills.clone()));
+    console.roster = stores.roster.clone();
     let services: Vec<_> = cfg.services.iter().map(|s| s.name.clone()).collect();
     console.seed(stores.audit.as_ref(), &services).await;
     let follower = console.clone();

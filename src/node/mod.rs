@@ -24,6 +24,7 @@ pub mod descriptors;
 mod error;
 mod probe_role;
 mod reload;
+mod roster_role;
 mod route_role;
 mod signals;
 mod tasks;
@@ -225,6 +226,8 @@ pub async fn run(
     };
 
     let console = console_role::start(&cfg, &decide, &stores, reports, clock, &mut tasks).await;
+    let url = format!("http://{admin_addr}");
+    roster_role::start(&cfg, &stores, &console.reports, url, &mut tasks);
     if stores.standing.borrow().cluster {
         let (standing, raise, token) = (stores.standing.clone(), raise.clone(), tasks.token());
         tasks.spawn(

@@ -24,6 +24,7 @@ mod error;
 pub mod etcd;
 mod history;
 mod leadership;
+pub mod roster;
 mod standing;
 mod votes;
 
@@ -33,6 +34,7 @@ pub use error::StoreError;
 pub use etcd::{EtcdSettings, EtcdStore};
 pub use history::HistoryQuery;
 pub use leadership::{Fence, Leadership};
+pub use roster::{AuthorityRecord, Member, Members, Roster};
 pub use standing::{LeaderInfo, Standing};
 pub use votes::{VoteChange, VoteWatch};
 
@@ -110,6 +112,8 @@ pub struct Stores {
     pub audit: Arc<dyn AuditLog>,
     /// This node's standing in the cluster (never stale for a single-process store).
     pub standing: watch::Receiver<Standing>,
+    /// Every authority's record (an embedded store's: just this node's).
+    pub roster: Roster,
 }
 
 impl Stores {
@@ -124,6 +128,7 @@ impl Stores {
             decisions: store.clone(),
             audit: store,
             standing: watch::channel(Standing::single()).1,
+            roster: Roster::default(),
         }
     }
 
@@ -152,8 +157,10 @@ impl Stores {
                 let advertise = options.advertise.clone().or(admin);
                 let store = EtcdStore::open(&settings, advertise, &cfg.node.state_dir).await?;
                 let standing = store.standing();
+                let roster = store.roster();
                 Ok(Stores {
                     standing,
+                    roster,
                     ..Stores::of(Arc::new(store))
                 })
             }

@@ -16,10 +16,11 @@ mod board;
 mod decisions;
 mod election;
 mod follow;
+mod roster;
 
 use super::{
-    AuditLog, DecisionStore, Election, EmbeddedStore, HistoryQuery, Leadership, Records, Standing,
-    StoreError, VoteBoard, VoteWatch,
+    AuditLog, DecisionStore, Election, EmbeddedStore, HistoryQuery, Leadership, Records, Roster,
+    Standing, StoreError, VoteBoard, VoteWatch,
 };
 use crate::config::{EtcdOptions, EtcdTls};
 use crate::model::{NodeId, ServiceId, ServiceRecord};
@@ -67,6 +68,8 @@ struct Inner {
     /// Leader keys of this process's leaderships, by fence.
     leaders: Mutex<BTreeMap<u64, etcd_client::LeaderKey>>,
     board: board::Leases,
+    /// Every authority's record (this node's published from here).
+    roster: Roster,
     /// Cancels the background tasks when the store is dropped.
     stop: CancellationToken,
     _stop: DropGuard,
@@ -100,6 +103,12 @@ impl Keys {
     }
     fn election(&self) -> String {
         format!("{}leader", self.prefix)
+    }
+    fn authorities(&self) -> String {
+        format!("{}authorities/", self.prefix)
+    }
+    fn authority(&self, node: &NodeId) -> String {
+        format!("{}authorities/{}", self.prefix, node.as_str())
     }
 }
 
@@ -204,6 +213,22 @@ impl EtcdStore {
             grace: settings.lease_ttl,
             last_ok: tokio::time::Instant::now(),
         }));
+        let roster = Roster::default();
+        tokio::spawn(roster::publish(
+            client.clone(),
+            keys.clone(),
+            settings.lease_ttl,
+            opts.request_timeout,
+            roster.clone(),
+            stop.clone(),
+        ));
+        tokio::spawn(roster::follow(
+            client.clone(),
+            keys.clone(),
+            opts.request_timeout,
+            roster.clone(),
+            stop.clone(),
+        ));
         Ok(Self {
             inner: Arc::new(Inner {
                 client,
@@ -216,6 +241,7 @@ impl EtcdStore {
                 standing,
                 leaders: Mutex::default(),
                 board: board::Leases::default(),
+                roster,
                 _stop: stop.clone().drop_guard(),
                 stop,
             }),
@@ -225,6 +251,11 @@ impl EtcdStore {
     /// This node's standing: reachable or cut off, and who leads.
     pub fn standing(&self) -> watch::Receiver<Standing> {
         self.inner.standing.clone()
+    }
+
+    /// Every authority's record in etcd, and where this node announces its own.
+    pub fn roster(&self) -> Roster {
+        self.inner.roster.clone()
     }
 }
 
