@@ -57,7 +57,65 @@ pub(crate) fn status(answer: &Value) -> String {
             f("reason"),
         ]);
     }
-    table(&rows) + &enactment_problems(services)
+    table(&rows) + &enactment_problems(services) + &authorities(answer)
+}
+
+/// A blank line, then one row per authority: `AUTHORITY ROLE STATE EPOCHS` (`*` marks the
+/// leader; per service the epoch it applied, or `behind (N)` below the newest one known here;
+/// `stale` when it is cut off from the store, `gone` when its record expired).
+fn authorities(answer: &Value) -> String {
+    let empty = Vec::new();
+    let list = answer["cluster"]["authorities"]
+        .as_array()
+        .unwrap_or(&empty);
+    if list.is_empty() {
+        return String::new();
+    }
+    // The newest epoch of each service known here: this node's committed one, or any applied.
+    let mut newest: std::collections::BTreeMap<String, u64> = answer["services"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .filter_map(|s| Some((s["name"].as_str()?.to_owned(), s["epoch"].as_u64()?)))
+        .collect();
+    for a in list {
+        for (s, e) in a["epochs"].as_object().into_iter().flatten() {
+            let n = newest.entry(s.clone()).or_default();
+            *n = (*n).max(e.as_u64().unwrap_or_default());
+        }
+    }
+    let single = answer["cluster"]["role"] == "single";
+    let mut rows = vec![["AUTHORITY", "ROLE", "STATE", "EPOCHS"].map(str::to_owned)];
+    for a in list {
+        let leads = a["leader"] == true;
+        let role = match (single, leads) {
+            (true, _) => "single",
+            (false, true) => "leader",
+            (false, false) => "follower",
+        };
+        let state = if a["gone"] == true {
+            "gone"
+        } else if a["stale"] == true {
+            "stale"
+        } else {
+            "ok"
+        };
+        let epochs: Vec<String> = newest
+            .iter()
+            .map(|(s, want)| match a["epochs"][s].as_u64() {
+                Some(e) if e >= *want => format!("{s}={e}"),
+                Some(e) => format!("{s}=behind ({e})"),
+                None => format!("{s}=behind (-)"),
+            })
+            .collect();
+        rows.push([
+            format!("{}{}", text(&a["node"]), if leads { " *" } else { "" }),
+            role.to_owned(),
+            state.to_owned(),
+            epochs.join(" "),
+        ]);
+    }
+    format!("\n{}", table(&rows))
 }
 
 /// `route crm: failed: …` / `not verified: …` for each enactor result that is not clean.
@@ -303,6 +361,29 @@ mod tests {
             "{out}"
         );
         assert!(lines[1].ends_with("operator: drill"), "{out}");
+    }
+
+    #[test]
+    fn status_lists_authorities_with_leader_epochs_and_staleness() {
+        let out = status(&json!({
+            "services": [{"name": "crm", "active_site": "sh", "epoch": 3}],
+            "cluster": {"role": "follower", "authorities": [
+                {"node": "a1", "leader": false, "stale": true, "gone": false, "epochs": {"crm": 2}},
+                {"node": "a2", "leader": true, "stale": false, "gone": false, "epochs": {"crm": 3}},
+                {"node": "a3", "leader": false, "stale": false, "gone": true, "epochs": {"crm": 3}}
+            ]}
+        }));
+        let lines: Vec<_> = out.lines().skip(3).collect();
+        assert_eq!(
+            lines,
+            [
+                "AUTHORITY  ROLE      STATE  EPOCHS",
+                "a1         follower  stale  crm=behind (2)",
+                "a2 *       leader    ok     crm=3",
+                "a3         follower  gone   crm=3"
+            ],
+            "{out}"
+        );
     }
 
     #[test]

@@ -147,8 +147,12 @@ impl Roster {
                 record,
                 gone: false,
             };
-            if mine || v.get(&m.record.node) == Some(&m) {
+            let before = v.get(&m.record.node);
+            if mine || before == Some(&m) {
                 return false;
+            }
+            if before.is_none_or(|b| b.gone) {
+                tracing::info!(node = %m.record.node, "authority in the roster");
             }
             Arc::make_mut(v).insert(m.record.node.clone(), m);
             true
@@ -162,6 +166,7 @@ impl Roster {
         }
         self.inner.view.send_if_modified(|v| match Arc::make_mut(v).get_mut(node) {
             Some(m) if !m.gone => {
+                tracing::warn!(node = %node, "authority gone from the roster (its record expired)");
                 m.gone = true;
                 true
             }

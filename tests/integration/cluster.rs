@@ -23,6 +23,46 @@ fn all_answer(c: &mut Cluster, want: &str, site: &str, epoch: u64) {
     }
 }
 
+/// Poll one authority's `/v1/status` until its `cluster.authorities` satisfy `ok` (the roster
+/// follows enactment asynchronously); panics with the last answer after 30 s.
+fn wait_roster(
+    admin: std::net::SocketAddr,
+    what: &str,
+    ok: impl Fn(&[serde_json::Value]) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, body) = get(admin, "/v1/status");
+        let status: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        if let Some(list) = status["cluster"]["authorities"].as_array()
+            && ok(list)
+        {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{admin}: {what}; status: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// `authority`'s entry in a roster list.
+fn member<'a>(list: &'a [serde_json::Value], authority: &str) -> &'a serde_json::Value {
+    list.iter()
+        .find(|a| a["node"] == authority)
+        .unwrap_or(&serde_json::Value::Null)
+}
+
+/// Every one of a1..a3 listed, present (not gone, not stale), crm applied at `epoch`.
+fn all_three_at(list: &[serde_json::Value], epoch: u64) -> bool {
+    list.len() == 3
+        && ["a1", "a2", "a3"].iter().all(|n| {
+            let m = member(list, n);
+            m["gone"] == false && m["stale"] == false && m["epochs"]["crm"] == epoch
+        })
+}
+
 #[test]
 fn cluster_primary_app_dies_every_authority_switches_at_the_same_epoch() {
     if require("dig").is_none() {
@@ -48,6 +88,29 @@ fn cluster_primary_app_dies_every_authority_switches_at_the_same_epoch() {
     let status = c.auth[0].node().status();
     assert_eq!(status["cluster"]["stale"], false, "{status}");
     assert_eq!(status["cluster"]["leader"], c.auth[leader].id, "{status}");
+    // Every authority's status lists all three, each at epoch 2, and the same leader.
+    for i in 0..3 {
+        let admin = c.auth[i].node().admin;
+        let status = wait_roster(admin, "all three at epoch 2", |l| all_three_at(l, 2));
+        let list = status["cluster"]["authorities"].as_array().unwrap();
+        let leads: Vec<_> = list.iter().filter(|a| a["leader"] == true).collect();
+        assert_eq!(leads.len(), 1, "{status}");
+        assert_eq!(leads[0]["node"], c.auth[leader].id, "{status}");
+    }
+    // The CLI's table: one row per authority, the leader marked.
+    let out = c.auth[0].node().cli_ok(&["status"]);
+    let rows: Vec<_> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("AUTHORITY"))
+        .collect();
+    assert_eq!(rows.len(), 4, "{out}");
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with(&format!("{} *", c.auth[leader].id))
+                && r.contains("leader")
+                && r.ends_with("crm=2")),
+        "{out}"
+    );
 }
 
 #[test]
@@ -122,6 +185,8 @@ fn cluster_isolated_authority_reports_stale_withdraws_and_rejoins() {
     let leader = c.leader();
     // Cut off a follower (the leader's case is the kill test's: its lease runs out).
     let cut = (leader + 1) % 3;
+    let admin = c.auth[cut].node().admin;
+    wait_roster(admin, "all three at epoch 1", |l| all_three_at(l, 1));
     c.auth[cut].isolate();
     c.auth[cut]
         .node()
@@ -144,6 +209,31 @@ fn cluster_isolated_authority_reports_stale_withdraws_and_rejoins() {
         c.auth[i].node().wait_for_line(line);
         assert_eq!(dig(c.auth[i].dns.expect("dns"), CRM), SH);
     }
+    // The others show it gone (its record expired); it shows itself stale at epoch 1 and the
+    // others as it last saw them.
+    let cut_id = c.auth[cut].id.clone();
+    for i in (0..3).filter(|&i| i != cut) {
+        let admin = c.auth[i].node().admin;
+        wait_roster(admin, "the cut-off authority gone", |l| {
+            member(l, &cut_id)["gone"] == true
+                && l.iter()
+                    .filter(|a| a["node"] != cut_id.as_str())
+                    .all(|a| a["gone"] == false && a["epochs"]["crm"] == 2)
+        });
+    }
+    let status = c.auth[cut].node().status();
+    let list = status["cluster"]["authorities"].as_array().unwrap();
+    let me = member(list, &cut_id);
+    assert_eq!(me["stale"], true, "{status}");
+    assert_eq!(me["gone"], false, "{status}");
+    assert_eq!(me["epochs"]["crm"], 1, "{status}");
+    assert_eq!(list.len(), 3, "its last view of the others: {status}");
+    let out = c.auth[cut].node().cli_ok(&["status"]);
+    assert!(
+        out.lines()
+            .any(|r| r.starts_with(&cut_id) && r.contains(" stale ")),
+        "{out}"
+    );
     // Back: it reads the committed state, answers it, and is ready again.
     c.auth[cut].rejoin();
     c.auth[cut]
@@ -151,6 +241,11 @@ fn cluster_isolated_authority_reports_stale_withdraws_and_rejoins() {
         .wait_for_each(["etcd reachable again", "dns answers resumed", line]);
     assert_eq!(dig(c.auth[cut].dns.expect("dns"), CRM), SH);
     assert_eq!(get(admin, "/ready").0, 200);
+    // And every authority lists all three again, at epoch 2.
+    for i in 0..3 {
+        let admin = c.auth[i].node().admin;
+        wait_roster(admin, "all three back at epoch 2", |l| all_three_at(l, 2));
+    }
 }
 
 #[test]
