@@ -61,8 +61,9 @@ pub(crate) fn status(answer: &Value) -> String {
 }
 
 /// A blank line, then one row per authority: `AUTHORITY ROLE STATE EPOCHS` (`*` marks the
-/// leader; per service the epoch it applied, or `behind (N)` below the newest one known here;
-/// `stale` when it is cut off from the store, `gone` when its record expired).
+/// leader; per service the epoch its enactors applied, `behind (N)` below the newest one known
+/// here, `-` when nothing enacts it there; `stale` when it is cut off from the store, `gone`
+/// when its record expired).
 fn authorities(answer: &Value) -> String {
     let empty = Vec::new();
     let list = answer["cluster"]["authorities"]
@@ -105,7 +106,7 @@ fn authorities(answer: &Value) -> String {
             .map(|(s, want)| match a["epochs"][s].as_u64() {
                 Some(e) if e >= *want => format!("{s}={e}"),
                 Some(e) => format!("{s}=behind ({e})"),
-                None => format!("{s}=behind (-)"),
+                None => format!("{s}=-"),
             })
             .collect();
         rows.push([

@@ -55,7 +55,11 @@ pub(super) fn start(
     if !cfg.has_role(crate::config::Role::Authority) {
         return;
     }
-    let (roster, standing, token) = (stores.roster.clone(), stores.standing.clone(), tasks.token());
+    let (roster, standing, token) = (
+        stores.roster.clone(),
+        stores.standing.clone(),
+        tasks.token(),
+    );
     let (node, reports) = (cfg.node.id.clone(), reports.clone());
     let base = AuthorityRecord {
         node,
@@ -64,6 +68,12 @@ pub(super) fn start(
         stale_since: None,
         version: env!("CARGO_PKG_VERSION").to_owned(),
     };
+    // Announced before the node is ready, so its first status already lists it.
+    roster.announce(AuthorityRecord {
+        epochs: epochs(&from_snapshot(&reports)),
+        stale_since: standing.borrow().stale_since,
+        ..base.clone()
+    });
     tasks.spawn("roster", announce(roster, base, reports, standing, token));
 }
 
@@ -77,6 +87,8 @@ async fn announce(
     // Subscribe before reading what is there, so no report falls between.
     let mut stream = reports.subscribe();
     let mut applied = from_snapshot(&reports);
+    // A single-process store's standing never changes (its sender is gone).
+    let mut standing_open = true;
     loop {
         roster.announce(AuthorityRecord {
             epochs: epochs(&applied),
@@ -85,7 +97,7 @@ async fn announce(
         });
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
-            changed = standing.changed() => if changed.is_err() { return Ok(()) },
+            changed = standing.changed(), if standing_open => standing_open = changed.is_ok(),
             r = stream.recv() => match r {
                 Ok(r) if r.applied.ok() => {
                     applied
@@ -95,7 +107,8 @@ async fn announce(
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => applied = from_snapshot(&reports),
-                Err(RecvError::Closed) => return Ok(()),
+                // Reports outlive the node's tasks; closed means shutting down.
+                Err(RecvError::Closed) => shutdown.cancelled().await,
             },
         }
     }

@@ -79,7 +79,9 @@ impl Roster {
             changed
         });
         if changed {
-            self.inner.view.send_modify(|v| self.overlay(Arc::make_mut(v)));
+            self.inner
+                .view
+                .send_modify(|v| self.overlay(Arc::make_mut(v)));
         }
     }
 
@@ -204,12 +206,18 @@ mod tests {
         r.seen_all(vec![rec("a1", 1), rec("a2", 2), rec("a3", 2)]);
         let m = r.members();
         assert_eq!(m.len(), 3);
-        assert_eq!(m[&NodeId::from("a1")].record.epochs.values().next(), Some(&Epoch(2)));
+        assert_eq!(
+            m[&NodeId::from("a1")].record.epochs.values().next(),
+            Some(&Epoch(2))
+        );
         r.lost(&"a3".into());
         r.lost(&"a1".into());
         let m = r.members();
         assert!(m[&NodeId::from("a3")].gone);
-        assert!(!m[&NodeId::from("a1")].gone, "this node is never gone to itself");
+        assert!(
+            !m[&NodeId::from("a1")].gone,
+            "this node is never gone to itself"
+        );
         r.seen(rec("a3", 3));
         assert!(!r.members()[&NodeId::from("a3")].gone);
         r.seen_all(vec![rec("a1", 2)]);

@@ -97,6 +97,13 @@ fn cluster_primary_app_dies_every_authority_switches_at_the_same_epoch() {
         assert_eq!(leads.len(), 1, "{status}");
         assert_eq!(leads[0]["node"], c.auth[leader].id, "{status}");
     }
+    // The dashboard's document carries the same roster.
+    let (_, body) = get(c.auth[2].node().admin, "/v1/dashboard");
+    let doc: serde_json::Value = serde_json::from_str(&body).expect("dashboard JSON");
+    let list = doc["cluster"]["authorities"]
+        .as_array()
+        .expect("authorities");
+    assert!(all_three_at(list, 2), "{doc}");
     // The CLI's table: one row per authority, the leader marked.
     let out = c.auth[0].node().cli_ok(&["status"]);
     let rows: Vec<_> = out
@@ -422,7 +429,11 @@ fn cluster_chaos_no_split_brain_and_epochs_only_grow() {
         );
         active = target;
     }
-    let flaps = c.auth.iter().filter(|a| a.logged("automatic switching suppressed")).count();
+    let flaps = c
+        .auth
+        .iter()
+        .filter(|a| a.logged("automatic switching suppressed"))
+        .count();
     eprintln!(
         "chaos: {steps} steps in {:.1} s, no split brain, epochs only grew (seed {seed}, \
          {flaps} authorities logged a damping suppression)",

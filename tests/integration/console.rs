@@ -84,6 +84,17 @@ fn every_endpoint_with_and_without_the_token() {
     let doc: serde_json::Value = serde_json::from_str(&body).expect("dashboard JSON");
     assert_eq!(doc["services"][0]["name"], "crm", "{doc}");
     assert!(doc["enactors"].as_array().is_some(), "{doc}");
+    // An embedded store's cluster: this node alone, leading itself, not stale.
+    assert_eq!(doc["cluster"]["role"], "single", "{doc}");
+    assert_eq!(doc["cluster"]["leader"], doc["node"], "{doc}");
+    let me = &doc["cluster"]["authorities"];
+    assert_eq!(me.as_array().map(Vec::len), Some(1), "{doc}");
+    assert_eq!(me[0]["node"], doc["node"], "{doc}");
+    assert_eq!(
+        (me[0]["stale"].clone(), me[0]["gone"].clone()),
+        (false.into(), false.into()),
+        "{doc}"
+    );
     let (code, _, body) = http("GET", &u("/v1/dashboard"), None, None, Some(&etag));
     assert_eq!(code, 304, "unchanged dashboard answers 304: {body}");
     assert!(body.is_empty());
@@ -134,6 +145,14 @@ fn cli_tables_and_errors_against_a_running_node() {
     let node = dir.start();
     let status = node.cli_ok(&["status"]);
     assert!(status.starts_with("SERVICE  ACTIVE  EPOCH"), "{status}");
+    assert!(
+        status
+            .lines()
+            .skip_while(|l| !l.starts_with("AUTHORITY"))
+            .nth(1)
+            .is_some_and(|l| l.contains(" * ") && l.contains("single") && l.contains(" ok ")),
+        "this node, alone, in the authorities table: {status}"
+    );
     let votes = node.cli_ok(&["votes"]);
     assert!(
         votes.starts_with("(no votes)") || votes.starts_with("PROBE"),

@@ -262,8 +262,24 @@ fn dashboard_renders_failover_pending_approval_and_lost_node() {
         "the approval on the timeline",
         "document.querySelector('#timeline').innerText.includes('carol (dashboard) approved')",
     );
+    // The authorities table: this node alone, leading itself, at the new epoch.
+    let status = node.status();
+    let (me, epoch) = (
+        &status["cluster"]["node"],
+        &service(&status, "crm")["epoch"],
+    );
+    let row = format!(
+        r#"document.querySelector('#authorities tr[data-authority="{}"]')"#,
+        me.as_str().unwrap_or_default()
+    );
+    browser.wait_for(
+        "this authority's row at the new epoch",
+        &format!("{row} && {row}.cells[3].textContent === '{epoch}'"),
+    );
+    let text = browser.eval(&format!("{row}.innerText")).to_string();
+    assert!(text.contains("single") && text.contains("ok"), "{text}");
     browser.screenshot("dashboard-after.png");
-    assert_eq!(service(&node.status(), "crm")["active_site"], "sh");
+    assert_eq!(service(&status, "crm")["active_site"], "sh");
 
     // The node goes away: the page says so plainly.
     node.kill9();

@@ -28,8 +28,11 @@ pub(super) async fn publish(
 ) {
     let mut mine = roster.mine();
     let mut leases = client.lease_client();
-    let mut lease: Option<(i64, etcd_client::LeaseKeeper, etcd_client::LeaseKeepAliveStream)> =
-        None;
+    let mut lease: Option<(
+        i64,
+        etcd_client::LeaseKeeper,
+        etcd_client::LeaseKeepAliveStream,
+    )> = None;
     let mut dirty = true;
     let mut failing = false;
     let mut tick = tokio::time::interval(ttl / 3);
@@ -64,7 +67,17 @@ pub(super) async fn publish(
         let Some(record) = record.filter(|_| dirty) else {
             continue;
         };
-        match put(&client, &mut leases, &keys, ttl, timeout, &record, &mut lease).await {
+        match put(
+            &client,
+            &mut leases,
+            &keys,
+            ttl,
+            timeout,
+            &record,
+            &mut lease,
+        )
+        .await
+        {
             Ok(()) => {
                 dirty = false;
                 if std::mem::take(&mut failing) {
@@ -91,13 +104,22 @@ async fn put(
     ttl: Duration,
     timeout: Duration,
     record: &AuthorityRecord,
-    lease: &mut Option<(i64, etcd_client::LeaseKeeper, etcd_client::LeaseKeepAliveStream)>,
+    lease: &mut Option<(
+        i64,
+        etcd_client::LeaseKeeper,
+        etcd_client::LeaseKeepAliveStream,
+    )>,
 ) -> Result<(), StoreError> {
     let key = keys.authority(&record.node);
     if lease.is_none() {
-        let id = timed(timeout, "grant lease", &key, leases.grant(ttl_secs(ttl), None))
-            .await?
-            .id();
+        let id = timed(
+            timeout,
+            "grant lease",
+            &key,
+            leases.grant(ttl_secs(ttl), None),
+        )
+        .await?
+        .id();
         let (keeper, answers) =
             timed(timeout, "keep lease alive", &key, leases.keep_alive(id)).await?;
         *lease = Some((id, keeper, answers));
