@@ -30,7 +30,7 @@ fn wait_roster(
     what: &str,
     ok: impl Fn(&[serde_json::Value]) -> bool,
 ) -> serde_json::Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let (_, body) = get(admin, "/v1/status");
         let status: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
@@ -40,7 +40,7 @@ fn wait_roster(
             return status;
         }
         assert!(
-            std::time::Instant::now() < deadline,
+            tokio::time::Instant::now() < deadline,
             "{admin}: {what}; status: {status}"
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -341,7 +341,7 @@ fn cluster_chaos_no_split_brain_and_epochs_only_grow() {
         .unwrap_or_else(|| std::process::id().into());
     eprintln!("chaos: {steps} steps, SWITCHBACK_CHAOS_SEED={seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let Some(mut c) = Cluster::start_with("keep", CHAOS_POLICY) else {
         return;
     };

@@ -189,9 +189,9 @@ impl Node {
     /// Wait for the next log line containing `needle` for at most `limit` in all (a chatty
     /// log does not extend it, unlike [`Node::wait_for_line`]); panics with the log after.
     pub(crate) fn wait_for_line_within(&mut self, needle: &str, limit: Duration) -> String {
-        let deadline = std::time::Instant::now() + limit;
+        let deadline = tokio::time::Instant::now() + limit;
         loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) if line.contains(needle) => return line,
                 Ok(_) => {}
