@@ -317,8 +317,8 @@ fn cluster_forged_and_replayed_votes_are_dropped() {
 
 /// Random faults during failovers: each step fails the active site and at once kills the
 /// leader (-9), kills an etcd member, cuts an authority off, or nothing; then heals. After
-/// every step each authority holds the same decision for the same epoch, and no authority's
-/// epoch ever went backwards. `SWITCHBACK_CHAOS_STEPS` (default 3, about 20 s) sets the length
+/// every step each authority holds the same decision for the same epoch, no authority's epoch
+/// ever went backwards, and once healed every authority's status lists all three at it. `SWITCHBACK_CHAOS_STEPS` (default 3, about 20 s) sets the length
 /// and `SWITCHBACK_CHAOS_SEED` replays a run.
 ///
 /// Every step is an automatic switch, seconds apart: with the preset's flap damping (half-life
@@ -427,6 +427,13 @@ fn cluster_chaos_no_split_brain_and_epochs_only_grow() {
             Some(target),
             "step {step}: {decided:?}"
         );
+        // Healed: every authority's status lists all three again, each at this epoch.
+        for i in 0..3 {
+            let admin = c.auth[i].node().admin;
+            wait_roster(admin, &format!("step {step}: all three at {epoch}"), |l| {
+                all_three_at(l, epoch)
+            });
+        }
         active = target;
     }
     let flaps = c

@@ -63,8 +63,12 @@ pub(super) async fn publish(
                 }
             }
         }
-        let record = mine.borrow_and_update().clone();
-        let Some(record) = record.filter(|_| dirty) else {
+        // A change announced while this loop was busy is not lost: marked seen only when put.
+        dirty |= mine.has_changed().unwrap_or(false);
+        if !dirty {
+            continue;
+        }
+        let Some(record) = mine.borrow_and_update().clone() else {
             continue;
         };
         match put(
@@ -79,6 +83,7 @@ pub(super) async fn publish(
         .await
         {
             Ok(()) => {
+                tracing::debug!(epochs = ?record.epochs, "authority record put");
                 dirty = false;
                 if std::mem::take(&mut failing) {
                     tracing::info!("authority record published again");
