@@ -11,12 +11,22 @@ const CRM: &str = "crm.boss.example.";
 const BJ: &str = "127.0.1.10";
 const SH: &str = "127.0.2.10";
 
-/// Every running authority answers `want` and reports crm at `epoch` on `site`.
+/// Every running authority answers `want` and reports crm at `epoch` on `site`. A leader's
+/// status is published once its commit returned, while its DNS follower may already have
+/// enacted the record from the watch: the status is awaited (bounded), the answer is not.
 fn all_answer(c: &mut Cluster, want: &str, site: &str, epoch: u64) {
     for a in c.auth.iter_mut().filter(|a| a.node.is_some()) {
         let dns = a.dns.expect("dns");
         assert_eq!(dig(dns, CRM), want, "{} answers", a.id);
-        let status = a.node().status();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let status = loop {
+            let status = a.node().status();
+            let at = crate::harness::service(&status, "crm")["epoch"].as_u64();
+            if at >= Some(epoch) || tokio::time::Instant::now() > deadline {
+                break status;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
         let crm = crate::harness::service(&status, "crm");
         assert_eq!(crm["active_site"], site, "{}: {status}", a.id);
         assert_eq!(crm["epoch"], epoch, "{}: {status}", a.id);
