@@ -6,7 +6,8 @@
 Starts, on loopback without root and only on ports 30000-30999: a three-member etcd
 (clients 30379-30381, peers 30479-30481), one stand-in HTTP server for both sites (30080,
 GET /bj/health and /sh/health answer 200), three authorities (roles ["authority"], etcd store;
-DNS 30053-30055, admin 30530-30532) and PROBES real `switchback serve` probe-only processes.
+DNS 30053-30055, admin 30530-30532) and PROBES real `switchback serve` probe-only processes
+(admin 30600+).
 Every node has SERVICES services (svc000 … under boss.example.) sharing one probes file with
 one HTTP check per site at interval 200 ms, and stale_after 2 s, so each probe's heartbeat
 (an observation carrying every service's verdict) is 200 ms. Each probe pushes every signed
@@ -119,7 +120,7 @@ def main():
               "--initial-cluster", cluster, "--initial-cluster-state", "new",
               "--initial-cluster-token", "s18-load"], f"{state}/etcd-l{i}.log")
     for role, name, p in list(procs):
-        wait_for(f"{state}/etcd-{name}.log", "serving client traffic", f"etcd {name}", p)
+        wait_for(f"{state}/etcd-{name}.log", "serving insecure client requests", f"etcd {name}", p)
     # stand-in sites: one server, every path that ends in /health answers 200
     start("site", "sites", ["python3", "-c", """
 import http.server
@@ -212,6 +213,9 @@ site = "{domains[n % 3]}"
 domain = "{domains[n % 3]}"
 roles = ["probe"]
 state_dir = "{state}/p{n:02d}"
+
+[admin]
+listen = "127.0.0.1:{30600 + n}"
 """ + common.replace("{push}", push))
         start("probe", f"p{n:02d}", [binary, "serve", "-c", f"{state}/p{n:02d}.toml"], f"{state}/p{n:02d}.log")
     for role, name, p in [x for x in procs if x[0] == "probe"]:
