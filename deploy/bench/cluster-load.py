@@ -18,6 +18,12 @@ committed, lease keep-alives) on every member, /proc/PID/stat utime+stime and Vm
 process, each authority's /metrics (observations accepted / dropped), and every second the
 age of each probe's latest vote in etcd (now − the observation's own `at`: heartbeat lag).
 Prints one table and stops everything it started (state in /tmp/s18-load unless LOAD_STATE).
+
+NETNS=1 (root): each probe runs in its own network namespace s18pNN (veth into a bridge
+s18br0, 10.218.0.1/24; probe NN at 10.218.0.(10+NN)), and the authorities' admin API and the
+stand-in listen on 10.218.0.1: every probe is its own client address, as on separate hosts.
+Without it every probe connects from 127.0.0.1 and the admin API's per-client limit (32
+connections, src/api/listen.rs) closes the connections of the probes beyond it.
 """
 import base64, json, os, re, shutil, signal, subprocess, sys, time, urllib.request
 
@@ -29,6 +35,8 @@ state = os.environ.get("LOAD_STATE", "/tmp/s18-load")
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 binary = os.environ.get("SWITCHBACK", os.path.join(root, "target/release/switchback"))
 etcd = os.environ.get("ETCD", "etcd")
+netns = os.environ.get("NETNS") == "1"
+host = "10.218.0.1" if netns else "127.0.0.1"
 procs = []  # (role, name, Popen)
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -77,6 +85,37 @@ def cpu_rss(pid):
     return cpu, rss
 
 
+def busy():
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    idle = f[3] + f[4]
+    return sum(f) - idle, sum(f)
+
+
+def sh(*argv):
+    subprocess.run(argv, check=True)
+
+
+def netns_up(n):
+    sh("ip", "link", "add", "s18br0", "type", "bridge")
+    sh("ip", "addr", "add", "10.218.0.1/24", "dev", "s18br0")
+    sh("ip", "link", "set", "s18br0", "up")
+    for k in range(n):
+        ns, v = f"s18p{k:02d}", f"s18v{k:02d}"
+        sh("ip", "netns", "add", ns)
+        sh("ip", "link", "add", v, "type", "veth", "peer", "name", "eth0", "netns", ns)
+        sh("ip", "link", "set", v, "master", "s18br0", "up")
+        sh("ip", "-n", ns, "addr", "add", f"10.218.0.{10 + k}/24", "dev", "eth0")
+        sh("ip", "-n", ns, "link", "set", "eth0", "up")
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+
+
+def netns_down(n):
+    for k in range(n):
+        subprocess.run(["ip", "netns", "del", f"s18p{k:02d}"], stderr=subprocess.DEVNULL)
+    subprocess.run(["ip", "link", "del", "s18br0"], stderr=subprocess.DEVNULL)
+
+
 def metrics(url):
     out = {}
     for l in urllib.request.urlopen(url, timeout=5).read().decode().splitlines():
@@ -110,6 +149,8 @@ def vote_ages(prefix):
 def main():
     shutil.rmtree(state, ignore_errors=True)
     os.makedirs(state)
+    if netns:
+        netns_up(probes)
     # etcd
     cluster = ",".join(f"l{i}=http://127.0.0.1:{30478 + i}" for i in (1, 2, 3))
     for i in (1, 2, 3):
@@ -130,8 +171,8 @@ class H(http.server.BaseHTTPRequestHandler):
         b = b"up\\n"; self.send_response(200 if self.path.endswith("/health") else 404)
         self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
     def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", 30080), H).serve_forever()
-"""], f"{state}/sites.log")
+http.server.ThreadingHTTPServer((HOST, 30080), H).serve_forever()
+""".replace("HOST", repr(host))], f"{state}/sites.log")
     open(f"{state}/votes.key", "w").write("s18-load-vote-key\n")
     open(f"{state}/admin.token", "w").write("s18-load-token\n")
     open(f"{state}/probes.toml", "w").write("".join(f"""
@@ -140,7 +181,7 @@ name = "app-{s}"
 site = "{s}"
 layer = "app"
 kind = "http"
-url = "http://127.0.0.1:30080/{s}/health"
+url = "http://{host}:30080/{s}/health"
 expect_status = [200]
 interval = "200ms"
 timeout = "150ms"
@@ -184,7 +225,7 @@ prefix = "/s18-load/"
 lease_ttl = "3s"
 request_timeout = "1s"
 """
-    admins = [f"http://127.0.0.1:{30529 + n}" for n in (1, 2, 3)]
+    admins = [f"http://{host}:{30529 + n}" for n in (1, 2, 3)]
     for n, site in ((1, "bj"), (2, "sh"), (3, "arb")):
         os.makedirs(f"{state}/a{n}")
         open(f"{state}/a{n}.toml", "w").write(f"""[node]
@@ -198,7 +239,7 @@ listen = ["127.0.0.1:{30052 + n}"]
 zones = ["{root}/zones/boss.example.zone"]
 
 [admin]
-listen = "127.0.0.1:{30529 + n}"
+listen = "{host}:{30529 + n}"
 token_file = "admin.token"
 """ + common.replace("{push}", ""))
         p = start("authority", f"a{n}", [binary, "serve", "-c", f"{state}/a{n}.toml"], f"{state}/a{n}.log")
@@ -217,7 +258,8 @@ state_dir = "{state}/p{n:02d}"
 [admin]
 listen = "127.0.0.1:{30600 + n}"
 """ + common.replace("{push}", push))
-        start("probe", f"p{n:02d}", [binary, "serve", "-c", f"{state}/p{n:02d}.toml"], f"{state}/p{n:02d}.log")
+        wrap = ["ip", "netns", "exec", f"s18p{n:02d}"] if netns else []
+        start("probe", f"p{n:02d}", wrap + [binary, "serve", "-c", f"{state}/p{n:02d}.toml"], f"{state}/p{n:02d}.log")
     for role, name, p in [x for x in procs if x[0] == "probe"]:
         wait_for(f"{state}/{name}.log", "node ready", f"probe {name}", p)
     print(f"up: 3 etcd, 3 authorities, {probes} probes x {services} services; warm-up {warmup} s", flush=True)
@@ -237,6 +279,7 @@ listen = "127.0.0.1:{30600 + n}"
             "auth": [metrics(f"{a}/metrics") for a in admins],
         }
     s0 = snap()
+    b0 = busy()
     ages, rss_max = [], {}
     while time.time() < s0["t"] + seconds:
         try:
@@ -247,6 +290,7 @@ listen = "127.0.0.1:{30600 + n}"
             rss_max[name] = max(rss_max.get(name, 0), cpu_rss(p.pid)[1])
         time.sleep(1)
     s1 = snap()
+    b1 = busy()
     load1 = open("/proc/loadavg").read().split()[:3]
     leader1 = status(admins[0]).get("cluster", {}).get("leader")
     epochs = {}
@@ -256,7 +300,8 @@ listen = "127.0.0.1:{30600 + n}"
             epochs.setdefault(a, set()).add(e)
     dt = s1["t"] - s0["t"]
 
-    print(f"\nwindow {dt:.1f} s; load average {' '.join(load0)} → {' '.join(load1)}; leader {leader} → {leader1}")
+    print(f"\nwindow {dt:.1f} s; load average {' '.join(load0)} → {' '.join(load1)}; machine busy "
+          f"{(b1[0] - b0[0]) / (b1[1] - b0[1]) * 100:.0f} % of {os.cpu_count()} cores; leader {leader} → {leader1}")
     print("\netcd (per member, delta / s):")
     names = ["etcd_mvcc_put_total", "etcd_mvcc_txn_total", "etcd_server_proposals_committed_total",
              "etcd_debugging_mvcc_db_total_size_in_bytes", "etcd_network_client_grpc_received_bytes_total",
@@ -298,6 +343,15 @@ listen = "127.0.0.1:{30600 + n}"
               f"median {q(.5):.0f} ms, p99 {q(.99):.0f} ms, max {xs[-1]:.0f} ms; "
               f"ages over stale_after (2 s): {sum(1 for x in xs if x > 2000)}")
     print(f"epochs per authority (1 = no switch): {epochs}")
+    t0s = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s0["t"]))
+    t1s = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s1["t"]))
+    for name in ("a1", "a2", "a3"):
+        lines = [l for l in open(f"{state}/{name}.log", errors="replace") if t0s <= l[:19] <= t1s]
+        lost = sum(1 for l in lines if "quorum_lost" in l)
+        back = sum(1 for l in lines if "quorum_restored" in l)
+        lag = sum(1 for l in lines if "vote watch lagged" in l)
+        if lost or back or lag:
+            print(f"{name} in the window: quorum lost {lost}, restored {back} (service events), vote watch lagged {lag}x")
     for _, name, p in procs:
         if p.poll() is not None:
             print(f"{name} exited with {p.returncode} during the run")
@@ -314,5 +368,7 @@ try:
     main()
 finally:
     stop_all()
+    if netns:
+        netns_down(probes)
     if not os.environ.get("KEEP"):
         shutil.rmtree(state, ignore_errors=True)
