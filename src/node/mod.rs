@@ -232,7 +232,7 @@ pub async fn run(
             cluster_role::alert_on_isolation(standing, raise, token),
         );
     }
-    console_role::alert_drills(&console, raise, &mut tasks);
+    console_role::alert_drills(&console, raise.clone(), &mut tasks);
     let state = ApiState::new(api::Parts {
         cfg: Arc::clone(&cfg),
         decide,
@@ -247,6 +247,7 @@ pub async fn run(
         standing: stores.standing.clone(),
         reports: console.reports.clone(),
         console,
+        raise,
     });
     let token = tasks.token();
     tasks.spawn("admin", async move {
