@@ -202,6 +202,7 @@ async fn run_carrying(
         &reports,
         stores.decisions.watch(),
         &enactors,
+        &metrics,
         &mut tasks,
     )?;
 

@@ -253,6 +253,15 @@ fn kill9_with_pending_alerts_then_restart_delivers_each_exactly_once() {
         "alert spooled key=failover/crm action=\"trigger\"",
         "alert delivery failed; retrying",
     ]);
+    let metrics = node.get("/metrics");
+    let depth = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("switchback_alert_spool_depth{sink=\"hook\"} "))
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    assert!(
+        depth.is_some_and(|d| d >= 1),
+        "spool depth while refused: {depth:?}"
+    );
     node.kill9();
 
     receiver.down.store(false, Ordering::SeqCst);
