@@ -308,7 +308,7 @@ mod tests {
         assert!(lines[1].ends_with("operator: drill"), "{out}");
         assert!(lines[0].contains("FLAPPING"), "{out}");
         assert_eq!(
-            lines[1].matches("true").count(),
+            lines[1].matches(" yes ").count(),
             2,
             "degraded and flapping: {out}"
         );
