@@ -222,7 +222,9 @@ pub async fn run(
     route_role::start(route, &cfg, watch, &metrics, &reports, &mut tasks).await;
 
     let checks = if cfg.has_role(Role::Probe) {
-        Some(start_probe_role(&cfg, &keys, &decide, &stores, push_stats, &mut tasks)?)
+        Some(start_probe_role(
+            &cfg, &keys, &decide, &stores, push_stats, &mut tasks,
+        )?)
     } else {
         None
     };

@@ -37,9 +37,7 @@ pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// half chosen by `unit` in [0, 1), so probes do not retry one authority in step.
 pub(crate) fn retry_delay(failures: u32, unit: f64) -> Duration {
     let doublings = failures.saturating_sub(1).min(31);
-    let full = RETRY_MIN
-        .saturating_mul(1u32 << doublings)
-        .min(RETRY_MAX);
+    let full = RETRY_MIN.saturating_mul(1u32 << doublings).min(RETRY_MAX);
     full.div_f64(2.0) + full.div_f64(2.0).mul_f64(unit.clamp(0.0, 1.0))
 }
 
@@ -356,9 +354,10 @@ fn record(stats: &AuthorityStats, link: &Link, attempt: &Attempt, next: &Next) {
         .consecutive_failures
         .store(link.failures.into(), Ordering::Relaxed);
     let backoff_ms = next.retry_in.map_or(0, |d| d.as_millis());
-    stats
-        .backoff_ms
-        .store(u64::try_from(backoff_ms).unwrap_or(u64::MAX), Ordering::Relaxed);
+    stats.backoff_ms.store(
+        u64::try_from(backoff_ms).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
     let Some(before) = next.changed_from else {
         return;
     };
@@ -374,7 +373,10 @@ fn record(stats: &AuthorityStats, link: &Link, attempt: &Attempt, next: &Next) {
             tracing::warn!(authority, refused = %why, "authority refuses observations");
         }
         (Attempt::Delivered, LinkState::Failing) => {
-            tracing::info!(authority, "authority reachable again: observations delivered");
+            tracing::info!(
+                authority,
+                "authority reachable again: observations delivered"
+            );
         }
         (Attempt::Delivered, _) => {
             tracing::info!(authority, "authority accepts observations again");
@@ -427,7 +429,11 @@ mod tests {
         let refused = link.after(&Attempt::Refused("401".into()), 0.5);
         assert_eq!(refused.retry_in, None);
         assert_eq!(refused.changed_from, Some(LinkState::Failing));
-        assert_eq!(link.after(&Attempt::Refused("401".into()), 0.5).changed_from, None);
+        assert_eq!(
+            link.after(&Attempt::Refused("401".into()), 0.5)
+                .changed_from,
+            None
+        );
     }
 
     /// On tokio's paused clock, a sender whose authority never answers backs off to the cap
