@@ -457,6 +457,7 @@ fn cluster_one_probe_partitioned_from_the_primary_switches_nothing() {
     let last = wait_for_vote(&mut c, &id, |v| {
         down(v) && v["at"].as_u64().is_some_and(|at| at >= since + 1_000)
     });
+    assert_eq!(last["state"], "counting", "its vote counts: {last}");
     eprintln!(
         "partitioned probe {id} saw bj down from {since} to {}",
         last["at"]
