@@ -123,6 +123,9 @@ pub(crate) struct AuthorityStats {
     backoff_ms: AtomicU64,
 }
 
+/// Picks one counter out of an authority's.
+type Counter = fn(&AuthorityStats) -> &AtomicU64;
+
 /// Every authority's counters: an [`Exposition`] of the node's `/metrics`.
 #[derive(Debug, Default)]
 pub(crate) struct PushStats {
@@ -148,7 +151,7 @@ impl PushStats {
 
 impl Exposition for PushStats {
     fn render(&self, out: &mut String) {
-        let counters: [(&str, &str, fn(&AuthorityStats) -> &AtomicU64); 4] = [
+        let counters: [(&str, &str, Counter); 4] = [
             ("sent", "Observations an authority accepted.", |s| &s.sent),
             (
                 "failed",

@@ -365,14 +365,14 @@ fn wait_for_vote(
     node: &str,
     done: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    let limit = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let limit = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let v = vote_at_leader(c, node);
         if done(&v) {
             return v;
         }
         assert!(
-            std::time::Instant::now() < limit,
+            tokio::time::Instant::now() < limit,
             "the leader never saw it: {v}"
         );
     }

@@ -9,7 +9,8 @@ use crate::harness::{Node, TOKEN, sites_and_crm};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 const KEY: &str = "push-backoff-test-key-0123456789";
 
