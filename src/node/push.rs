@@ -234,17 +234,14 @@ pub(crate) async fn push(
             return;
         }
     };
+    // The senders stop with the node, or when the prober's channel closes.
+    let stop = shutdown.child_token();
     let mut senders = JoinSet::new();
     let mut slots = Vec::new();
     for a in &stats.authorities {
         let (tx, rx) = watch::channel(None);
         slots.push(tx);
-        senders.spawn(send_loop(
-            client.clone(),
-            Arc::clone(a),
-            rx,
-            shutdown.clone(),
-        ));
+        senders.spawn(send_loop(client.clone(), Arc::clone(a), rx, stop.clone()));
     }
     loop {
         let obs = tokio::select! {
@@ -266,7 +263,7 @@ pub(crate) async fn push(
             tx.send_replace(Some(Arc::clone(&out)));
         }
     }
-    shutdown.cancel();
+    stop.cancel();
     while senders.join_next().await.is_some() {}
 }
 
