@@ -78,6 +78,7 @@ pub(crate) fn committed(service: &str, site: &str, epoch: u64) -> ServiceRecord 
             },
             operator: Default::default(),
             damping: Default::default(),
+            pending: None,
         },
         health: Default::default(),
     }
