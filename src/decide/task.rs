@@ -139,10 +139,22 @@ impl DecisionTask {
             })
             .collect();
         for record in changed {
-            tracing::debug!(service = %record.service(), degraded = record.health.degraded,
-                down = ?record.health.down, pending = ?record.committed.pending,
-                "serving health / pending proposal committed");
+            let service = record.service().clone();
+            let was = self
+                .records
+                .get(&service)
+                .and_then(|r| r.committed.pending.clone());
+            tracing::debug!(%service, degraded = record.health.degraded,
+                down = ?record.health.down, "serving health committed");
+            let now = record.committed.pending.clone();
             self.commit(record).await?;
+            match now {
+                Some(p) if was.as_ref() != Some(&p) => tracing::info!(%service, to = %p.to,
+                    kind = ?p.kind, since = p.since.0, deadline = p.deadline.0,
+                    "pending proposal committed"),
+                None if was.is_some() => tracing::info!(%service, "pending proposal cleared"),
+                _ => {}
+            }
         }
         Ok(())
     }

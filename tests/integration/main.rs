@@ -22,6 +22,7 @@ mod failover;
 #[path = "../support/fixture.rs"]
 mod fixture;
 mod harness;
+mod pending;
 mod probe_evidence;
 mod probe_exec;
 mod probe_kinds;
