@@ -136,9 +136,17 @@ fn write(path: &Path, text: &str) {
 }
 
 impl Cluster {
-    /// Three authorities a1 (bj, d1), a2 (sh, d2), a3 (sh, d3); quorum 2 of 3 domains; crm on
-    /// `policy`. `None` (and a printed reason) without etcd.
+    /// Three authorities a1 (bj, d1), a2 (sh, d2), a3 (sh, d3); quorum 2 of 3 domains; crm in
+    /// auto mode. `None` (and a printed reason) without etcd.
     pub(crate) fn start(on_isolation: &str) -> Option<Cluster> {
+        Self::start_with(
+            on_isolation,
+            r#"{ mode = "auto", quorum = 2, min_domains = 2, hold_down = "300ms" }"#,
+        )
+    }
+
+    /// The same cluster with crm on `policy` (an inline TOML table).
+    pub(crate) fn start_with(on_isolation: &str, policy: &str) -> Option<Cluster> {
         if !available() {
             return None;
         }
@@ -205,10 +213,7 @@ token_file = "admin.token"
                 n = i + 1,
                 state = d.join("state").display(),
                 endpoints = endpoints.join(", "),
-                crm = sites_and_crm(
-                    "probes/crm.toml",
-                    r#"{ mode = "auto", quorum = 2, min_domains = 2, hold_down = "300ms" }"#
-                ),
+                crm = sites_and_crm("probes/crm.toml", policy),
             );
             write(&d.join("switchback.toml"), &config);
             auth.push(Authority {

@@ -5,6 +5,7 @@ mod alert_support;
 mod check;
 mod cli;
 mod cluster;
+mod cluster_pending;
 mod cluster_support;
 mod console;
 mod dashboard_browser;
