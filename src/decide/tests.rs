@@ -318,7 +318,11 @@ async fn a_proposal_is_durable_before_it_pages_and_resumed_after_a_restart() {
         }
     };
     let stored = l.stores.decisions.load().await.unwrap()[&"crm".into()].clone();
-    let pending = stored.committed.pending.clone().expect("durable before the page");
+    let pending = stored
+        .committed
+        .pending
+        .clone()
+        .expect("durable before the page");
     assert_eq!(pending.since, proposed.at);
     assert!(stored.health.degraded);
     l.stop().await;

@@ -10,7 +10,8 @@ use crate::dns_support::require;
 use crate::harness::service;
 use crate::pending::wait_crm;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 const CONFIRM: &str = r#"{ mode = "confirm", quorum = 2, min_domains = 2, hold_down = "300ms", confirm_timeout = "10m" }"#;
 const SH: &str = "127.0.2.10";
