@@ -275,7 +275,8 @@ pub struct Pending {
     pub reason: String,
 }
 
-/// What is committed for one service: the decision plus durable operator state.
+/// What is committed for one service: the decision plus durable operator state, flap damping
+/// and a pending confirm-mode proposal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Committed {
     /// The current decision.
