@@ -112,6 +112,17 @@ pub async fn run(
     listeners: Listeners,
     shutdown: CancellationToken,
 ) -> Result<(), NodeError> {
+    run_carrying(cfg, listeners, shutdown, &reload::Carry::default()).await
+}
+
+/// [`run`], taking the votes a previous run of the roles left in `carry` and leaving its own
+/// there when it stops (reload keeps the embedded board's votes; etcd keeps them itself).
+async fn run_carrying(
+    cfg: Config,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+    carry: &reload::Carry,
+) -> Result<(), NodeError> {
     let cfg = Arc::new(cfg);
     let Config {
         source: _,   // only names the file in messages
@@ -146,6 +157,7 @@ pub async fn run(
             source,
         })?;
     let stores = Stores::open(&cfg, Some(format!("http://{admin_addr}"))).await?;
+    carry.restore(&cfg, &stores).await;
     let route = route_role::prepare(&cfg, &shutdown);
     let sources: Vec<Arc<dyn Exposition>> = dns
         .iter()
@@ -190,6 +202,7 @@ pub async fn run(
         &reports,
         stores.decisions.watch(),
         &enactors,
+        &metrics,
         &mut tasks,
     )?;
 
@@ -232,7 +245,7 @@ pub async fn run(
             cluster_role::alert_on_isolation(standing, raise, token),
         );
     }
-    console_role::alert_drills(&console, raise, &mut tasks);
+    console_role::alert_drills(&console, raise.clone(), &mut tasks);
     let state = ApiState::new(api::Parts {
         cfg: Arc::clone(&cfg),
         decide,
@@ -247,6 +260,7 @@ pub async fn run(
         standing: stores.standing.clone(),
         reports: console.reports.clone(),
         console,
+        raise,
     });
     let token = tasks.token();
     tasks.spawn("admin", async move {
@@ -267,7 +281,9 @@ pub async fn run(
             cluster_role::withdraw_when_isolated(stores.standing.clone(), dns, token),
         );
     }
-    tasks.wait().await
+    let stopped = tasks.wait().await;
+    carry.keep(&cfg, &stores).await;
+    stopped
 }
 
 /// The probe role: checks feed the local decision loop on an authority; a probe-only node
