@@ -210,15 +210,12 @@ impl DecisionTask {
     }
 
     /// A signed vote from the board: verified here (whoever wrote it to the board), then
-    /// handed to the engine; a vote already seen is skipped silently (a resynchronised
-    /// watch repeats the current ones).
+    /// handed to the engine. The vote last accepted from a node, seen again, is skipped
+    /// silently (a resynchronised watch repeats the current ones); an older one is a replay
+    /// and, like every other drop, counted by reason and logged (rate-limited per peer).
     async fn vote(&mut self, signed: SignedObservation) -> Result<(), DecideError> {
         let obs = &signed.observation;
-        if self
-            .verifier
-            .last_seq(&obs.node)
-            .is_some_and(|last| obs.seq <= last)
-        {
+        if self.verifier.last_seq(&obs.node) == Some(obs.seq) {
             return Ok(());
         }
         match self.verifier.verify(&signed, self.clock.now()) {

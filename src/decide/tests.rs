@@ -187,6 +187,34 @@ async fn votes_on_the_board_are_verified_by_the_leader() {
     l.stop().await;
 }
 
+/// Replayed and stale votes written to the board are dropped and counted by reason; the
+/// current vote seen again (a resynchronised watch) is skipped without counting.
+#[tokio::test]
+async fn replayed_and_stale_votes_on_the_board_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Loop::start(dir.path()).await;
+    let now = Clock::new(Timestamp(1_000_000)).now();
+    let ttl = Duration::from_secs(5);
+    let old = Verifier::sign(KEY.as_bytes(), &observation("p1", 1, now));
+    let current = Verifier::sign(KEY.as_bytes(), &observation("p1", 2, now));
+    // Correctly signed, a new sequence number, but built long before `stale_after`.
+    let stale_at = Timestamp(now.0.saturating_sub(60_000));
+    let stale = Verifier::sign(KEY.as_bytes(), &observation("p1", 3, stale_at));
+    let next = Verifier::sign(KEY.as_bytes(), &observation("p1", 4, now));
+    for v in [&old, &current, &current, &old, &stale, &next] {
+        l.stores.votes.publish(v, ttl).await.unwrap();
+    }
+    let mut published = l.handle.published.clone();
+    let seen = published.wait_for(|p| p.votes.nodes.iter().any(|n| n.seq == 4));
+    tokio::time::timeout(Duration::from_secs(10), seen)
+        .await
+        .expect("the next good vote reached the engine")
+        .unwrap();
+    assert_eq!(l.metrics.dropped("replayed"), 1, "seq 1 after seq 2");
+    assert_eq!(l.metrics.dropped("stale"), 1);
+    l.stop().await;
+}
+
 /// Counts how often it is handed the desired state.
 #[derive(Clone, Default)]
 struct Counting(Arc<std::sync::atomic::AtomicU64>);

@@ -23,6 +23,7 @@ mod console_role;
 pub mod descriptors;
 mod error;
 mod probe_role;
+mod push;
 mod reload;
 mod route_role;
 mod signals;
@@ -159,10 +160,12 @@ async fn run_carrying(
     let stores = Stores::open(&cfg, Some(format!("http://{admin_addr}"))).await?;
     carry.restore(&cfg, &stores).await;
     let route = route_role::prepare(&cfg, &shutdown);
+    let push_stats = Arc::new(push::PushStats::new(&votes.authorities));
     let sources: Vec<Arc<dyn Exposition>> = dns
         .iter()
         .map(|d| Arc::new(d.handle()) as Arc<dyn Exposition>)
         .chain(route_role::exposition(&route))
+        .chain(probe_role::pushes(&cfg).then(|| Arc::clone(&push_stats) as Arc<dyn Exposition>))
         .collect();
     let reports = Reports::default();
     let metrics = Arc::new(Metrics::new(sources));
@@ -232,7 +235,9 @@ async fn run_carrying(
     route_role::start(route, &cfg, watch, &metrics, &reports, &mut tasks).await;
 
     let checks = if cfg.has_role(Role::Probe) {
-        Some(start_probe_role(&cfg, &keys, &decide, &stores, &mut tasks)?)
+        Some(start_probe_role(
+            &cfg, &keys, &decide, &stores, push_stats, &mut tasks,
+        )?)
     } else {
         None
     };
@@ -293,6 +298,7 @@ fn start_probe_role(
     keys: &[Vec<u8>],
     decide: &DecisionHandle,
     stores: &Stores,
+    push_stats: Arc<push::PushStats>,
     tasks: &mut Tasks,
 ) -> Result<StatusHandle, NodeError> {
     let prober = probe_role::prober(cfg)?;
@@ -318,10 +324,9 @@ fn start_probe_role(
             return Err(NodeError::NoAuthorities);
         }
         let (tx, rx) = mpsc::channel(16);
-        let authorities = cfg.votes.authorities.clone();
         let token = tasks.token();
         tasks.spawn("push", async move {
-            probe_role::push(rx, authorities, key, token).await;
+            push::push(rx, push_stats, key, token).await;
             Ok::<(), NodeError>(())
         });
         tx

@@ -63,7 +63,7 @@ fn cluster_pending_proposal_survives_leader_kill9_and_is_approved_through_a_foll
     if require("dig").is_none() {
         return;
     }
-    let Some(mut c) = Cluster::start_with("keep", CONFIRM) else {
+    let Some(mut c) = Cluster::start_with_policy("keep", CONFIRM) else {
         return;
     };
     c.wait_enacted(1);

@@ -32,6 +32,7 @@ mod probe_privilege;
 mod probe_servers;
 mod probe_support;
 mod probe_tls;
+mod push_backoff;
 mod remote_probe;
 mod restart;
 mod route_bench;
