@@ -3,13 +3,10 @@
 //! decisions by the one node that commits. One hop only: a forwarded command that reaches a
 //! node which no longer leads is refused (503) rather than passed on again.
 
-use super::write::{admit_service, run};
 use super::{ApiError, ApiState};
 use crate::policy::Command;
 use crate::store::LeaderInfo;
 use axum::Json;
-use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 use std::time::Duration;
@@ -18,18 +15,6 @@ use std::time::Duration;
 const FORWARDED: &str = "x-switchback-forwarded-by";
 /// How long a forwarded command may take on the leader (a commit is one etcd transaction).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// `POST /v1/commands`: one command, as the audit log spells it.
-pub(crate) async fn command(
-    State(s): State<ApiState>,
-    headers: HeaderMap,
-    body: Result<Json<Command>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    s.inner.token.check(&headers)?;
-    let Json(command) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let service = admit_service(&s, &headers, command.service().as_str())?;
-    run(&s, &headers, &service, command).await
-}
 
 /// Send `command` to the leader and answer what it answers.
 pub(super) async fn to_leader(
