@@ -51,6 +51,7 @@ pub use console::Console;
 pub use error::ApiError;
 pub use listen::{Limits, bind};
 pub use ready::Readiness;
+pub use reload::arm_reload;
 pub use words::{Said, describe};
 
 use crate::config::Config;
@@ -176,7 +177,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/services/{name}/reject", post(write::reject))
         .route("/v1/services/{name}/maintenance", post(write::maintenance))
         .route("/v1/services/{name}/readmit", post(write::readmit))
-        .route("/v1/commands", post(forward::command))
+        .route("/v1/commands", post(write::command))
         .route("/v1/observations", post(observe::observation))
         .route("/v1/dashboard", get(console::dashboard))
         .route("/v1/services/{name}", get(console::service))

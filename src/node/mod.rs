@@ -31,7 +31,6 @@ mod tasks;
 
 pub use error::NodeError;
 pub use probe_role::ProbeRoleError;
-pub use reload::{reload_armed, validate};
 pub use signals::cancel_on_signals;
 pub use tasks::GRACE;
 

@@ -7,29 +7,14 @@
 //! not start empty; this node's own checks start again.
 
 use super::{Listeners, NodeError, run_carrying};
+use crate::check::revalidate as validate;
 use crate::config::Config;
 use crate::config::StoreSection;
 use crate::store::Stores;
 use crate::tally::SignedObservation;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
-
-/// Set once `serve` handles SIGHUP, so the admin API may raise it (never in a process whose
-/// SIGHUP would terminate it, e.g. a test running the node in-process).
-static ARMED: AtomicBool = AtomicBool::new(false);
-
-/// Whether SIGHUP reloads this process's node.
-pub fn reload_armed() -> bool {
-    ARMED.load(Ordering::SeqCst)
-}
-
-/// Validate the config at `cfg.source` as `check` does: its summary, or `check`'s messages.
-pub fn validate(cfg: &Config) -> Result<Config, String> {
-    crate::check::check(&cfg.source, None).map_err(|e| e.to_string())?;
-    crate::config::load(&cfg.source, None).map_err(|e| e.to_string())
-}
 
 /// Keep the addresses actually bound when the new config asks for the same ones (port 0 in
 /// tests stays the port the node already has).
@@ -54,7 +39,7 @@ pub(super) async fn serve_reloading(
     shutdown: CancellationToken,
 ) -> Result<(), NodeError> {
     let mut hup = signal(SignalKind::hangup()).map_err(NodeError::Signals)?;
-    ARMED.store(true, Ordering::SeqCst);
+    crate::api::arm_reload();
     let carry = Carry::default();
     loop {
         let listeners = Listeners::bind(&cfg).await?;

@@ -12,7 +12,7 @@ const BJ: &str = "127.0.1.10";
 const SH: &str = "127.0.2.10";
 
 /// Every running authority answers `want` and reports crm at `epoch` on `site`.
-fn all_answer(c: &mut Cluster, want: &str, site: &str, epoch: u64) {
+pub(crate) fn all_answer(c: &mut Cluster, want: &str, site: &str, epoch: u64) {
     for a in c.auth.iter_mut().filter(|a| a.node.is_some()) {
         let dns = a.dns.expect("dns");
         assert_eq!(dig(dns, CRM), want, "{} answers", a.id);
