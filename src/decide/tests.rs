@@ -24,7 +24,13 @@ struct Loop {
 
 impl Loop {
     async fn start(dir: &std::path::Path) -> Self {
-        let cfg = Arc::new(config(dir));
+        Self::start_with(dir, |_| {}).await
+    }
+
+    async fn start_with(dir: &std::path::Path, edit: impl FnOnce(&mut Config)) -> Self {
+        let mut cfg = config(dir);
+        edit(&mut cfg);
+        let cfg = Arc::new(cfg);
         let stores = Stores::of(Arc::new(EmbeddedStore::open(&cfg.node.state_dir).unwrap()));
         let metrics = Arc::new(Metrics::default());
         let verifier = Verifier::new(
@@ -314,5 +320,66 @@ async fn a_commit_without_its_output_record_is_recorded_as_recovered() {
     let l = Loop::start(dir.path()).await;
     let history = l.stores.audit.history(&query).await.unwrap();
     assert_eq!(recovered(&history).len(), 1);
+    l.stop().await;
+}
+
+/// Confirm mode: the proposal is in the store before its page leaves the loop, and a restart
+/// resumes it (same time proposed) without proposing or paging again.
+#[tokio::test(start_paused = true)]
+async fn a_proposal_is_durable_before_it_pages_and_resumed_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let confirm = |cfg: &mut Config| {
+        cfg.services[0].policy.mode = crate::config::Mode::Confirm;
+    };
+    let l = Loop::start_with(dir.path(), confirm).await;
+    let mut events = l.handle.events();
+    let clock = Clock::new(Timestamp(1_000_000));
+    l.handle
+        .observations
+        .send(down_at_bj(1, clock.now()))
+        .await
+        .unwrap();
+    let proposed = loop {
+        let e = events.recv().await.unwrap();
+        if matches!(e.event, Event::SwitchProposed { .. }) {
+            break e;
+        }
+    };
+    let stored = l.stores.decisions.load().await.unwrap()[&"crm".into()].clone();
+    let pending = stored
+        .committed
+        .pending
+        .clone()
+        .expect("durable before the page");
+    assert_eq!(pending.since, proposed.at);
+    assert!(stored.health.degraded);
+    l.stop().await;
+
+    let l = Loop::start_with(dir.path(), confirm).await;
+    let mut events = l.handle.events();
+    let st = l.handle.view().status;
+    assert_eq!(st[0].pending.as_ref(), Some(&pending));
+    l.handle
+        .observations
+        .send(down_at_bj(2, clock.now()))
+        .await
+        .unwrap();
+    // Past any hold-down: no second proposal.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    while let Ok(e) = events.try_recv() {
+        assert!(!matches!(e.event, Event::SwitchProposed { .. }), "{e:?}");
+    }
+    let out = l
+        .handle
+        .command(Command::Approve {
+            service: "crm".into(),
+            by: "alice".into(),
+        })
+        .await
+        .unwrap();
+    assert!(!out.is_empty());
+    let stored = l.stores.decisions.load().await.unwrap()[&"crm".into()].clone();
+    assert_eq!(stored.committed.decision.active_site.as_str(), "sh");
+    assert_eq!(stored.committed.pending, None);
     l.stop().await;
 }

@@ -12,11 +12,19 @@ const BJ: &str = "127.0.1.10";
 const SH: &str = "127.0.2.10";
 
 /// Every running authority answers `want` and reports crm at `epoch` on `site`.
-fn all_answer(c: &mut Cluster, want: &str, site: &str, epoch: u64) {
+pub(crate) fn all_answer(c: &mut Cluster, want: &str, site: &str, epoch: u64) {
     for a in c.auth.iter_mut().filter(|a| a.node.is_some()) {
         let dns = a.dns.expect("dns");
         assert_eq!(dig(dns, CRM), want, "{} answers", a.id);
-        let status = a.node().status();
+        // The leader's status is what its decision loop published once the commit call
+        // returned; its DNS follows the etcd watch, which can fire first: give it a moment.
+        let mut status = a.node().status();
+        for _ in 0..100 {
+            if crate::harness::service(&status, "crm")["epoch"] == epoch {
+                break;
+            }
+            status = a.node().status();
+        }
         let crm = crate::harness::service(&status, "crm");
         assert_eq!(crm["active_site"], site, "{}: {status}", a.id);
         assert_eq!(crm["epoch"], epoch, "{}: {status}", a.id);

@@ -153,8 +153,8 @@ fn write(path: &Path, text: &str) {
 }
 
 impl Cluster {
-    /// Three authorities a1 (bj, d1), a2 (sh, d2), a3 (sh, d3); quorum 2 of 3 domains; crm on
-    /// `policy`. `None` (and a printed reason) without etcd.
+    /// Three authorities a1 (bj, d1), a2 (sh, d2), a3 (sh, d3); quorum 2 of 3 domains; crm in
+    /// auto mode. `None` (and a printed reason) without etcd.
     pub(crate) fn start(on_isolation: &str) -> Option<Cluster> {
         Self::start_with(on_isolation, false)
     }
@@ -162,6 +162,19 @@ impl Cluster {
     /// Like [`Cluster::start`]; with `relay_sites` each authority probes the stand-ins through
     /// its own relays, so a test can cut one probe off from a site ([`Authority::cut_site`]).
     pub(crate) fn start_with(on_isolation: &str, relay_sites: bool) -> Option<Cluster> {
+        Self::start_full(
+            on_isolation,
+            relay_sites,
+            r#"{ mode = "auto", quorum = 2, min_domains = 2, hold_down = "300ms" }"#,
+        )
+    }
+
+    /// Like [`Cluster::start`] with crm on `policy` (an inline TOML table).
+    pub(crate) fn start_with_policy(on_isolation: &str, policy: &str) -> Option<Cluster> {
+        Self::start_full(on_isolation, false, policy)
+    }
+
+    fn start_full(on_isolation: &str, relay_sites: bool, policy: &str) -> Option<Cluster> {
         if !available() {
             return None;
         }
@@ -239,10 +252,7 @@ token_file = "admin.token"
                 n = i + 1,
                 state = d.join("state").display(),
                 endpoints = endpoints.join(", "),
-                crm = sites_and_crm(
-                    "probes/crm.toml",
-                    r#"{ mode = "auto", quorum = 2, min_domains = 2, hold_down = "300ms" }"#
-                ),
+                crm = sites_and_crm("probes/crm.toml", policy),
             );
             write(&d.join("switchback.toml"), &config);
             auth.push(Authority {

@@ -5,6 +5,7 @@ mod alert_support;
 mod check;
 mod cli;
 mod cluster;
+mod cluster_pending;
 mod cluster_support;
 mod console;
 mod dashboard_browser;
@@ -22,6 +23,7 @@ mod failover;
 #[path = "../support/fixture.rs"]
 mod fixture;
 mod harness;
+mod pending;
 mod probe_evidence;
 mod probe_exec;
 mod probe_kinds;
