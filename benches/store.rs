@@ -30,6 +30,7 @@ fn committed(epoch: u64) -> ServiceRecord {
             },
             operator: OperatorState::default(),
             damping: Default::default(),
+            pending: None,
         },
         health: Default::default(),
     }

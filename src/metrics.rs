@@ -55,6 +55,8 @@ pub struct Metrics {
     applies: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     apply_seconds: Mutex<BTreeMap<&'static str, Histogram>>,
     sources: Vec<Arc<dyn Exposition>>,
+    /// Sources that start after the counters (the alert role).
+    late: Mutex<Vec<Arc<dyn Exposition>>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -72,6 +74,10 @@ fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
 
 fn snapshot<K: Ord + Clone, V: Clone>(map: &Mutex<BTreeMap<K, V>>) -> BTreeMap<K, V> {
     map.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+fn snapshot_vec<T: Clone>(v: &Mutex<Vec<T>>) -> Vec<T> {
+    v.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
 /// Escape a label value per the text exposition format.
@@ -94,6 +100,14 @@ impl Metrics {
             sources,
             ..Self::default()
         }
+    }
+
+    /// Render `source` too from now on (a role that starts after the counters exist).
+    pub fn add_source(&self, source: Arc<dyn Exposition>) {
+        self.late
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(source);
     }
 
     /// An observation passed verification.
@@ -246,6 +260,9 @@ impl Metrics {
         }
         self.render_enactment(&mut out);
         for source in &self.sources {
+            source.render(&mut out);
+        }
+        for source in snapshot_vec(&self.late) {
             source.render(&mut out);
         }
         out

@@ -249,7 +249,34 @@ pub struct OperatorState {
     pub held_out: BTreeSet<SiteId>,
 }
 
-/// What is committed for one service: the decision plus durable operator state.
+/// Which way a pending proposal goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingKind {
+    /// Away from a down active site.
+    Failover,
+    /// Back to the recovered primary.
+    Failback,
+}
+
+/// A confirm-mode switch waiting for approval; committed beside the decision (same epoch), so
+/// a restarted node or a new leader resumes it as it was: same time proposed, deadline, reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// The proposed site.
+    pub to: SiteId,
+    /// Failover or failback.
+    pub kind: PendingKind,
+    /// When it was proposed.
+    pub since: Timestamp,
+    /// When `on_confirm_timeout` applies.
+    pub deadline: Timestamp,
+    /// Why it was proposed.
+    pub reason: String,
+}
+
+/// What is committed for one service: the decision plus durable operator state, flap damping
+/// and a pending confirm-mode proposal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Committed {
     /// The current decision.
@@ -260,6 +287,9 @@ pub struct Committed {
     /// Flap damping of automatic switches (see `policy::damping`).
     #[serde(default, skip_serializing_if = "DampingState::is_clear")]
     pub damping: DampingState,
+    /// A confirm-mode switch waiting for approval (old records read as none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Pending>,
 }
 
 /// The flap-damping figure of one service as of its last automatic switch.

@@ -9,6 +9,10 @@
 # Ports (fixed, 21000-21999): etcd clients 21379-21381, peers 21479-21481; authority DNS
 # 21053-21055, admin 21530-21532; stand-in sites bj 21081, sh 21082 (POST /fail, /recover).
 # State lives in ${SWITCHBACK_CLUSTER_DEMO:-/tmp/switchback-cluster-demo}.
+#
+# For benchmarks (deploy/bench/cluster.md): SWITCHBACK_CLUSTER_POLICY replaces crm's policy
+# inline table; SWITCHBACK_CLUSTER_STORE=embedded starts no etcd and makes a1 the only
+# authority (embedded store) with a2 and a3 probe-only nodes pushing their votes to it.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,6 +20,9 @@ root=$(cd "$here/../.." && pwd)
 state=${SWITCHBACK_CLUSTER_DEMO:-/tmp/switchback-cluster-demo}
 etcd=${ETCD:-etcd}
 bin=${SWITCHBACK:-$root/target/release/switchback}
+store=${SWITCHBACK_CLUSTER_STORE:-etcd}
+policy=${SWITCHBACK_CLUSTER_POLICY:-'{ mode = "auto", quorum = 2, min_domains = 2, hold_down = "1s" }'}
+case $store in etcd | embedded) ;; *) echo "SWITCHBACK_CLUSTER_STORE: etcd or embedded, not $store" >&2; exit 64 ;; esac
 [ -x "$bin" ] || bin=$root/target/debug/switchback
 
 stand_in() { # name port: /health 200 until POST /fail, 503 until POST /recover
@@ -48,12 +55,14 @@ up() {
         echo "already up (state in $state); run: $0 down" >&2
         exit 1
     fi
-    command -v "$etcd" >/dev/null || { echo "etcd not found (apt-get install etcd-server)" >&2; exit 1; }
+    [ "$store" = embedded ] || command -v "$etcd" >/dev/null || { echo "etcd not found (apt-get install etcd-server)" >&2; exit 1; }
     [ -x "$bin" ] || { echo "build first: cargo build --release --features etcd" >&2; exit 1; }
     mkdir -p "$state"
     : >"$state/pids"
     cluster=m1=http://127.0.0.1:21479,m2=http://127.0.0.1:21480,m3=http://127.0.0.1:21481
-    for i in 1 2 3; do
+    members=3
+    [ "$store" = etcd ] || members=0
+    for i in $(seq 1 $members); do
         c=$((21378 + i)) p=$((21478 + i))
         "$etcd" --name "m$i" --data-dir "$state/etcd-m$i" \
             --listen-client-urls "http://127.0.0.1:$c" --advertise-client-urls "http://127.0.0.1:$c" \
@@ -63,7 +72,7 @@ up() {
         echo $! >>"$state/pids"
     done
     # Wait for each member to serve clients (bounded), so the authorities read the records.
-    for i in 1 2 3; do
+    for i in $(seq 1 $members); do
         j=0
         until grep -q "serving client traffic\|ready to serve client requests" "$state/etcd-m$i.log" 2>/dev/null; do
             j=$((j + 1))
@@ -82,22 +91,28 @@ up() {
         set -- $a
         n=$((n + 1))
         mkdir -p "$state/$1"
+        roles='"probe", "authority"' storecfg='kind = "etcd"
+endpoints = ["http://127.0.0.1:21379", "http://127.0.0.1:21380", "http://127.0.0.1:21381"]
+prefix = "/switchback-demo/"
+lease_ttl = "3s"
+request_timeout = "1s"' push=
+        if [ "$store" = embedded ]; then
+            storecfg='kind = "embedded"'
+            [ "$1" = a1 ] || { roles='"probe"'; push='authorities = ["http://127.0.0.1:21530"]'; }
+        fi
         cat >"$state/$1.toml" <<TOML
 [node]
 id = "$1"
 site = "$2"
 domain = "$2"
-roles = ["probe", "authority"]
+roles = [$roles]
 state_dir = "$state/$1"
 
 [store]
-kind = "etcd"
-endpoints = ["http://127.0.0.1:21379", "http://127.0.0.1:21380", "http://127.0.0.1:21381"]
-prefix = "/switchback-demo/"
-lease_ttl = "3s"
-request_timeout = "1s"
+$storecfg
 
 [votes]
+$push
 key_files = ["votes.key"]
 stale_after = "3s"
 voters = [{ id = "a1", domain = "bj" }, { id = "a2", domain = "sh" }, { id = "a3", domain = "arb" }]
@@ -126,7 +141,7 @@ ttl = "30s"
 degraded_ttl = "5s"
 addresses = { bj = ["127.0.1.10"], sh = ["127.0.2.10"] }
 probes = "probes.toml"
-policy = { mode = "auto", quorum = 2, min_domains = 2, hold_down = "1s" }
+policy = $policy
 TOML
         "$bin" serve -c "$state/$1.toml" >"$state/$1.log" 2>&1 &
         echo $! >>"$state/pids"
@@ -136,7 +151,7 @@ TOML
         i=0
         until grep -q "node ready" "$state/$a.log" 2>/dev/null; do
             i=$((i + 1))
-            if [ $i -gt 300 ] || ! kill -0 "$(sed -n "$((3 + 2 + ${a#a}))p" "$state/pids")" 2>/dev/null; then
+            if [ $i -gt 300 ] || ! kill -0 "$(sed -n "$((members + 2 + ${a#a}))p" "$state/pids")" 2>/dev/null; then
                 echo "authority $a did not start; see $state/$a.log" >&2
                 tail -n 20 "$state/$a.log" >&2
                 exit 1
@@ -145,6 +160,7 @@ TOML
         done
     done
     for n in 1 2 3; do
+        [ "$store" = etcd ] || [ $n = 1 ] || { echo "probe a$n"; continue; }
         echo "authority a$n dns=127.0.0.1:$((21052 + n)) admin=http://127.0.0.1:$((21529 + n))"
     done
     echo "sites bj=http://127.0.0.1:21081 sh=http://127.0.0.1:21082"

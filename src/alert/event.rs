@@ -21,15 +21,19 @@ pub enum Action {
     Resolve,
     /// A one-off fact (switch enacted, test): nothing to resolve later.
     Notice,
+    /// An operator has taken the open condition in hand (`switchback alert ack`): the pager
+    /// stops escalating it; it stays open until its resolve.
+    Acknowledge,
 }
 
 impl Action {
-    /// `trigger`, `resolve`, `notice`.
+    /// `trigger`, `resolve`, `notice`, `acknowledge`.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Trigger => "trigger",
             Action::Resolve => "resolve",
             Action::Notice => "notice",
+            Action::Acknowledge => "acknowledge",
         }
     }
 }

@@ -130,6 +130,28 @@ impl Raise {
         )
     }
 
+    /// An operator acknowledged the open condition `key` (`kind/service/...`): the pager
+    /// stops escalating it. `service` is the one the key names, for sink filters.
+    pub fn acknowledge(&self, key: &str, service: Option<&ServiceId>, by: &str) -> bool {
+        let kind = key.split('/').next().unwrap_or_default();
+        let mut e = AlertEvent::new(
+            kind,
+            "acknowledged",
+            Action::Acknowledge,
+            key.to_owned(),
+            severity_of(kind),
+            format!("{key} acknowledged by {by}"),
+            self.node.clone(),
+            (self.now)(),
+        )
+        .reason(format!("acknowledged by {by}"))
+        .detail("by", by);
+        if let Some(s) = service {
+            e = e.service(s);
+        }
+        self.raise(e)
+    }
+
     /// A drill of `service` started (`running`) or finished: `drill/<service>`.
     pub fn drill(&self, service: &ServiceId, running: bool, detail: &str) -> bool {
         let summary = if running {
@@ -224,7 +246,7 @@ fn spool(outlets: &[Outlet], events: Vec<AlertEvent>, now: crate::model::Timesta
         let mine: Vec<AlertEvent> = events
             .iter()
             .zip(spooled.iter_mut())
-            .filter(|(e, _)| e.passes(&o.sink.cfg.filter))
+            .filter(|(e, _)| o.sink.takes(e))
             .map(|(e, n)| {
                 *n += 1;
                 e.clone()

@@ -18,6 +18,7 @@
 pub mod degraded;
 pub mod enacted;
 pub mod event;
+pub mod exposition;
 mod feed;
 pub mod from_policy;
 pub mod noise;
@@ -51,6 +52,8 @@ pub struct Alerts {
     pub feed: Feed,
     /// Deliver, one per sink.
     pub workers: Vec<Worker>,
+    /// Spool depth per sink and dropped alerts, for `/metrics`.
+    pub exposition: Arc<exposition::AlertExposition>,
 }
 
 /// Open every sink's spool under `state_dir/alerts/` and build the feed and workers.
@@ -103,22 +106,29 @@ pub fn start(
         tracing::error!(path = %dir.display(), error = %e, "cannot create the alert folder");
     }
     let (tx, rx) = mpsc::channel(feed::RAISED);
+    let dropped = Arc::new(AtomicU64::new(0));
     let raise = Raise {
         tx,
         node,
         now,
-        dropped: Arc::new(AtomicU64::new(0)),
+        dropped: Arc::clone(&dropped),
     };
+    let outlets = Arc::new(outlets);
+    let exposition = Arc::new(exposition::AlertExposition {
+        outlets: Arc::clone(&outlets),
+        dropped,
+    });
     let feed = Feed {
         rx,
         noise,
         noise_path,
-        outlets: Arc::new(outlets),
+        outlets,
         now,
     };
     Ok(Alerts {
         raise,
         feed,
         workers,
+        exposition,
     })
 }

@@ -3,6 +3,9 @@
 //! - A repeat of an open condition (same key, event and epoch as its last trigger) is dropped;
 //!   a resolve of a condition already resolved is dropped; a notice identical to the last one
 //!   of its key is dropped (a restarted node re-reporting the same enactment).
+//! - An acknowledge goes out once per opening of a condition that is open (or unknown here:
+//!   another node may have opened it); one for a closed or already acknowledged condition
+//!   is dropped.
 //! - Flapping: when a condition opens [`FLAP_OPENS`] times within [`FLAP_WINDOW`], it stays
 //!   one incident: its later resolves are held and its re-openings dropped, each counted, and
 //!   once it has been quiet for the window one resolve goes out with the count.
@@ -35,6 +38,9 @@ struct Condition {
     flaps: u32,
     /// A resolve held back while flapping.
     held: Option<AlertEvent>,
+    /// An operator acknowledged this opening.
+    #[serde(default)]
+    acked: bool,
     /// Last change.
     at: Timestamp,
 }
@@ -60,6 +66,14 @@ impl Noise {
                 c.last_id = id;
                 Some(e)
             }
+            Action::Acknowledge => {
+                let unknown = c.last_id.is_empty() && !c.open;
+                if c.acked || !(c.open || unknown) {
+                    return None;
+                }
+                c.acked = true;
+                Some(e)
+            }
             Action::Trigger => {
                 if c.open || c.held.is_some() {
                     if c.last_id == id || c.held.is_some() {
@@ -76,6 +90,7 @@ impl Noise {
                     return Some(e);
                 }
                 c.open = true;
+                c.acked = false;
                 c.opens.push(now);
                 c.last_id = id;
                 e.count = c.opens.len() as u32;
@@ -171,6 +186,29 @@ mod tests {
         );
         assert!(n.offer(ev(Action::Resolve, 2), t(3)).is_some());
         assert!(n.offer(ev(Action::Resolve, 2), t(4)).is_none());
+    }
+
+    #[test]
+    fn an_acknowledge_goes_out_once_per_opening_and_never_for_a_closed_condition() {
+        let mut n = Noise::default();
+        assert!(
+            n.offer(ev(Action::Acknowledge, 1), t(0)).is_some(),
+            "unknown here: another node may have opened it"
+        );
+        let mut n = Noise::default();
+        assert!(n.offer(ev(Action::Trigger, 1), t(0)).is_some());
+        assert!(n.offer(ev(Action::Acknowledge, 1), t(1)).is_some());
+        assert!(n.offer(ev(Action::Acknowledge, 1), t(2)).is_none());
+        assert!(n.offer(ev(Action::Resolve, 1), t(3)).is_some());
+        assert!(
+            n.offer(ev(Action::Acknowledge, 1), t(4)).is_none(),
+            "closed"
+        );
+        assert!(n.offer(ev(Action::Trigger, 2), t(5)).is_some());
+        assert!(
+            n.offer(ev(Action::Acknowledge, 2), t(6)).is_some(),
+            "a new opening may be acknowledged again"
+        );
     }
 
     #[test]

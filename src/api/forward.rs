@@ -3,13 +3,10 @@
 //! decisions by the one node that commits. One hop only: a forwarded command that reaches a
 //! node which no longer leads is refused (503) rather than passed on again.
 
-use super::write::{admit_service, run};
 use super::{ApiError, ApiState};
 use crate::policy::Command;
 use crate::store::LeaderInfo;
 use axum::Json;
-use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 use std::time::Duration;
@@ -18,18 +15,6 @@ use std::time::Duration;
 const FORWARDED: &str = "x-switchback-forwarded-by";
 /// How long a forwarded command may take on the leader (a commit is one etcd transaction).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// `POST /v1/commands`: one command, as the audit log spells it.
-pub(crate) async fn command(
-    State(s): State<ApiState>,
-    headers: HeaderMap,
-    body: Result<Json<Command>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    s.inner.token.check(&headers)?;
-    let Json(command) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let service = admit_service(&s, &headers, command.service().as_str())?;
-    run(&s, &headers, &service, command).await
-}
 
 /// Send `command` to the leader and answer what it answers.
 pub(super) async fn to_leader(
@@ -44,7 +29,7 @@ pub(super) async fn to_leader(
         )));
     }
     // Right after an election the standing may not name the new leader yet: wait briefly.
-    let leader = match leader {
+    let mut leader = match leader {
         Some(l) => Some(l),
         None => {
             let mut standing = s.inner.standing.clone();
@@ -55,35 +40,48 @@ pub(super) async fn to_leader(
             }
         }
     };
-    let Some(LeaderInfo {
-        node,
-        admin: Some(admin),
-    }) = leader
-    else {
-        return Err(ApiError::Unavailable(
-            "no leader is known (election under way or etcd unreachable); try again".into(),
-        ));
-    };
-    let url = format!("{}/v1/commands", admin.trim_end_matches('/'));
-    let client = reqwest::Client::builder()
-        .timeout(FORWARD_TIMEOUT)
-        .build()
-        .map_err(|e| ApiError::Internal(format!("HTTP client: {e}")))?;
-    let body = serde_json::to_vec(command).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut req = client
-        .post(&url)
-        .header(FORWARDED, s.inner.cfg.node.id.as_str())
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body);
-    for h in ["authorization", "x-switchback-operator"] {
-        if let Some(v) = headers.get(h) {
-            req = req.header(h, v.as_bytes());
+    let mut retried = false;
+    let (node, url, resp) = loop {
+        let Some(LeaderInfo {
+            node,
+            admin: Some(admin),
+        }) = leader.clone()
+        else {
+            return Err(ApiError::Unavailable(
+                "no leader is known (election under way or etcd unreachable); try again".into(),
+            ));
+        };
+        let url = format!("{}/v1/commands", admin.trim_end_matches('/'));
+        match post(s, headers, &url, command).await? {
+            Ok(resp) => break (node, url, resp),
+            // Nothing reached the named leader (it died; the standing lags the election by
+            // up to one check): once the standing names another leader, send it there, once.
+            Err(e) if e.is_connect() && !retried => {
+                retried = true;
+                tracing::info!(leader = %node, error = %e,
+                    "leader unreachable; waiting for the next one to forward to");
+                let mut standing = s.inner.standing.clone();
+                let moved = standing.wait_for(|st| {
+                    st.leader
+                        .as_ref()
+                        .is_some_and(|l| l.node != node && l.admin.is_some())
+                });
+                match tokio::time::timeout(FORWARD_TIMEOUT, moved).await {
+                    Ok(Ok(st)) => leader = st.leader.clone(),
+                    _ => {
+                        return Err(ApiError::Unavailable(format!(
+                            "leader {node} at {url}: {e}"
+                        )));
+                    }
+                }
+            }
+            Err(e) => {
+                return Err(ApiError::Unavailable(format!(
+                    "leader {node} at {url}: {e}"
+                )));
+            }
         }
-    }
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("leader {node} at {url}: {e}")))?;
+    };
     let status =
         StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let bytes = resp
@@ -107,4 +105,30 @@ pub(super) async fn to_leader(
             status,
         })
     }
+}
+
+/// POST `command` to a leader's `/v1/commands` with the operator's own credentials; the
+/// inner error is the transport's (whether anything reached the leader).
+async fn post(
+    s: &ApiState,
+    headers: &HeaderMap,
+    url: &str,
+    command: &Command,
+) -> Result<Result<reqwest::Response, reqwest::Error>, ApiError> {
+    let client = reqwest::Client::builder()
+        .timeout(FORWARD_TIMEOUT)
+        .build()
+        .map_err(|e| ApiError::Internal(format!("HTTP client: {e}")))?;
+    let body = serde_json::to_vec(command).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut req = client
+        .post(url)
+        .header(FORWARDED, s.inner.cfg.node.id.as_str())
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body);
+    for h in ["authorization", "x-switchback-operator"] {
+        if let Some(v) = headers.get(h) {
+            req = req.header(h, v.as_bytes());
+        }
+    }
+    Ok(req.send().await)
 }

@@ -9,6 +9,7 @@
 //! | POST | `/v1/services/{name}/drill` | `{to?, hold?, wait?}` run a drill (token) |
 //! | GET | `/v1/drills` | running and finished drills, newest first |
 //! | GET | `/v1/drills/{id}` | one drill's report |
+//! | POST | `/v1/alerts/ack` | `{key}` acknowledge an open alert condition at the pager (token; 202) |
 //! | POST | `/v1/reload` | re-read and validate the config; refused with `check`'s messages (token) |
 //! | GET | `/ready` | 200 once the node has loaded and committed its state (one-way latch) and is not cut off from its cluster, else 503 |
 //! | GET | `/metrics` | Prometheus text: checks, verdicts, probes, decisions, epochs, enactment, DNS by rcode, drills |
@@ -29,6 +30,7 @@
 //! Statuses: 401 no/wrong token, 404 unknown service, 400 bad body or unknown site,
 //! 409 nothing pending or target not up, 503 shutting down, 500 store failure.
 
+mod alerts;
 mod auth;
 mod cluster;
 mod console;
@@ -49,6 +51,7 @@ pub use console::Console;
 pub use error::ApiError;
 pub use listen::{Limits, bind};
 pub use ready::Readiness;
+pub use reload::arm_reload;
 pub use words::{Said, describe};
 
 use crate::config::Config;
@@ -98,6 +101,8 @@ pub struct Parts {
     pub reports: crate::enact::Reports,
     /// The operator's console: enactment reports, drills, timeline.
     pub console: Console,
+    /// Raises alerts (operator acknowledgements).
+    pub raise: crate::alert::Raise,
 }
 
 struct Inner {
@@ -114,6 +119,7 @@ struct Inner {
     standing: watch::Receiver<Standing>,
     reports: crate::enact::Reports,
     console: Console,
+    raise: crate::alert::Raise,
 }
 
 impl ApiState {
@@ -133,6 +139,7 @@ impl ApiState {
             standing,
             reports,
             console,
+            raise,
         } = parts;
         Self {
             inner: Arc::new(Inner {
@@ -149,6 +156,7 @@ impl ApiState {
                 standing,
                 reports,
                 console,
+                raise,
             }),
         }
     }
@@ -169,7 +177,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/services/{name}/reject", post(write::reject))
         .route("/v1/services/{name}/maintenance", post(write::maintenance))
         .route("/v1/services/{name}/readmit", post(write::readmit))
-        .route("/v1/commands", post(forward::command))
+        .route("/v1/commands", post(write::command))
         .route("/v1/observations", post(observe::observation))
         .route("/v1/dashboard", get(console::dashboard))
         .route("/v1/services/{name}", get(console::service))
@@ -177,6 +185,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/drills", get(drill::list))
         .route("/v1/drills/{id}", get(drill::one))
         .route("/v1/reload", post(reload::reload))
+        .route("/v1/alerts/ack", post(alerts::ack))
         .with_state(state)
 }
 

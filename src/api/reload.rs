@@ -6,6 +6,16 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once `serve` handles SIGHUP, so this API may raise it (never in a process whose
+/// SIGHUP would terminate it, e.g. a test running the node in-process).
+static ARMED: AtomicBool = AtomicBool::new(false);
+
+/// Say that SIGHUP reloads this process's node (`serve` calls it once it handles SIGHUP).
+pub fn arm_reload() {
+    ARMED.store(true, Ordering::SeqCst);
+}
 
 /// `POST /v1/reload` (token).
 pub(crate) async fn reload(
@@ -14,7 +24,7 @@ pub(crate) async fn reload(
 ) -> Result<Json<Value>, ApiError> {
     s.inner.token.check(&headers)?;
     let cfg = s.inner.cfg.clone();
-    let checked = tokio::task::spawn_blocking(move || crate::node::validate(&cfg))
+    let checked = tokio::task::spawn_blocking(move || crate::check::revalidate(&cfg))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Err(problems) = checked {
@@ -23,7 +33,7 @@ pub(crate) async fn reload(
             "reload refused, the node keeps its running config:\n{problems}"
         )));
     }
-    if !crate::node::reload_armed() {
+    if !ARMED.load(Ordering::SeqCst) {
         return Err(ApiError::Unavailable(
             "this process does not reload (only `switchback serve` does)".into(),
         ));

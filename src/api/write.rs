@@ -214,3 +214,15 @@ pub(crate) async fn readmit(
     };
     run(&s, &headers, &service, cmd).await
 }
+
+/// `POST /v1/commands`: one command, as the audit log spells it.
+pub(crate) async fn command(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    body: Result<Json<Command>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    s.inner.token.check(&headers)?;
+    let Json(command) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let service = admit_service(&s, &headers, command.service().as_str())?;
+    run(&s, &headers, &service, command).await
+}

@@ -101,3 +101,11 @@ pub fn check(
 
 #[cfg(test)]
 mod tests;
+
+/// Validate the config at `cfg.source` again, as `check` does (a reload): the new config, or
+/// `check`'s messages.
+pub fn revalidate(cfg: &Config) -> Result<Config, String> {
+    check(&cfg.source, None)
+        .map(|summary| summary.config)
+        .map_err(|e| e.to_string())
+}

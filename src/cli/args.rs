@@ -193,7 +193,8 @@ pub enum Command {
         #[arg(long, required = true)]
         once: bool,
     },
-    /// Prove the pager wiring: `alert test -c FILE [--sink NAME] [--resolve]`.
+    /// Prove the pager wiring (`alert test -c FILE [--sink NAME] [--resolve]`) or acknowledge
+    /// an open condition (`alert ack KEY`).
     Alert {
         /// What to do.
         #[command(subcommand)]
@@ -215,6 +216,15 @@ pub enum AlertCommand {
         /// Send the resolve of the test condition instead (closes the test incident).
         #[arg(long)]
         resolve: bool,
+    },
+    /// Acknowledge an open condition at the pager (PagerDuty `acknowledge`; webhook and exec
+    /// sinks get `action = acknowledge`; Alertmanager has no acknowledge and is not sent one).
+    Ack {
+        /// The condition's key as the alert carries it, e.g. `failover/crm`.
+        key: String,
+        /// Admin connection.
+        #[command(flatten)]
+        admin: AdminArgs,
     },
 }
 

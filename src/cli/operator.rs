@@ -1,7 +1,7 @@
 //! The operator verbs: one admin API call each, rendered for humans or as raw JSON.
 
 use super::render;
-use super::{AdminClient, CliError, Command, OnOff};
+use super::{AdminClient, AlertCommand, CliError, Command, OnOff};
 use serde_json::json;
 use std::time::Duration;
 
@@ -117,7 +117,14 @@ pub async fn run_operator(cmd: &Command) -> Result<String, CliError> {
         Command::Serve(_) => return Err(CliError::NotOperator("serve")),
         Command::Check { .. } => return Err(CliError::NotOperator("check")),
         Command::Probe { .. } => return Err(CliError::NotOperator("probe")),
-        Command::Alert { .. } => return Err(CliError::NotOperator("alert")),
+        Command::Alert {
+            command: AlertCommand::Ack { key, admin },
+        } => {
+            let c = AdminClient::from_args(admin)?;
+            let answer = c.post("/v1/alerts/ack", &json!({"key": key})).await?;
+            (admin, answer, Kind::Ack)
+        }
+        Command::Alert { .. } => return Err(CliError::NotOperator("alert test")),
     };
     if admin.json {
         return Ok(serde_json::to_string_pretty(&answer).unwrap_or_default());
@@ -130,6 +137,12 @@ pub async fn run_operator(cmd: &Command) -> Result<String, CliError> {
         Kind::Drill => render::drill(&answer),
         Kind::Drills => render::drills(&answer),
         Kind::Reload => "reload accepted: the node restarts its roles with the new config\n".into(),
+        Kind::Ack => format!(
+            "acknowledge of {} by {} queued: sent once to every sink that takes it, if the \
+             condition is open\n",
+            answer["key"].as_str().unwrap_or("?"),
+            answer["by"].as_str().unwrap_or("?")
+        ),
     })
 }
 
@@ -141,6 +154,7 @@ enum Kind {
     Drill,
     Drills,
     Reload,
+    Ack,
 }
 
 /// A switch refused because the target is not up says how to insist.

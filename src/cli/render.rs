@@ -35,7 +35,8 @@ fn text(v: &Value) -> String {
 pub(crate) fn status(answer: &Value) -> String {
     let mut rows = vec![
         [
-            "SERVICE", "ACTIVE", "EPOCH", "MODE", "PENDING", "MAINT", "DEGRADED", "REASON",
+            "SERVICE", "ACTIVE", "EPOCH", "MODE", "PENDING", "MAINT", "DEGRADED", "FLAPPING",
+            "REASON",
         ]
         .map(str::to_owned),
     ];
@@ -54,6 +55,7 @@ pub(crate) fn status(answer: &Value) -> String {
             pending(s.get("pending").unwrap_or(&Value::Null)),
             f("maintenance"),
             f("degraded"),
+            f("flapping"),
             f("reason"),
         ]);
     }
@@ -352,7 +354,8 @@ mod tests {
     fn status_table_has_a_row_per_service() {
         let out = status(&json!({"services": [
             {"name": "crm", "active_site": "sh", "epoch": 3, "mode": "auto", "pending": null,
-             "maintenance": false, "degraded": true, "reason": "operator: drill"}
+             "maintenance": false, "degraded": true, "flapping": true,
+             "reason": "operator: drill"}
         ]}));
         let lines: Vec<_> = out.lines().collect();
         assert_eq!(lines.len(), 2, "{out}");
@@ -362,6 +365,12 @@ mod tests {
             "{out}"
         );
         assert!(lines[1].ends_with("operator: drill"), "{out}");
+        assert!(lines[0].contains("FLAPPING"), "{out}");
+        assert_eq!(
+            lines[1].matches(" yes ").count(),
+            2,
+            "degraded and flapping: {out}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! ```
 
 use super::ctx::Ctx;
-use super::raw::Count;
+use super::table::Count;
 use serde::Deserialize;
 
 /// `[audit]` as written.

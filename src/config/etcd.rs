@@ -16,8 +16,8 @@
 //!   `http://<admin.listen>` with the port actually bound.
 
 use super::ctx::{Ctx, duration};
-use super::raw::RawStore;
 use super::values;
+use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -178,4 +178,54 @@ fn positive(ctx: &mut Ctx<'_>, key: &str, s: &str) -> Duration {
         ctx.bad(key, "must be above zero");
     }
     d
+}
+
+/// `[store]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawStore {
+    pub(crate) kind: String,
+    pub(crate) endpoints: Vec<String>,
+    pub(crate) prefix: String,
+    pub(crate) lease_ttl: String,
+    // The etcd-only keys; defaults and meaning in `config::etcd`.
+    pub(crate) dial_timeout: String,
+    pub(crate) request_timeout: String,
+    pub(crate) ca_file: Option<String>,
+    pub(crate) cert_file: Option<String>,
+    pub(crate) key_file: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) password_file: Option<String>,
+    pub(crate) on_isolation: String,
+    pub(crate) advertise: Option<String>,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        Self {
+            kind: default_store_kind(),
+            endpoints: Vec::new(),
+            prefix: default_store_prefix(),
+            lease_ttl: default_lease_ttl(),
+            dial_timeout: DEFAULT_DIAL_TIMEOUT.into(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT.into(),
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
+            user: None,
+            password_file: None,
+            on_isolation: DEFAULT_ON_ISOLATION.into(),
+            advertise: None,
+        }
+    }
+}
+
+fn default_store_kind() -> String {
+    "embedded".into()
+}
+fn default_store_prefix() -> String {
+    "/switchback/".into()
+}
+fn default_lease_ttl() -> String {
+    "5s".into()
 }

@@ -25,39 +25,11 @@
 //!   `table` = main (254), `metric` = 0 (IPv6: 1024)
 
 use super::alert::RawAlert;
+use super::etcd::RawStore;
 use super::table;
+use super::table::Count;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Unexpected, Visitor};
 use std::collections::BTreeMap;
-use std::fmt;
-
-/// A whole, non-negative number. The config crate would silently truncate `1.5` to 1 for a
-/// plain `usize`; this refuses floats (and negative numbers) instead.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Count(pub(crate) usize);
-
-impl<'de> Deserialize<'de> for Count {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Count;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a whole number")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
-                usize::try_from(v)
-                    .map(Count)
-                    .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
-                u64::try_from(v)
-                    .map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
-                    .and_then(|u| self.visit_u64(u))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -106,46 +78,6 @@ impl Default for RawNode {
             domain: None,
             roles: default_roles(),
             state_dir: default_state_dir(),
-        }
-    }
-}
-
-/// `[store]`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct RawStore {
-    pub(crate) kind: String,
-    pub(crate) endpoints: Vec<String>,
-    pub(crate) prefix: String,
-    pub(crate) lease_ttl: String,
-    // The etcd-only keys; defaults and meaning in `config::etcd`.
-    pub(crate) dial_timeout: String,
-    pub(crate) request_timeout: String,
-    pub(crate) ca_file: Option<String>,
-    pub(crate) cert_file: Option<String>,
-    pub(crate) key_file: Option<String>,
-    pub(crate) user: Option<String>,
-    pub(crate) password_file: Option<String>,
-    pub(crate) on_isolation: String,
-    pub(crate) advertise: Option<String>,
-}
-
-impl Default for RawStore {
-    fn default() -> Self {
-        Self {
-            kind: default_store_kind(),
-            endpoints: Vec::new(),
-            prefix: default_store_prefix(),
-            lease_ttl: default_lease_ttl(),
-            dial_timeout: super::etcd::DEFAULT_DIAL_TIMEOUT.into(),
-            request_timeout: super::etcd::DEFAULT_REQUEST_TIMEOUT.into(),
-            ca_file: None,
-            cert_file: None,
-            key_file: None,
-            user: None,
-            password_file: None,
-            on_isolation: super::etcd::DEFAULT_ON_ISOLATION.into(),
-            advertise: None,
         }
     }
 }
@@ -343,15 +275,6 @@ fn default_roles() -> Vec<String> {
 }
 fn default_state_dir() -> String {
     "/var/lib/switchback".into()
-}
-fn default_store_kind() -> String {
-    "embedded".into()
-}
-fn default_store_prefix() -> String {
-    "/switchback/".into()
-}
-fn default_lease_ttl() -> String {
-    "5s".into()
 }
 fn default_stale_after() -> String {
     "1s".into()

@@ -4,7 +4,7 @@
 //! (`#[serde(deserialize_with = "table::one")]`), which accept a table and nothing else.
 
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Unexpected, Visitor};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
@@ -53,4 +53,32 @@ pub(crate) fn map<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 ) -> Result<BTreeMap<String, T>, D::Error> {
     BTreeMap::<String, Table<T>>::deserialize(d)
         .map(|m| m.into_iter().map(|(k, t)| (k, t.0)).collect())
+}
+
+/// A whole, non-negative number. The config crate would silently truncate `1.5` to 1 for a
+/// plain `usize`; this refuses floats (and negative numbers) instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Count(pub(crate) usize);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
+                usize::try_from(v)
+                    .map(Count)
+                    .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+                    .and_then(|u| self.visit_u64(u))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }

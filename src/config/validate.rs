@@ -6,7 +6,8 @@
 //! result when any problem was recorded.
 
 use super::ctx::{Ctx, duration, ident, join};
-use super::raw::{RawAdmin, RawConfig, RawDns, RawLog, RawNode, RawStore, RawVotes};
+use super::etcd::RawStore;
+use super::raw::{RawAdmin, RawConfig, RawDns, RawLog, RawNode, RawVotes};
 use super::validate_service;
 use super::values;
 use super::{

@@ -6,7 +6,7 @@
 //! `[route]` says how the route enactor marks and repairs what it owns.
 
 use super::ctx::{Ctx, duration, join};
-use super::raw::Count;
+use super::table::Count;
 use super::values;
 use super::{Service, Site, SiteRole};
 use crate::model::SiteId;

@@ -218,6 +218,11 @@ impl Decider {
             let d = &r.committed.decision;
             tracing::info!(service = %d.service, active_site = %d.active_site, epoch = %d.epoch,
                 "resuming committed decision");
+            if let Some(p) = &r.committed.pending {
+                tracing::info!(service = %d.service, to = %p.to, kind = ?p.kind,
+                    since = p.since.0, deadline = p.deadline.0, reason = %p.reason,
+                    "resuming pending proposal");
+            }
         }
         Ok((task, votes))
     }

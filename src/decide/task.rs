@@ -12,7 +12,7 @@ use super::clock::Clock;
 use super::error::DecideError;
 use super::handle::{CommandFailure, DurableEvent, Published, Request};
 use crate::metrics::Metrics;
-use crate::model::{Observation, ServiceId, ServiceRecord, ServingHealth};
+use crate::model::{Committed, Observation, ServiceId, ServiceRecord, ServingHealth};
 use crate::policy::{self, AuditEntry, AuditRecord, Engine, Input, Output, ServiceStatus};
 use crate::store::{
     AuditLog, DecisionStore, Election, Leadership, StoreError, VoteBoard, VoteChange, VoteWatch,
@@ -109,27 +109,52 @@ impl DecisionTask {
         Ok(())
     }
 
-    /// Commit the serving health of every service whose health changed without a decision:
-    /// the same decision at the same epoch (the store's CAS allows exactly that).
+    /// Commit every service whose serving health or pending (confirm-mode) proposal changed
+    /// without a decision: the same decision at the same epoch (the store's CAS allows exactly
+    /// that), so a proposal is durable (and fenced like any commit) before it pages, and its
+    /// withdrawal, rejection or timeout clears it durably.
     async fn commit_health(
         &mut self,
         health: &BTreeMap<&ServiceId, ServingHealth>,
     ) -> Result<(), DecideError> {
+        let engine = self.engine.committed();
         let changed: Vec<ServiceRecord> = self
             .records
             .values()
             .filter_map(|r| {
                 let h = health.get(r.service())?;
-                (*h != r.health).then(|| ServiceRecord {
-                    committed: r.committed.clone(),
+                // Every decision the engine made is committed above; what it holds beyond the
+                // last one (at the same epoch) is only the proposal.
+                let pending = match engine.get(r.service()) {
+                    Some(c) if c.decision == r.committed.decision => c.pending.clone(),
+                    _ => r.committed.pending.clone(),
+                };
+                (*h != r.health || pending != r.committed.pending).then(|| ServiceRecord {
+                    committed: Committed {
+                        pending,
+                        ..r.committed.clone()
+                    },
                     health: h.clone(),
                 })
             })
             .collect();
         for record in changed {
-            tracing::debug!(service = %record.service(), degraded = record.health.degraded,
+            let service = record.service().clone();
+            let was = self
+                .records
+                .get(&service)
+                .and_then(|r| r.committed.pending.clone());
+            tracing::debug!(%service, degraded = record.health.degraded,
                 down = ?record.health.down, "serving health committed");
+            let now = record.committed.pending.clone();
             self.commit(record).await?;
+            match now {
+                Some(p) if was.as_ref() != Some(&p) => tracing::info!(%service, to = %p.to,
+                    kind = ?p.kind, since = p.since.0, deadline = p.deadline.0,
+                    "pending proposal committed"),
+                None if was.is_some() => tracing::info!(%service, "pending proposal cleared"),
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -185,15 +210,12 @@ impl DecisionTask {
     }
 
     /// A signed vote from the board: verified here (whoever wrote it to the board), then
-    /// handed to the engine; a vote already seen is skipped silently (a resynchronised
-    /// watch repeats the current ones).
+    /// handed to the engine. The vote last accepted from a node, seen again, is skipped
+    /// silently (a resynchronised watch repeats the current ones); an older one is a replay
+    /// and, like every other drop, counted by reason and logged (rate-limited per peer).
     async fn vote(&mut self, signed: SignedObservation) -> Result<(), DecideError> {
         let obs = &signed.observation;
-        if self
-            .verifier
-            .last_seq(&obs.node)
-            .is_some_and(|last| obs.seq <= last)
-        {
+        if self.verifier.last_seq(&obs.node) == Some(obs.seq) {
             return Ok(());
         }
         match self.verifier.verify(&signed, self.clock.now()) {

@@ -24,7 +24,13 @@ struct Loop {
 
 impl Loop {
     async fn start(dir: &std::path::Path) -> Self {
-        let cfg = Arc::new(config(dir));
+        Self::start_with(dir, |_| {}).await
+    }
+
+    async fn start_with(dir: &std::path::Path, edit: impl FnOnce(&mut Config)) -> Self {
+        let mut cfg = config(dir);
+        edit(&mut cfg);
+        let cfg = Arc::new(cfg);
         let stores = Stores::of(Arc::new(EmbeddedStore::open(&cfg.node.state_dir).unwrap()));
         let metrics = Arc::new(Metrics::default());
         let verifier = Verifier::new(
@@ -181,6 +187,34 @@ async fn votes_on_the_board_are_verified_by_the_leader() {
     l.stop().await;
 }
 
+/// Replayed and stale votes written to the board are dropped and counted by reason; the
+/// current vote seen again (a resynchronised watch) is skipped without counting.
+#[tokio::test]
+async fn replayed_and_stale_votes_on_the_board_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Loop::start(dir.path()).await;
+    let now = Clock::new(Timestamp(1_000_000)).now();
+    let ttl = Duration::from_secs(5);
+    let old = Verifier::sign(KEY.as_bytes(), &observation("p1", 1, now));
+    let current = Verifier::sign(KEY.as_bytes(), &observation("p1", 2, now));
+    // Correctly signed, a new sequence number, but built long before `stale_after`.
+    let stale_at = Timestamp(now.0.saturating_sub(60_000));
+    let stale = Verifier::sign(KEY.as_bytes(), &observation("p1", 3, stale_at));
+    let next = Verifier::sign(KEY.as_bytes(), &observation("p1", 4, now));
+    for v in [&old, &current, &current, &old, &stale, &next] {
+        l.stores.votes.publish(v, ttl).await.unwrap();
+    }
+    let mut published = l.handle.published.clone();
+    let seen = published.wait_for(|p| p.votes.nodes.iter().any(|n| n.seq == 4));
+    tokio::time::timeout(Duration::from_secs(10), seen)
+        .await
+        .expect("the next good vote reached the engine")
+        .unwrap();
+    assert_eq!(l.metrics.dropped("replayed"), 1, "seq 1 after seq 2");
+    assert_eq!(l.metrics.dropped("stale"), 1);
+    l.stop().await;
+}
+
 /// Counts how often it is handed the desired state.
 #[derive(Clone, Default)]
 struct Counting(Arc<std::sync::atomic::AtomicU64>);
@@ -287,5 +321,66 @@ async fn a_commit_without_its_output_record_is_recorded_as_recovered() {
     let l = Loop::start(dir.path()).await;
     let history = l.stores.audit.history(&query).await.unwrap();
     assert_eq!(recovered(&history).len(), 1);
+    l.stop().await;
+}
+
+/// Confirm mode: the proposal is in the store before its page leaves the loop, and a restart
+/// resumes it (same time proposed) without proposing or paging again.
+#[tokio::test(start_paused = true)]
+async fn a_proposal_is_durable_before_it_pages_and_resumed_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let confirm = |cfg: &mut Config| {
+        cfg.services[0].policy.mode = crate::config::Mode::Confirm;
+    };
+    let l = Loop::start_with(dir.path(), confirm).await;
+    let mut events = l.handle.events();
+    let clock = Clock::new(Timestamp(1_000_000));
+    l.handle
+        .observations
+        .send(down_at_bj(1, clock.now()))
+        .await
+        .unwrap();
+    let proposed = loop {
+        let e = events.recv().await.unwrap();
+        if matches!(e.event, Event::SwitchProposed { .. }) {
+            break e;
+        }
+    };
+    let stored = l.stores.decisions.load().await.unwrap()[&"crm".into()].clone();
+    let pending = stored
+        .committed
+        .pending
+        .clone()
+        .expect("durable before the page");
+    assert_eq!(pending.since, proposed.at);
+    assert!(stored.health.degraded);
+    l.stop().await;
+
+    let l = Loop::start_with(dir.path(), confirm).await;
+    let mut events = l.handle.events();
+    let st = l.handle.view().status;
+    assert_eq!(st[0].pending.as_ref(), Some(&pending));
+    l.handle
+        .observations
+        .send(down_at_bj(2, clock.now()))
+        .await
+        .unwrap();
+    // Past any hold-down: no second proposal.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    while let Ok(e) = events.try_recv() {
+        assert!(!matches!(e.event, Event::SwitchProposed { .. }), "{e:?}");
+    }
+    let out = l
+        .handle
+        .command(Command::Approve {
+            service: "crm".into(),
+            by: "alice".into(),
+        })
+        .await
+        .unwrap();
+    assert!(!out.is_empty());
+    let stored = l.stores.decisions.load().await.unwrap()[&"crm".into()].clone();
+    assert_eq!(stored.committed.decision.active_site.as_str(), "sh");
+    assert_eq!(stored.committed.pending, None);
     l.stop().await;
 }

@@ -25,6 +25,7 @@ pub(super) fn start(
     reports: &Reports,
     committed: watch::Receiver<Records>,
     enactors: &[&'static str],
+    metrics: &crate::metrics::Metrics,
     tasks: &mut Tasks,
 ) -> Result<Raise, NodeError> {
     let node = cfg.node.id.clone();
@@ -38,6 +39,7 @@ pub(super) fn start(
         Timestamp::now,
     )?;
     let raise = parts.raise.clone();
+    metrics.add_source(parts.exposition.clone());
     tracing::info!(
         sinks = cfg.alerts.len(),
         "alerting to {} sink(s)",

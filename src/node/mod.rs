@@ -23,6 +23,7 @@ mod console_role;
 pub mod descriptors;
 mod error;
 mod probe_role;
+mod push;
 mod reload;
 mod roster_role;
 mod route_role;
@@ -31,7 +32,6 @@ mod tasks;
 
 pub use error::NodeError;
 pub use probe_role::ProbeRoleError;
-pub use reload::{reload_armed, validate};
 pub use signals::cancel_on_signals;
 pub use tasks::GRACE;
 
@@ -113,6 +113,17 @@ pub async fn run(
     listeners: Listeners,
     shutdown: CancellationToken,
 ) -> Result<(), NodeError> {
+    run_carrying(cfg, listeners, shutdown, &reload::Carry::default()).await
+}
+
+/// [`run`], taking the votes a previous run of the roles left in `carry` and leaving its own
+/// there when it stops (reload keeps the embedded board's votes; etcd keeps them itself).
+async fn run_carrying(
+    cfg: Config,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+    carry: &reload::Carry,
+) -> Result<(), NodeError> {
     let cfg = Arc::new(cfg);
     let Config {
         source: _,   // only names the file in messages
@@ -147,11 +158,14 @@ pub async fn run(
             source,
         })?;
     let stores = Stores::open(&cfg, Some(format!("http://{admin_addr}"))).await?;
+    carry.restore(&cfg, &stores).await;
     let route = route_role::prepare(&cfg, &shutdown);
+    let push_stats = Arc::new(push::PushStats::new(&votes.authorities));
     let sources: Vec<Arc<dyn Exposition>> = dns
         .iter()
         .map(|d| Arc::new(d.handle()) as Arc<dyn Exposition>)
         .chain(route_role::exposition(&route))
+        .chain(probe_role::pushes(&cfg).then(|| Arc::clone(&push_stats) as Arc<dyn Exposition>))
         .collect();
     let reports = Reports::default();
     let metrics = Arc::new(Metrics::new(sources));
@@ -191,6 +205,7 @@ pub async fn run(
         &reports,
         stores.decisions.watch(),
         &enactors,
+        &metrics,
         &mut tasks,
     )?;
 
@@ -220,7 +235,9 @@ pub async fn run(
     route_role::start(route, &cfg, watch, &metrics, &reports, &mut tasks).await;
 
     let checks = if cfg.has_role(Role::Probe) {
-        Some(start_probe_role(&cfg, &keys, &decide, &stores, &mut tasks)?)
+        Some(start_probe_role(
+            &cfg, &keys, &decide, &stores, push_stats, &mut tasks,
+        )?)
     } else {
         None
     };
@@ -235,7 +252,7 @@ pub async fn run(
             cluster_role::alert_on_isolation(standing, raise, token),
         );
     }
-    console_role::alert_drills(&console, raise, &mut tasks);
+    console_role::alert_drills(&console, raise.clone(), &mut tasks);
     let state = ApiState::new(api::Parts {
         cfg: Arc::clone(&cfg),
         decide,
@@ -250,6 +267,7 @@ pub async fn run(
         standing: stores.standing.clone(),
         reports: console.reports.clone(),
         console,
+        raise,
     });
     let token = tasks.token();
     tasks.spawn("admin", async move {
@@ -270,7 +288,9 @@ pub async fn run(
             cluster_role::withdraw_when_isolated(stores.standing.clone(), dns, token),
         );
     }
-    tasks.wait().await
+    let stopped = tasks.wait().await;
+    carry.keep(&cfg, &stores).await;
+    stopped
 }
 
 /// The probe role: checks feed the local decision loop on an authority; a probe-only node
@@ -280,6 +300,7 @@ fn start_probe_role(
     keys: &[Vec<u8>],
     decide: &DecisionHandle,
     stores: &Stores,
+    push_stats: Arc<push::PushStats>,
     tasks: &mut Tasks,
 ) -> Result<StatusHandle, NodeError> {
     let prober = probe_role::prober(cfg)?;
@@ -305,10 +326,9 @@ fn start_probe_role(
             return Err(NodeError::NoAuthorities);
         }
         let (tx, rx) = mpsc::channel(16);
-        let authorities = cfg.votes.authorities.clone();
         let token = tasks.token();
         tasks.spawn("push", async move {
-            probe_role::push(rx, authorities, key, token).await;
+            push::push(rx, push_stats, key, token).await;
             Ok::<(), NodeError>(())
         });
         tx

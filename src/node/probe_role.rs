@@ -1,6 +1,6 @@
 //! The probe role's plumbing: load the probes files, run the [`Prober`], and deliver its
 //! observations — straight into the local decision task on an authority, signed over HTTP to
-//! `[votes] authorities` on a probe-only node.
+//! `[votes] authorities` on a probe-only node (`node::push`).
 
 use crate::config::Config;
 use crate::model::Observation;
@@ -31,58 +31,9 @@ pub enum ProbeRoleError {
     Probe(#[from] ProbeError),
 }
 
-/// Signs each observation and POSTs it to every authority's `/v1/observations`.
-///
-/// Only the newest observation matters to a tally, so a slow authority gets the latest one
-/// when it is ready rather than a growing backlog; each delivery has a short timeout.
-pub(crate) async fn push(
-    mut rx: mpsc::Receiver<Observation>,
-    authorities: Vec<String>,
-    key: Vec<u8>,
-    shutdown: CancellationToken,
-) {
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot build the HTTP client for pushing observations");
-            return;
-        }
-    };
-    loop {
-        let mut obs = tokio::select! {
-            () = shutdown.cancelled() => return,
-            o = rx.recv() => match o { Some(o) => o, None => return },
-        };
-        while let Ok(newer) = rx.try_recv() {
-            obs = newer;
-        }
-        let body = match serde_json::to_vec(&Verifier::sign_with_id(&key, 0, &obs)) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot encode an observation");
-                continue;
-            }
-        };
-        let seq = obs.seq;
-        let sends = authorities.iter().map(|base| {
-            let url = format!("{}/v1/observations", base.trim_end_matches('/'));
-            let req = client
-                .post(url.clone())
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
-            async move {
-                match req.send().await {
-                    Ok(r) if r.status().is_success() => {}
-                    Ok(r) => tracing::warn!(authority = %url, status = %r.status(), seq, "observation refused"),
-                    Err(e) => tracing::warn!(authority = %url, error = %e, seq, "observation not delivered"),
-                }
-            }
-        });
-        futures::future::join_all(sends).await;
-    }
+/// Whether this node pushes its observations over HTTP (a probe-only node; see `node::push`).
+pub(crate) fn pushes(cfg: &Config) -> bool {
+    cfg.has_role(crate::config::Role::Probe) && !cfg.has_role(crate::config::Role::Authority)
 }
 
 /// Signs each of this authority's own observations and publishes it on the cluster's vote

@@ -3,28 +3,18 @@
 //! with `check`'s messages and the node keeps running unchanged; a good one restarts the
 //! node's roles in this process on the same admin and DNS addresses, so probes, zones and
 //! policies change without a restart of the process. Committed state lives in the store and
-//! is resumed exactly; votes are collected again (each probe's next report).
+//! is resumed exactly; the votes on the board are carried over ([`Carry`]), so the tally does
+//! not start empty; this node's own checks start again.
 
-use super::{Listeners, NodeError, run};
+use super::{Listeners, NodeError, run_carrying};
+use crate::check::revalidate as validate;
 use crate::config::Config;
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::config::StoreSection;
+use crate::store::Stores;
+use crate::tally::SignedObservation;
+use std::sync::{Arc, Mutex};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
-
-/// Set once `serve` handles SIGHUP, so the admin API may raise it (never in a process whose
-/// SIGHUP would terminate it, e.g. a test running the node in-process).
-static ARMED: AtomicBool = AtomicBool::new(false);
-
-/// Whether SIGHUP reloads this process's node.
-pub fn reload_armed() -> bool {
-    ARMED.load(Ordering::SeqCst)
-}
-
-/// Validate the config at `cfg.source` as `check` does: its summary, or `check`'s messages.
-pub fn validate(cfg: &Config) -> Result<Config, String> {
-    crate::check::check(&cfg.source, None).map_err(|e| e.to_string())?;
-    crate::config::load(&cfg.source, None).map_err(|e| e.to_string())
-}
 
 /// Keep the addresses actually bound when the new config asks for the same ones (port 0 in
 /// tests stays the port the node already has).
@@ -49,7 +39,8 @@ pub(super) async fn serve_reloading(
     shutdown: CancellationToken,
 ) -> Result<(), NodeError> {
     let mut hup = signal(SignalKind::hangup()).map_err(NodeError::Signals)?;
-    ARMED.store(true, Ordering::SeqCst);
+    crate::api::arm_reload();
+    let carry = Carry::default();
     loop {
         let listeners = Listeners::bind(&cfg).await?;
         let bound = Bound {
@@ -62,7 +53,7 @@ pub(super) async fn serve_reloading(
         };
         let roles = shutdown.child_token();
         let current = cfg.clone();
-        let node = run(current.clone(), listeners, roles.clone());
+        let node = run_carrying(current.clone(), listeners, roles.clone(), &carry);
         tokio::pin!(node);
         let next = loop {
             tokio::select! {
@@ -87,5 +78,44 @@ pub(super) async fn serve_reloading(
         }
         cfg = next;
         tracing::info!("reloaded");
+    }
+}
+
+/// The vote board's votes, from one run of the roles to the next. Only the embedded board
+/// needs it (it lives in the process); an etcd board keeps its votes across the reload.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Carry(Arc<Mutex<Vec<SignedObservation>>>);
+
+impl Carry {
+    /// Remember the board's current votes (the roles have stopped).
+    pub(super) async fn keep(&self, cfg: &Config, stores: &Stores) {
+        if !matches!(cfg.store, StoreSection::Embedded) {
+            return;
+        }
+        match stores.votes.watch_votes().await {
+            Ok(w) => *self.0.lock().unwrap_or_else(|p| p.into_inner()) = w.current,
+            Err(e) => tracing::warn!(error = %e, "cannot read the vote board; votes start empty"),
+        }
+    }
+
+    /// Put the kept votes on the new board, each for what is left of its `stale_after`.
+    pub(super) async fn restore(&self, cfg: &Config, stores: &Stores) {
+        let votes = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        let now = crate::model::Timestamp::now();
+        let mut carried = 0;
+        for v in votes {
+            let age = now.since(v.observation.at);
+            let Some(left) = cfg.votes.stale_after.checked_sub(age) else {
+                continue;
+            };
+            match stores.votes.publish(&v, left).await {
+                Ok(()) => carried += 1,
+                Err(e) => tracing::warn!(node = %v.observation.node, error = %e,
+                    "cannot carry a vote over the reload"),
+            }
+        }
+        if carried > 0 {
+            tracing::info!(votes = carried, "votes carried over the reload");
+        }
     }
 }

@@ -136,6 +136,7 @@ mod tests {
                 },
                 operator: Default::default(),
                 damping: Default::default(),
+                pending: None,
             },
             health: ServingHealth {
                 degraded,

@@ -32,6 +32,9 @@
 //!   of the same decision (site, kind, reason, time) under the next epoch, so they persist across restarts.
 //! - Quorum loss pages once; after a start, probes get `stale_after` to report before it does.
 //! - A restart resumes the committed decision; verdict histories restart, so a hold-down restarts too.
+//!   A pending proposal is part of the committed state and resumes as it was (no new hold-down);
+//!   while the probes settle after a start (`stale_after`) an unknown verdict neither withdraws
+//!   nor times it out.
 
 pub mod audit;
 pub mod damping;

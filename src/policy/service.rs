@@ -9,7 +9,7 @@ use super::damping;
 use super::evaluate::{self, SiteEval, World};
 use super::event::Event;
 use super::io::Output;
-use super::status::{Pending, PendingKind};
+use super::status::PendingKind;
 use crate::config::{self, Mode};
 use crate::model::{Committed, Decision, DecisionKind, Epoch, Health, SiteId, Timestamp};
 
@@ -50,10 +50,8 @@ struct FlapSeen(bool);
 /// What was observed and decided for one service.
 #[derive(Clone, Debug)]
 pub struct ServiceState {
-    /// The committed decision and operator state.
+    /// The committed decision, operator state and pending (confirm-mode) proposal.
     pub committed: Committed,
-    /// A confirm-mode switch waiting for approval.
-    pub pending: Option<Pending>,
     /// Per serving site (same order as `Service::serving`): its verdict and since when.
     pub(crate) tracks: Vec<Option<Track>>,
     flags: Flags,
@@ -94,6 +92,7 @@ impl Service {
                     },
                     operator: Default::default(),
                     damping: Default::default(),
+                    pending: None,
                 },
                 true,
             ),
@@ -105,7 +104,6 @@ impl Service {
             config,
             state: ServiceState {
                 committed,
-                pending: None,
                 tracks: Vec::new(),
                 flags: Flags::default(),
                 flap_seen: FlapSeen::default(),
@@ -193,6 +191,10 @@ impl Service {
         let flapping = from != to
             && automatic
             && damping::record_switch(&d, &mut self.state.committed.damping, w.now);
+        if from != to {
+            // A switch settles any proposal; the record committed with it holds none.
+            self.state.committed.pending = None;
+        }
         out.push(Output::Commit(self.state.committed.clone()));
         if flapping {
             self.state.flap_seen = FlapSeen(true);
@@ -212,7 +214,6 @@ impl Service {
                 decision: kind,
                 reason,
             }));
-            self.state.pending = None;
             self.state.flags = Flags {
                 quorum_seen: self.state.flags.quorum_seen,
                 quorum_lost: self.state.flags.quorum_lost,
@@ -264,7 +265,7 @@ impl Service {
         reason: impl FnOnce() -> String,
         out: &mut Vec<Output>,
     ) {
-        if let Some(pend) = self.state.pending.take_if(|p| p.kind == kind) {
+        if let Some(pend) = self.state.committed.pending.take_if(|p| p.kind == kind) {
             out.push(Output::Event(Event::ProposalWithdrawn {
                 service: self.config.name.clone(),
                 to: pend.to,
@@ -327,11 +328,13 @@ impl Service {
             self.state.flags.down_reported = false;
             self.state.flags.episode_closed = false;
             self.state.flags.blocked = None;
-            self.withdraw(
-                PendingKind::Failover,
-                || format!("{active} no longer down by quorum"),
-                out,
-            );
+            if !self.settling(w, &active) {
+                self.withdraw(
+                    PendingKind::Failover,
+                    || format!("{active} no longer down by quorum"),
+                    out,
+                );
+            }
         }
         if down_held && !self.state.flags.down_reported {
             self.state.flags.down_reported = true;
@@ -347,14 +350,19 @@ impl Service {
         if !primary_up || active == *w.primary {
             self.state.flags.failback_reported = false;
             self.state.flags.failback_closed = false;
-            self.withdraw(
-                PendingKind::Failback,
-                || format!("{} no longer up by quorum", w.primary),
-                out,
-            );
+            if active == *w.primary || !self.settling(w, w.primary) {
+                self.withdraw(
+                    PendingKind::Failback,
+                    || format!("{} no longer up by quorum", w.primary),
+                    out,
+                );
+            }
         }
 
-        if let Some(pend) = self.state.pending.take_if(|p| w.now >= p.deadline) {
+        let due = self.state.committed.pending.as_ref().is_some_and(|p| {
+            w.now >= p.deadline && !self.settling(w, &active) && !self.settling(w, &p.to)
+        });
+        if let Some(pend) = self.state.committed.pending.take_if(|_| due) {
             self.on_timeout(w, pend, out);
             if *self.active() != active {
                 // It proceeded: the new active site is judged from the next evaluation on.
@@ -372,7 +380,7 @@ impl Service {
         if self.state.committed.operator.maintenance {
             return changed;
         }
-        if mode != Mode::Manual && self.state.pending.is_none() && !flapping {
+        if mode != Mode::Manual && self.state.committed.pending.is_none() && !flapping {
             if down_held && !self.state.flags.episode_closed {
                 self.try_failover(w, out);
             } else if !active_down && active != *w.primary {
@@ -381,6 +389,14 @@ impl Service {
         }
         self.failback_available(w, out);
         changed
+    }
+
+    /// Whether `site` is not judged yet after this state machine started (Unknown, within
+    /// `stale_after` of the start): a proposal resumed from the store is neither withdrawn
+    /// nor timed out on such a verdict, since probes have not had time to report.
+    fn settling(&self, w: &World<'_>, site: &SiteId) -> bool {
+        self.track(site).verdict == Health::Unknown
+            && w.now < self.state.started.add(w.tally.stale_after())
     }
 
     /// Flap damping suppresses automatic switches of this service at `now`.
@@ -403,8 +419,9 @@ impl Service {
         if at.verdict == Health::Down {
             ds.push(self.down_since(at).add(p.hold_down));
         }
-        if let Some(pend) = &self.state.pending {
+        if let Some(pend) = &self.state.committed.pending {
             ds.push(pend.deadline);
+            ds.push(self.state.started.add(w.tally.stale_after()));
         }
         if let Some(t) = damping::reuse_at(&p.damping, &self.state.committed.damping, w.now) {
             ds.push(t);

@@ -4,34 +4,10 @@ use crate::model::{
     CheckName, DecisionKind, DomainId, Epoch, Health, NodeId, ServiceId, SiteId, SiteView,
     Timestamp,
 };
+pub use crate::model::{Pending, PendingKind};
 use crate::tally::VoteState;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Which way a pending proposal goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PendingKind {
-    /// Away from a down active site.
-    Failover,
-    /// Back to the recovered primary.
-    Failback,
-}
-
-/// A confirm-mode switch waiting for approval.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pending {
-    /// The proposed site.
-    pub to: SiteId,
-    /// Failover or failback.
-    pub kind: PendingKind,
-    /// When it was proposed.
-    pub since: Timestamp,
-    /// When `on_confirm_timeout` applies.
-    pub deadline: Timestamp,
-    /// Why it was proposed.
-    pub reason: String,
-}
 
 /// Votes at one layer of one site.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,8 @@
 
 use super::{AuditLog, DecisionStore, Election, HistoryQuery, StoreError, VoteBoard, VoteChange};
 use crate::model::{
-    Committed, Decision, DecisionKind, Epoch, NodeId, Observation, ServiceRecord, SiteId, Timestamp,
+    Committed, Decision, DecisionKind, Epoch, NodeId, Observation, Pending, PendingKind,
+    ServiceRecord, SiteId, Timestamp,
 };
 use crate::policy::{AuditRecord, Command, Input};
 use crate::tally::{SignedObservation, Verifier};
@@ -40,6 +41,7 @@ macro_rules! store_battery {
             cas_refuses_stale_epochs,
             operator_state_update_at_same_epoch,
             health_update_at_same_epoch,
+            pending_proposal_at_same_epoch,
             services_are_independent,
             watch_follows_every_commit,
             deposed_leader_cannot_commit,
@@ -78,6 +80,7 @@ pub(crate) fn committed(service: &str, site: &str, epoch: u64) -> ServiceRecord 
             },
             operator: Default::default(),
             damping: Default::default(),
+            pending: None,
         },
         health: Default::default(),
     }
@@ -191,6 +194,50 @@ pub(crate) async fn health_update_at_same_epoch(f: &mut impl Factory) {
     drop((s, lead));
     let s = f.reopen().await;
     assert_eq!(s.load().await.unwrap()[&"crm".into()], c);
+}
+
+/// A confirm-mode proposal is committed beside the decision at the same epoch: durable,
+/// watched, fenced like a commit (a deposed leader can neither raise nor clear it), cleared
+/// durably.
+pub(crate) async fn pending_proposal_at_same_epoch(f: &mut impl Factory) {
+    let s = f.fresh().await;
+    let lead = s.campaign(&node()).await.unwrap();
+    let plain = committed("crm", "bj", 3);
+    s.commit(&lead, &plain).await.unwrap();
+    let mut proposed = plain.clone();
+    proposed.committed.pending = Some(Pending {
+        to: "sh".into(),
+        kind: PendingKind::Failover,
+        since: Timestamp(2_000),
+        deadline: Timestamp(62_000),
+        reason: "bj down by 2 of 3 probes".into(),
+    });
+    proposed.health.degraded = true;
+    let mut w = s.watch();
+    s.commit(&lead, &proposed).await.unwrap();
+    w.wait_for(|r| r.get(&"crm".into()) == Some(&proposed))
+        .await
+        .unwrap();
+    drop((s, lead, w));
+    let s = f.reopen().await;
+    assert_eq!(s.load().await.unwrap()[&"crm".into()], proposed);
+    let lead = s.campaign(&node()).await.unwrap();
+    s.resign(&lead).await.unwrap();
+    lead.lost().await;
+    match s.commit(&lead, &plain).await {
+        Err(StoreError::Deposed { .. }) => {}
+        other => panic!("a deposed leader cleared the proposal: {other:?}"),
+    }
+    assert_eq!(s.load().await.unwrap()[&"crm".into()], proposed);
+    let again = s.campaign(&node()).await.unwrap();
+    s.commit(&again, &plain).await.unwrap();
+    drop((s, again));
+    let s = f.reopen().await;
+    assert_eq!(
+        s.load().await.unwrap()[&"crm".into()],
+        plain,
+        "cleared durably"
+    );
 }
 
 pub(crate) async fn services_are_independent(f: &mut impl Factory) {

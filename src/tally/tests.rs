@@ -113,6 +113,11 @@ fn every_drop_reason_names_the_peer() {
             last: 5
         })
     );
+    // An old replay is a replay (the telling reason), not merely stale.
+    assert_eq!(
+        v.verify(&s4, Timestamp(9_000)).err().map(|e| e.label()),
+        Some("replayed")
+    );
 }
 
 #[test]

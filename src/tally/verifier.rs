@@ -144,7 +144,7 @@ impl Verifier {
         Ok(s.observation.clone())
     }
 
-    /// The checks after the signature: voter, domain, future skew, staleness, sequence.
+    /// The checks after the signature: voter, domain, future skew, sequence, staleness.
     ///
     /// Records the sequence number on success. For observations whose origin is vouched for
     /// otherwise; the simulator (`tests/policy/sim`) calls it to skip the HMAC cost.
@@ -167,13 +167,7 @@ impl Verifier {
                 skew,
             });
         }
-        let age = now.since(obs.at);
-        if age >= self.stale_after {
-            return Err(Rejected::Stale {
-                node: node.clone(),
-                age,
-            });
-        }
+        // A sequence already passed is a replay whatever its age (the more telling reason).
         if let Some(&last) = self.last_seq.get(node)
             && obs.seq <= last
         {
@@ -181,6 +175,13 @@ impl Verifier {
                 node: node.clone(),
                 seq: obs.seq,
                 last,
+            });
+        }
+        let age = now.since(obs.at);
+        if age >= self.stale_after {
+            return Err(Rejected::Stale {
+                node: node.clone(),
+                age,
             });
         }
         self.last_seq.insert(node.clone(), obs.seq);

@@ -150,6 +150,22 @@ fn failover_reaches_alertmanager_webhook_pagerduty_and_exec_and_resolve_closes_i
         std::fs::read_to_string(dir.state().join("alerts/hang/dead.jsonl")).expect("dead letters");
     assert!(dead.contains("failover/crm"), "{dead}");
 
+    // The operator on call takes it in hand: PagerDuty, the webhook and the script are told;
+    // Alertmanager, which has no acknowledge, is not sent one.
+    let queued = node.cli_ok(&["alert", "ack", "failover/crm"]);
+    assert!(queued.contains("acknowledge of failover/crm"), "{queued}");
+    let [spooled, ..] = node.wait_for_each([
+        "alert spooled key=failover/crm action=\"acknowledge\"",
+        "alert delivered sink=pd key=failover/crm action=\"acknowledge\"",
+        "alert delivered sink=script key=failover/crm action=\"acknowledge\"",
+        "alert delivered sink=hook key=failover/crm action=\"acknowledge\"",
+    ]);
+    assert!(
+        spooled.contains("sinks=5"),
+        "every sink but Alertmanager: {spooled}"
+    );
+    assert_eq!(am_alerts(&am, "failover").len(), 1, "still firing");
+
     // Failback by an operator: the same key resolves everywhere.
     bj.up.store(true, Ordering::SeqCst);
     node.cli_ok(&[
@@ -179,18 +195,18 @@ fn failover_reaches_alertmanager_webhook_pagerduty_and_exec_and_resolve_closes_i
         .find(|x| x.body["key"] == "failover/crm" && x.body["action"] == "resolve")
         .expect("resolve");
     assert_eq!(resolve.body["event"], "operator_switch");
-    let pd_got = pd.wait_until("trigger and resolve", |g| {
+    let pd_got = pd.wait_until("trigger, acknowledge and resolve", |g| {
         g.iter()
             .filter(|x| x.body["dedup_key"] == "failover/crm")
             .count()
-            == 2
+            == 3
     });
     let actions: Vec<&str> = pd_got
         .iter()
         .filter(|x| x.body["dedup_key"] == "failover/crm")
         .map(|x| x.body["event_action"].as_str().unwrap_or_default())
         .collect();
-    assert_eq!(actions, ["trigger", "resolve"]);
+    assert_eq!(actions, ["trigger", "acknowledge", "resolve"]);
     assert!(
         pd.refused.lock().expect("lock").is_empty(),
         "PagerDuty bodies valid"
@@ -203,9 +219,13 @@ fn failover_reaches_alertmanager_webhook_pagerduty_and_exec_and_resolve_closes_i
     );
     let lines = std::fs::read_to_string(&exec_out).expect("exec output");
     let lines: Vec<&str> = lines.lines().collect();
-    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines.len(), 3, "{lines:?}");
     assert!(lines[0].starts_with("trigger failover/crm {"), "{lines:?}");
-    assert!(lines[1].starts_with("resolve failover/crm {"), "{lines:?}");
+    assert!(
+        lines[1].starts_with("acknowledge failover/crm {"),
+        "{lines:?}"
+    );
+    assert!(lines[2].starts_with("resolve failover/crm {"), "{lines:?}");
 }
 
 /// `sha256=HEX` HMAC, computed independently of switchback's code.
@@ -233,6 +253,15 @@ fn kill9_with_pending_alerts_then_restart_delivers_each_exactly_once() {
         "alert spooled key=failover/crm action=\"trigger\"",
         "alert delivery failed; retrying",
     ]);
+    let metrics = node.get("/metrics");
+    let depth = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("switchback_alert_spool_depth{sink=\"hook\"} "))
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    assert!(
+        depth.is_some_and(|d| d >= 1),
+        "spool depth while refused: {depth:?}"
+    );
     node.kill9();
 
     receiver.down.store(false, Ordering::SeqCst);

@@ -11,22 +11,20 @@ const CRM: &str = "crm.boss.example.";
 const BJ: &str = "127.0.1.10";
 const SH: &str = "127.0.2.10";
 
-/// Every running authority answers `want` and reports crm at `epoch` on `site`. A leader's
-/// status is published once its commit returned, while its DNS follower may already have
-/// enacted the record from the watch: the status is awaited (bounded), the answer is not.
-fn all_answer(c: &mut Cluster, want: &str, site: &str, epoch: u64) {
+/// Every running authority answers `want` and reports crm at `epoch` on `site`.
+pub(crate) fn all_answer(c: &mut Cluster, want: &str, site: &str, epoch: u64) {
     for a in c.auth.iter_mut().filter(|a| a.node.is_some()) {
         let dns = a.dns.expect("dns");
         assert_eq!(dig(dns, CRM), want, "{} answers", a.id);
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-        let status = loop {
-            let status = a.node().status();
-            let at = crate::harness::service(&status, "crm")["epoch"].as_u64();
-            if at >= Some(epoch) || tokio::time::Instant::now() > deadline {
-                break status;
+        // The leader's status is what its decision loop published once the commit call
+        // returned; its DNS follows the etcd watch, which can fire first: give it a moment.
+        let mut status = a.node().status();
+        for _ in 0..100 {
+            if crate::harness::service(&status, "crm")["epoch"] == epoch {
+                break;
             }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        };
+            status = a.node().status();
+        }
         let crm = crate::harness::service(&status, "crm");
         assert_eq!(crm["active_site"], site, "{}: {status}", a.id);
         assert_eq!(crm["epoch"], epoch, "{}: {status}", a.id);
@@ -352,7 +350,7 @@ fn cluster_chaos_no_split_brain_and_epochs_only_grow() {
     eprintln!("chaos: {steps} steps, SWITCHBACK_CHAOS_SEED={seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let started = tokio::time::Instant::now();
-    let Some(mut c) = Cluster::start_with("keep", CHAOS_POLICY) else {
+    let Some(mut c) = Cluster::start_with_policy("keep", CHAOS_POLICY) else {
         return;
     };
     c.wait_enacted(1);
@@ -464,3 +462,165 @@ const CHAOS_POLICY: &str = r#"{ mode = "auto", quorum = 2, min_domains = 2, hold
 /// The longest one step's switch may take at one authority (a lease TTL, a campaign, a
 /// damping suppression); a chatty log does not extend it.
 const STEP_LIMIT: std::time::Duration = std::time::Duration::from_secs(45);
+
+/// `etcdctl get` of one key's value at the test's etcd.
+fn etcd_get(c: &Cluster, key: &str) -> String {
+    let out = std::process::Command::new("etcdctl")
+        .env("ETCDCTL_API", "3")
+        .args(["--endpoints", &c.etcd.endpoints().join(",")])
+        .args(["get", "--print-value-only", key])
+        .output()
+        .expect("etcdctl get");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// `etcdctl put` as any client with write access to etcd could.
+fn etcd_put(c: &Cluster, key: &str, value: &str) {
+    let put = std::process::Command::new("etcdctl")
+        .env("ETCDCTL_API", "3")
+        .args(["--endpoints", &c.etcd.endpoints().join(",")])
+        .args(["put", key, value])
+        .status()
+        .expect("etcdctl put");
+    assert!(put.success());
+}
+
+/// The leader's `votes --json` entry of one probe node.
+fn vote_at_leader(c: &mut Cluster, node: &str) -> serde_json::Value {
+    let leader = c.leader();
+    let out = c.auth[leader].node().cli_ok(&["votes", "--json"]);
+    let votes: serde_json::Value = serde_json::from_str(&out).expect("votes JSON");
+    votes["nodes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|n| n["node"] == node))
+        .cloned()
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// Poll the leader's view of `node`'s vote until `done` holds (each poll is one CLI call; the
+/// probes publish every 100 ms). Panics after 30 s.
+fn wait_for_vote(
+    c: &mut Cluster,
+    node: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let limit = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let v = vote_at_leader(c, node);
+        if done(&v) {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < limit,
+            "the leader never saw it: {v}"
+        );
+    }
+}
+
+/// A genuine vote captured from etcd and written back after a newer one (a replay), and a
+/// correctly signed vote built long ago (stale): the leader drops both, counts each by
+/// reason in /metrics and logs them; no authority's decision changes.
+#[test]
+fn cluster_replayed_and_stale_votes_are_dropped_and_counted() {
+    use switchback::tally::{SignedObservation, Verifier};
+    if require("dig").is_none() || require("etcdctl").is_none() {
+        return;
+    }
+    let Some(mut c) = Cluster::start("keep") else {
+        return;
+    };
+    c.wait_enacted(1);
+    let leader = c.leader();
+    // Replay: a2's vote as it stands in etcd, written back once the leader has a newer one.
+    let key = format!("{}votes/a2", c.prefix);
+    // Under load the epoch can be enacted before a2's and a3's first votes are in etcd.
+    for node in ["a2", "a3"] {
+        wait_for_vote(&mut c, node, |v| v["seq"].as_u64().is_some());
+    }
+    let captured = etcd_get(&c, &key);
+    let old: SignedObservation =
+        serde_json::from_str(&captured).unwrap_or_else(|e| panic!("{e}: {captured:?}"));
+    let seq = old.observation.seq;
+    wait_for_vote(&mut c, "a2", |v| v["seq"].as_u64().is_some_and(|s| s > seq));
+    etcd_put(&c, &key, &captured);
+    // Stale: a3 "sees bj down", correctly signed, a fresh sequence number, built a minute ago.
+    let key = format!("{}votes/a3", c.prefix);
+    let text = etcd_get(&c, &key);
+    let mut obs = serde_json::from_str::<SignedObservation>(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text:?}"))
+        .observation;
+    obs.seq += 1_000_000;
+    obs.at = switchback::model::Timestamp(obs.at.0.saturating_sub(60_000));
+    for (_, view) in obs.sites.iter_mut().filter(|(s, _)| s.as_str() == "bj") {
+        view.app = switchback::model::Health::Down;
+    }
+    let stale = Verifier::sign_with_id(crate::cluster_support::KEY.as_bytes(), 0, &obs);
+    etcd_put(&c, &key, &serde_json::to_string(&stale).expect("json"));
+    c.auth[leader].node().wait_for_each([
+        "vote dropped by the leader: observation from a2: seq",
+        "vote dropped by the leader: observation from a3: stale",
+    ]);
+    let (_, metrics) = get(c.auth[leader].node().admin, "/metrics");
+    for reason in ["replayed", "stale"] {
+        let line = format!("switchback_observations_dropped_total{{reason=\"{reason}\"}} ");
+        assert!(metrics.contains(&line), "{reason} not counted: {metrics}");
+    }
+    // a3's genuine votes still count (the stale one's sequence number was not taken).
+    let at = vote_at_leader(&mut c, "a3")["seq"]
+        .as_u64()
+        .expect("a3 seq");
+    wait_for_vote(&mut c, "a3", |v| {
+        v["seq"].as_u64().is_some_and(|s| s > at) && v["state"] == "counting"
+    });
+    all_answer(&mut c, BJ, "bj", 1);
+    for a in &c.auth {
+        assert!(!a.logged("active_site=sh"), "{} switched", a.id);
+    }
+}
+
+/// One probe (the leader's own, the hardest case) cut off from the primary site alone sees it
+/// down for many hold-downs: nobody switches. When the primary really fails, all switch at
+/// the same epoch.
+#[test]
+fn cluster_one_probe_partitioned_from_the_primary_switches_nothing() {
+    if require("dig").is_none() {
+        return;
+    }
+    let Some(mut c) = Cluster::start_with("keep", true) else {
+        return;
+    };
+    c.wait_enacted(1);
+    let leader = c.leader();
+    let id = c.auth[leader].id.clone();
+    c.auth[leader].cut_site("bj");
+    let down = |v: &serde_json::Value| v["sites"]["bj"]["app"] == "down";
+    let first = wait_for_vote(&mut c, &id, down);
+    let since = first["at"].as_u64().expect("at");
+    // Its down view stands for over three hold-downs (300 ms), by its own timestamps.
+    let last = wait_for_vote(&mut c, &id, |v| {
+        down(v) && v["at"].as_u64().is_some_and(|at| at >= since + 1_000)
+    });
+    assert_eq!(last["state"], "counting", "its vote counts: {last}");
+    eprintln!(
+        "partitioned probe {id} saw bj down from {since} to {}",
+        last["at"]
+    );
+    let others: Vec<String> = c
+        .auth
+        .iter()
+        .map(|a| a.id.clone())
+        .filter(|a| *a != id)
+        .collect();
+    for other in others {
+        let v = vote_at_leader(&mut c, &other);
+        assert_eq!(v["sites"]["bj"]["app"], "up", "{other} sees bj: {v}");
+    }
+    all_answer(&mut c, BJ, "bj", 1);
+    for a in &c.auth {
+        assert!(!a.logged("active_site=sh"), "{} switched", a.id);
+    }
+    // The primary really fails: the other two see it too; everyone switches once.
+    c.bj.up.store(false, Ordering::SeqCst);
+    c.wait_enacted(2);
+    all_answer(&mut c, SH, "sh", 2);
+}

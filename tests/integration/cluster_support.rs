@@ -17,7 +17,8 @@ use std::time::Duration;
 pub(crate) struct Relay {
     pub(crate) addr: SocketAddr,
     open: Arc<AtomicBool>,
-    conns: Arc<Mutex<Vec<TcpStream>>>,
+    /// Open connections (both ends) by number; forgotten when they close.
+    conns: Arc<Mutex<Vec<(u64, TcpStream)>>>,
 }
 
 impl Relay {
@@ -25,10 +26,10 @@ impl Relay {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind relay");
         let addr = listener.local_addr().expect("addr");
         let open = Arc::new(AtomicBool::new(true));
-        let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let conns: Arc<Mutex<Vec<(u64, TcpStream)>>> = Arc::default();
         let (o, c) = (Arc::clone(&open), Arc::clone(&conns));
         std::thread::spawn(move || {
-            for inbound in listener.incoming() {
+            for (n, inbound) in (0u64..).zip(listener.incoming()) {
                 let Ok(inbound) = inbound else { continue };
                 if !o.load(Ordering::SeqCst) {
                     continue; // dropped: refused
@@ -37,8 +38,9 @@ impl Relay {
                     continue;
                 };
                 let mut list = c.lock().unwrap();
-                list.push(inbound.try_clone().expect("clone"));
-                list.push(outbound.try_clone().expect("clone"));
+                list.push((n, inbound.try_clone().expect("clone")));
+                list.push((n, outbound.try_clone().expect("clone")));
+                drop(list);
                 for (mut from, mut to) in [
                     (
                         inbound.try_clone().expect("clone"),
@@ -46,9 +48,11 @@ impl Relay {
                     ),
                     (outbound, inbound),
                 ] {
+                    let c = Arc::clone(&c);
                     std::thread::spawn(move || {
                         let _ = std::io::copy(&mut from, &mut to);
                         let _ = to.shutdown(std::net::Shutdown::Both);
+                        c.lock().unwrap().retain(|(id, _)| *id != n);
                     });
                 }
             }
@@ -59,7 +63,7 @@ impl Relay {
     /// Partition: drop every connection, refuse new ones.
     pub(crate) fn cut(&self) {
         self.open.store(false, Ordering::SeqCst);
-        for c in self.conns.lock().unwrap().drain(..) {
+        for (_, c) in self.conns.lock().unwrap().drain(..) {
             let _ = c.shutdown(std::net::Shutdown::Both);
         }
     }
@@ -78,6 +82,8 @@ pub(crate) struct Authority {
     pub(crate) relays: Vec<Relay>,
     pub(crate) node: Option<Node>,
     pub(crate) dns: Option<SocketAddr>,
+    /// Its probes' relays to the stand-in sites (bj, sh), when the cluster relays them.
+    pub(crate) sites: Vec<(&'static str, Relay)>,
 }
 
 impl Authority {
@@ -114,6 +120,16 @@ impl Authority {
         }
     }
 
+    /// Cut this authority's probes off from one stand-in site (needs relayed sites).
+    pub(crate) fn cut_site(&self, site: &str) {
+        let (_, relay) = self
+            .sites
+            .iter()
+            .find(|(s, _)| *s == site)
+            .expect("the cluster relays its sites");
+        relay.cut();
+    }
+
     /// Whether it logged `needle` so far.
     pub(crate) fn logged(&self, needle: &str) -> bool {
         self.node.as_ref().is_some_and(|n| n.log().contains(needle))
@@ -129,25 +145,36 @@ pub(crate) struct Cluster {
     pub(crate) prefix: String,
 }
 
-const KEY: &str = "s9-cluster-test-vote-key";
-
-/// crm's policy in the scenarios: automatic, two domains must agree, a short hold-down.
-pub(crate) const POLICY: &str =
-    r#"{ mode = "auto", quorum = 2, min_domains = 2, hold_down = "300ms" }"#;
+/// The vote key every authority shares (tests sign their own votes with it).
+pub(crate) const KEY: &str = "s9-cluster-test-vote-key";
 
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
 
 impl Cluster {
-    /// Three authorities a1 (bj, d1), a2 (sh, d2), a3 (sh, d3); quorum 2 of 3 domains; crm on
-    /// `policy`. `None` (and a printed reason) without etcd.
+    /// Three authorities a1 (bj, d1), a2 (sh, d2), a3 (sh, d3); quorum 2 of 3 domains; crm in
+    /// auto mode. `None` (and a printed reason) without etcd.
     pub(crate) fn start(on_isolation: &str) -> Option<Cluster> {
-        Self::start_with(on_isolation, POLICY)
+        Self::start_with(on_isolation, false)
     }
 
-    /// As [`Cluster::start`], with crm's `policy` inline table.
-    pub(crate) fn start_with(on_isolation: &str, policy: &str) -> Option<Cluster> {
+    /// Like [`Cluster::start`]; with `relay_sites` each authority probes the stand-ins through
+    /// its own relays, so a test can cut one probe off from a site ([`Authority::cut_site`]).
+    pub(crate) fn start_with(on_isolation: &str, relay_sites: bool) -> Option<Cluster> {
+        Self::start_full(
+            on_isolation,
+            relay_sites,
+            r#"{ mode = "auto", quorum = 2, min_domains = 2, hold_down = "300ms" }"#,
+        )
+    }
+
+    /// Like [`Cluster::start`] with crm on `policy` (an inline TOML table).
+    pub(crate) fn start_with_policy(on_isolation: &str, policy: &str) -> Option<Cluster> {
+        Self::start_full(on_isolation, false, policy)
+    }
+
+    fn start_full(on_isolation: &str, relay_sites: bool, policy: &str) -> Option<Cluster> {
         if !available() {
             return None;
         }
@@ -171,6 +198,17 @@ impl Cluster {
             write(&d.join("admin.token"), &format!("{TOKEN}\n"));
             write(&d.join("votes.key"), KEY);
             std::fs::create_dir_all(d.join("probes")).expect("mkdir");
+            let sites: Vec<(&'static str, Relay)> = if relay_sites {
+                vec![("bj", Relay::start(bj.addr)), ("sh", Relay::start(sh.addr))]
+            } else {
+                Vec::new()
+            };
+            let probes = match sites.as_slice() {
+                [(_, b), (_, s)] => {
+                    format!("{}{}", http_check("bj", b.addr), http_check("sh", s.addr))
+                }
+                _ => probes.clone(),
+            };
             write(&d.join("probes/crm.toml"), &probes);
             write(
                 &d.join("boss.example.zone"),
@@ -223,6 +261,7 @@ token_file = "admin.token"
                 relays,
                 node: None,
                 dns: None,
+                sites,
             });
         }
         let mut c = Cluster {

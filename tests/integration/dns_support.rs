@@ -126,6 +126,7 @@ pub(crate) fn view(service: &str, site: &str, epoch: u64, degraded: bool, up: &[
             },
             operator: Default::default(),
             damping: Default::default(),
+            pending: None,
         },
         health: switchback::model::ServingHealth {
             degraded,

@@ -203,6 +203,12 @@ impl Node {
         }
     }
 
+    /// The next log line if one arrives within `wait` (for waiting on whichever of several
+    /// nodes logs first).
+    pub(crate) fn next_line_within(&mut self, wait: Duration) -> Option<String> {
+        self.lines.recv_timeout(wait).ok()
+    }
+
     /// Wait until a line containing each of `needles` has arrived, in any order (what
     /// different tasks log races); returns the first such line for each.
     pub(crate) fn wait_for_each<const N: usize>(&mut self, needles: [&str; N]) -> [String; N] {

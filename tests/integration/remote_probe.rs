@@ -69,3 +69,46 @@ fn signed_remote_votes_drive_a_failover() {
     let votes = authority.cli_ok(&["votes", "--json"]);
     assert!(votes.contains("probe-1"), "{votes}");
 }
+
+/// A reload restarts the authority's roles; the remote probe's vote, already on the board,
+/// is carried over rather than waiting for the probe's next push (the probe is dead here,
+/// so only the carry can keep its vote).
+#[test]
+fn reload_carries_remote_votes_over() {
+    let (bj, sh) = (StandIn::start(), StandIn::start());
+    let checks = format!("{}{}", http_check("bj", bj.addr), http_check("sh", sh.addr));
+    let long = |dir: &Path| {
+        let cfg = dir.join("switchback.toml");
+        let text = std::fs::read_to_string(&cfg).expect("config");
+        std::fs::write(
+            &cfg,
+            text.replace("stale_after = \"2s\"", "stale_after = \"60s\""),
+        )
+        .expect("config");
+        cfg
+    };
+    let auth_dir = tempfile::tempdir().expect("tempdir");
+    write(auth_dir.path(), "auth-1", "\"authority\"", "", &checks);
+    let auth_cfg = long(auth_dir.path());
+    let mut authority = Node::spawn(&auth_cfg, &auth_dir.path().join("admin.token"), &[]);
+    let probe_dir = tempfile::tempdir().expect("tempdir");
+    let push = format!("authorities = [\"{}\"]\n", authority.url());
+    write(probe_dir.path(), "probe-1", "\"probe\"", &push, &checks);
+    let probe_cfg = long(probe_dir.path());
+    let probe = Node::spawn(&probe_cfg, &probe_dir.path().join("admin.token"), &[]);
+
+    // probe-1's votes alone switch the service: then its vote is on the board.
+    bj.up.store(false, Ordering::SeqCst);
+    let line = authority.wait_for_line("decision committed");
+    assert!(line.contains("active_site=sh"), "{line}");
+    probe.kill9();
+    let out = authority.cli_ok(&["reload"]);
+    assert!(out.contains("reload accepted"), "{out}");
+    authority.wait_for_each(["votes carried over the reload", "reloaded"]);
+    authority.wait_for_line("node ready");
+    let votes = authority.cli_ok(&["votes", "--json"]);
+    assert!(
+        votes.contains("probe-1"),
+        "the dead probe's vote was carried: {votes}"
+    );
+}

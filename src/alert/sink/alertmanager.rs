@@ -27,6 +27,8 @@ pub(crate) fn body(e: &AlertEvent) -> serde_json::Value {
         Action::Trigger => e.at.add(OPEN_FOR),
         Action::Resolve => e.at,
         Action::Notice => e.at.add(NOTICE_FOR),
+        // Never sent: Alertmanager has no acknowledge (see `takes`); keep the alert firing.
+        Action::Acknowledge => e.at.add(OPEN_FOR),
     };
     let name = format!("switchback_{}", e.kind);
     let mut labels = serde_json::json!({

@@ -134,6 +134,14 @@ impl Sink {
         Ok(Sink { cfg, target })
     }
 
+    /// Whether this sink takes `e`: its filter passes it, and it is not an acknowledge bound
+    /// for Alertmanager, which has no such thing (silences are its operators' tool).
+    pub fn takes(&self, e: &super::event::AlertEvent) -> bool {
+        let ack_to_am = e.action == super::event::Action::Acknowledge
+            && matches!(self.target, Target::Alertmanager(_));
+        e.passes(&self.cfg.filter) && !ack_to_am
+    }
+
     /// One attempt to hand `e` to the receiver.
     pub async fn deliver(&self, e: &AlertEvent) -> Result<(), DeliveryError> {
         match &self.target {

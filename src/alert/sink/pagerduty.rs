@@ -1,5 +1,6 @@
-//! PagerDuty Events API v2: `trigger` / `resolve` with the condition key as `dedup_key`, so a
-//! resolve closes the incident its trigger opened, and copies from several nodes are one.
+//! PagerDuty Events API v2: `trigger` / `acknowledge` / `resolve` with the condition key as
+//! `dedup_key`, so an acknowledge or resolve reaches the incident its trigger opened, and
+//! copies from several nodes are one.
 //! A notice is a `trigger` of its own key (PagerDuty has no informational event).
 
 use super::{DeliveryError, post};
@@ -18,6 +19,7 @@ pub(crate) fn body(e: &AlertEvent, routing_key: &str) -> serde_json::Value {
     let action = match e.action {
         Action::Trigger | Action::Notice => "trigger",
         Action::Resolve => "resolve",
+        Action::Acknowledge => "acknowledge",
     };
     // PagerDuty caps dedup keys at 255 characters.
     let dedup_key: String = e.key.chars().take(255).collect();
@@ -63,5 +65,29 @@ impl Pagerduty {
     pub(super) async fn deliver(&self, e: &AlertEvent) -> Result<(), DeliveryError> {
         let body = serde_json::to_vec(&body(e, &self.routing_key)).unwrap_or_default();
         post(&self.client, &self.url, body, &[]).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+
+    #[test]
+    fn an_acknowledge_names_the_incident_and_carries_no_payload() {
+        let e = AlertEvent::new(
+            "failover",
+            "acknowledged",
+            Action::Acknowledge,
+            "failover/crm".into(),
+            Severity::Critical,
+            "failover/crm acknowledged by alice".into(),
+            "n1".into(),
+            Timestamp(0),
+        );
+        let b = body(&e, "KEY");
+        assert_eq!(b["event_action"], "acknowledge");
+        assert_eq!(b["dedup_key"], "failover/crm");
+        assert!(b.get("payload").is_none(), "{b}");
     }
 }

@@ -45,7 +45,7 @@ impl Service {
                 self.commit(w, to, DecisionKind::Operator, reason, out);
             }
             Command::Approve { by, .. } => {
-                let Some(pend) = self.state.pending.clone() else {
+                let Some(pend) = self.state.committed.pending.clone() else {
                     return Err(CommandError::NothingPending { service });
                 };
                 if let Err(text) = self.ready(w, &pend.to) {
@@ -66,7 +66,7 @@ impl Service {
                 }
             }
             Command::Reject { by, .. } => {
-                let Some(pend) = self.state.pending.take() else {
+                let Some(pend) = self.state.committed.pending.take() else {
                     return Err(CommandError::NothingPending { service });
                 };
                 match pend.kind {
@@ -83,7 +83,7 @@ impl Service {
                 if self.state.committed.operator.maintenance == on {
                     return Ok(());
                 }
-                if on && let Some(pend) = self.state.pending.take() {
+                if on && let Some(pend) = self.state.committed.pending.take() {
                     out.push(Output::Event(Event::ProposalWithdrawn {
                         service: service.clone(),
                         to: pend.to,

@@ -196,7 +196,7 @@ impl Service {
             deadline,
             reason: reason.clone(),
         }));
-        self.state.pending = Some(Pending {
+        self.state.committed.pending = Some(Pending {
             to,
             kind,
             since: w.now,

@@ -3,5 +3,6 @@
 mod audit;
 mod harness;
 mod modes;
+mod resume;
 mod rules;
 mod views;

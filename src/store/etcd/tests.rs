@@ -136,3 +136,32 @@ async fn second_candidate_leads_after_the_first_resigns_and_old_fence_is_refused
         .clone();
     assert_eq!(seen[&"crm".into()], committed("crm", "sh", 2));
 }
+
+/// A record whose pending proposal does not parse stops the open with its key and the cause
+/// (never read as "nothing pending").
+#[tokio::test]
+async fn corrupt_pending_proposal_names_its_key() {
+    let Some(e) = etcd() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique_prefix();
+    let mut record = serde_json::to_value(committed("crm", "bj", 1)).unwrap();
+    record["pending"] = serde_json::json!({"to": "sh", "kind": "sideways", "since": 1,
+        "deadline": 2, "reason": "x"});
+    let key = format!("{prefix}decisions/crm");
+    let mut client = etcd_client::Client::connect(e.endpoints(), None)
+        .await
+        .unwrap();
+    client
+        .put(key.clone(), record.to_string(), None)
+        .await
+        .unwrap();
+    let s = settings(e.endpoints(), &prefix, Duration::from_secs(2));
+    match EtcdStore::open(&s, None, dir.path()).await {
+        Err(err @ StoreError::CorruptKey { .. }) => {
+            let text = err.to_string();
+            assert!(text.contains(&key) && text.contains("sideways"), "{text}");
+        }
+        Ok(_) => panic!("opened over a corrupt proposal"),
+        Err(other) => panic!("unexpected error: {other}"),
+    }
+}
