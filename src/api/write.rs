@@ -69,6 +69,12 @@ pub(super) async fn run(
     service: &ServiceId,
     command: Command,
 ) -> Result<Json<Value>, ApiError> {
+    if !s.inner.cfg.has_role(crate::config::Role::Authority) {
+        return Err(ApiError::Conflict(format!(
+            "node {} is probe-only: it does not decide; send operator commands to an authority",
+            s.inner.cfg.node.id
+        )));
+    }
     match s.inner.decide.command(command.clone()).await {
         Ok(_) => s.inner.console.command(s.inner.clock.now(), &command),
         Err(CommandFailure::NotLeader { leader }) => {

@@ -183,7 +183,15 @@ async fn run_carrying(
         verifier(),
     )
     .await?;
-    tasks.spawn("decide", decider.run(tasks.token()));
+    if cfg.has_role(Role::Authority) {
+        tasks.spawn("decide", decider.run(tasks.token()));
+    } else {
+        // A probe-only node neither decides nor answers: its pushed votes count at the
+        // authorities. Run, its engine would see no votes and raise (and page) quorum_lost
+        // for every service; its committed state stays the initial one it just made durable.
+        drop(decider);
+        tracing::info!("probe-only: no decision loop here; votes go to [votes] authorities");
+    }
     tracing::info!(addr = %admin_addr, "admin listening on {admin_addr}");
 
     let withdraw = match (&cfg.store, &dns) {

@@ -58,7 +58,7 @@ fn signed_remote_votes_drive_a_failover() {
     let push = format!("authorities = [\"{}\"]\n", authority.url());
     write(probe_dir.path(), "probe-1", "\"probe\"", &push, &checks);
     let probe_cfg = probe_dir.path().join("switchback.toml");
-    let _probe = Node::spawn(&probe_cfg, &probe_dir.path().join("admin.token"), &[]);
+    let probe = Node::spawn(&probe_cfg, &probe_dir.path().join("admin.token"), &[]);
 
     bj.up.store(false, Ordering::SeqCst);
     let line = authority.wait_for_line("decision committed");
@@ -68,6 +68,16 @@ fn signed_remote_votes_drive_a_failover() {
     assert!(reason.contains("app down"), "{reason}");
     let votes = authority.cli_ok(&["votes", "--json"]);
     assert!(votes.contains("probe-1"), "{votes}");
+    // The probe-only node does not decide: no policy of its own raising quorum_lost, and
+    // operator commands sent to it are refused with where to send them.
+    let log = probe.log();
+    assert!(
+        log.contains("probe-only: no decision loop here") && !log.contains("quorum"),
+        "a probe-only node ran a policy:\n{log}"
+    );
+    let out = probe.cli(&["switch", "crm", "--to", "bj", "--reason", "test", "--force"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("probe-only"), "{err}");
 }
 
 /// A reload restarts the authority's roles; the remote probe's vote, already on the board,
