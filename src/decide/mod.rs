@@ -208,6 +208,7 @@ impl Decider {
             events: self.events.clone(),
             metrics: Arc::clone(&self.metrics),
             verifier: self.verifier.take().expect("one leadership at a time"),
+            refresh_due: None,
         };
         let persisted = task.persist(start, &outputs).await;
         if let Err(e) = persisted {

@@ -275,6 +275,50 @@ async fn heartbeats_wake_no_enactor() {
     enact.await.unwrap();
 }
 
+/// Votes that move only the tally are folded: the view (and serving health) is brought up to
+/// date once, `REFRESH` after the first of them, not once per vote.
+#[tokio::test(start_paused = true)]
+async fn votes_that_change_only_the_tally_are_folded_into_one_refresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Loop::start(dir.path()).await;
+    let clock = Clock::new(Timestamp(1_000_000));
+    l.handle
+        .observations
+        .send(observation("p1", 1, clock.now()))
+        .await
+        .unwrap();
+    let mut published = l.handle.published.clone();
+    published
+        .wait_for(|p| p.votes.nodes.iter().any(|n| n.seq == 1))
+        .await
+        .unwrap();
+    let seq_now = |p: &watch::Receiver<crate::decide::Published>| {
+        p.borrow().votes.nodes.iter().map(|n| n.seq).max()
+    };
+    for seq in 2..=101 {
+        l.handle
+            .observations
+            .send(observation("p1", seq, clock.now()))
+            .await
+            .unwrap();
+    }
+    // Let the loop take every vote without the clock moving: the view still shows the first.
+    for _ in 0..1000 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        seq_now(&published),
+        Some(1),
+        "the view was rebuilt per vote"
+    );
+    tokio::time::advance(super::task::REFRESH).await;
+    published
+        .wait_for(|p| p.votes.nodes.iter().any(|n| n.seq == 101))
+        .await
+        .unwrap();
+    l.stop().await;
+}
+
 /// Issue #13: killed between a commit and its output record, the node restarts serving the
 /// new epoch; the start records it as `Recovered` (once), so history explains what is served.
 #[tokio::test(start_paused = true)]
