@@ -156,6 +156,7 @@ impl Stores {
                 };
                 let advertise = options.advertise.clone().or(admin);
                 let store = EtcdStore::open(&settings, advertise, &cfg.node.state_dir).await?;
+                store.rotate_audit(cfg.audit.max_size, cfg.audit.keep);
                 let standing = store.standing();
                 let roster = store.roster();
                 Ok(Stores {

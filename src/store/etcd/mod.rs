@@ -301,6 +301,13 @@ impl DecisionStore for EtcdStore {
     }
 }
 
+impl EtcdStore {
+    /// Rotate this node's local audit log at `max_size`, keeping `keep` old files (`[audit]`).
+    pub fn rotate_audit(&self, max_size: u64, keep: usize) {
+        self.inner.audit.rotate_audit(max_size, keep);
+    }
+}
+
 #[async_trait]
 impl AuditLog for EtcdStore {
     async fn append(&self, records: &[AuditRecord]) -> Result<(), StoreError> {

@@ -165,3 +165,27 @@ async fn corrupt_pending_proposal_names_its_key() {
         Err(other) => panic!("unexpected error: {other}"),
     }
 }
+
+/// `[audit]` rotation applies to the etcd store's local audit log too.
+#[tokio::test]
+async fn local_audit_log_rotates() {
+    use crate::model::Timestamp;
+    use crate::policy::{AuditRecord, Input};
+    let Some(e) = etcd() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(e.endpoints(), &unique_prefix(), Duration::from_secs(2));
+    let store = EtcdStore::open(&s, None, dir.path()).await.unwrap();
+    store.rotate_audit(512, 2);
+    for at in 0..100 {
+        store
+            .append(&[AuditRecord::input(Timestamp(at), Input::Tick)])
+            .await
+            .unwrap();
+    }
+    assert!(dir.path().join("audit.jsonl.1").exists(), "rotated once");
+    assert!(dir.path().join("audit.jsonl.2").exists(), "kept two");
+    assert!(
+        !dir.path().join("audit.jsonl.3").exists(),
+        "no more than keep"
+    );
+}
