@@ -8,8 +8,10 @@ use super::dns_verify::DnsVerifier;
 use super::{Applied, Reconciler, Verification};
 use crate::config::Config;
 use crate::dns::DnsHandle;
+use crate::model::{Epoch, ServiceId};
 use crate::policy::DesiredSet;
 use async_trait::async_trait;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -22,6 +24,10 @@ pub struct DnsEnactor {
     verify: Option<(DnsVerifier, Arc<Config>)>,
     /// The first apply runs before the sockets serve, so it cannot be verified.
     applied_once: bool,
+    /// The epoch last reported per service: a new epoch whose answer is the same as the one
+    /// served (committed after this node started on the same site, a maintenance bump) is
+    /// still reported as enacted, so status, roster and waiters see every epoch.
+    reported: BTreeMap<ServiceId, Epoch>,
 }
 
 impl DnsEnactor {
@@ -31,6 +37,7 @@ impl DnsEnactor {
             dns,
             verify: None,
             applied_once: false,
+            reported: BTreeMap::new(),
         }
     }
 
@@ -56,7 +63,18 @@ impl Reconciler for DnsEnactor {
         match result {
             Ok(changed) => {
                 let mut out = Vec::new();
-                for d in changed.into_iter().filter_map(|s| desired.get(&s)) {
+                let new_epoch = desired
+                    .values()
+                    .filter(|d| d.epoch.0 > 0 && self.reported.get(&d.service) != Some(&d.epoch))
+                    .filter(|d| !changed.contains(&d.service))
+                    .map(|d| d.service.clone())
+                    .collect::<Vec<_>>();
+                for d in changed
+                    .into_iter()
+                    .chain(new_epoch)
+                    .filter_map(|s| desired.get(&s))
+                {
+                    self.reported.insert(d.service.clone(), d.epoch);
                     let verification = match &self.verify {
                         Some((v, cfg)) if serving => v.verify(cfg, d).await,
                         _ => Verification::NotChecked,

@@ -346,3 +346,29 @@ async fn serves_ipv4_and_ipv6_loopback() {
         "shutdown finished cleanly: {done:?}"
     );
 }
+
+/// A new epoch whose answer is the one already served (committed after this node started on
+/// the same site, a maintenance bump) is still reported as enacted, once: status, the roster
+/// and anyone waiting for "enacted … epoch=N" see every epoch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_enactor_reports_every_new_epoch_even_with_the_same_answer() {
+    use switchback::enact::{DnsEnactor, Reconciler};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let srv = Running::start(&config(&shipped_zone(), dir.path(), services()));
+    let mut enactor = DnsEnactor::new(srv.handle.clone());
+    let set = |epoch| {
+        let d = view("crm", "bj", epoch, false, &["bj", "sh"]);
+        switchback::policy::DesiredSet::from([(d.service.clone(), d)])
+    };
+    let _ = enactor.apply(&set(1)).await;
+    let again = enactor.apply(&set(2)).await;
+    assert!(
+        again
+            .iter()
+            .any(|a| a.service.as_str() == "crm" && a.epoch.0 == 2),
+        "epoch 2 with bj's answer unchanged: {again:?}"
+    );
+    let repeat = enactor.apply(&set(2)).await;
+    assert!(repeat.is_empty(), "reported once: {repeat:?}");
+    srv.stop().await;
+}
