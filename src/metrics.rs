@@ -54,15 +54,18 @@ pub struct Metrics {
     runs: Mutex<BTreeMap<&'static str, u64>>,
     applies: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     apply_seconds: Mutex<BTreeMap<&'static str, Histogram>>,
-    sources: Vec<Arc<dyn Exposition>>,
-    /// Sources that start after the counters (the alert role).
-    late: Mutex<Vec<Arc<dyn Exposition>>>,
+    /// Other parts' metric families, rendered after the node's own (DNS, routes, pushes; the
+    /// alert role adds its own once it starts).
+    sources: Mutex<Vec<Arc<dyn Exposition>>>,
 }
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Metrics")
-            .field("sources", &self.sources.len())
+            .field(
+                "sources",
+                &self.sources.lock().unwrap_or_else(|p| p.into_inner()).len(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -74,10 +77,6 @@ fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
 
 fn snapshot<K: Ord + Clone, V: Clone>(map: &Mutex<BTreeMap<K, V>>) -> BTreeMap<K, V> {
     map.lock().unwrap_or_else(|p| p.into_inner()).clone()
-}
-
-fn snapshot_vec<T: Clone>(v: &Mutex<Vec<T>>) -> Vec<T> {
-    v.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
 /// Escape a label value per the text exposition format.
@@ -97,14 +96,14 @@ impl Metrics {
     /// Counters that also render `sources` (e.g. the DNS authority's) in the exposition.
     pub fn new(sources: Vec<Arc<dyn Exposition>>) -> Self {
         Self {
-            sources,
+            sources: Mutex::new(sources),
             ..Self::default()
         }
     }
 
     /// Render `source` too from now on (a role that starts after the counters exist).
     pub fn add_source(&self, source: Arc<dyn Exposition>) {
-        self.late
+        self.sources
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(source);
@@ -259,10 +258,12 @@ impl Metrics {
             let _ = writeln!(out, "switchback_events_total{{kind=\"{kind}\"}} {n}");
         }
         self.render_enactment(&mut out);
-        for source in &self.sources {
-            source.render(&mut out);
-        }
-        for source in snapshot_vec(&self.late) {
+        let sources = self
+            .sources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for source in sources {
             source.render(&mut out);
         }
         out

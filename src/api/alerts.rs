@@ -27,7 +27,8 @@ pub(super) async fn ack(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     s.inner.token.check(&headers)?;
     let Json(Ack { key }) = body.map_err(ApiError::from_json)?;
-    let kind = key.split('/').next().unwrap_or_default();
+    let mut parts = key.split('/');
+    let kind = parts.next().unwrap_or_default();
     if key.is_empty() || key.len() > 255 || !crate::config::ALERT_KINDS.contains(&kind) {
         return Err(ApiError::BadRequest(format!(
             "key {key:?} is not an alert condition key (KIND/SERVICE..., KIND one of {})",
@@ -40,9 +41,8 @@ pub(super) async fn ack(
         ));
     }
     let by = super::write::operator(&headers);
-    let service = key
-        .split('/')
-        .nth(1)
+    let service = parts
+        .next()
         .map(|s| ServiceId(s.to_owned()))
         .filter(|id| s.inner.cfg.service(id).is_some());
     if !s.inner.raise.acknowledge(&key, service.as_ref(), &by) {

@@ -273,19 +273,8 @@ impl DecisionTask {
                 .engine
                 .next_deadline()
                 .map(|t| self.clock.instant_at(t));
-            let timer = async {
-                match deadline {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let refresh_due = self.refresh_due;
-            let refresh = async {
-                match refresh_due {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let timer = sleep_until(deadline);
+            let refresh = sleep_until(self.refresh_due);
             // Unbiased: a flood of observations must not starve operator commands or ticks.
             tokio::select! {
                 () = shutdown.cancelled() => {
@@ -337,6 +326,14 @@ impl DecisionTask {
                 () = refresh => self.refresh().await?,
             }
         }
+    }
+}
+
+/// Resolves at `at`, or never without one.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -9,7 +9,7 @@ use super::{Applied, Reconciler, Verification};
 use crate::config::Config;
 use crate::dns::DnsHandle;
 use crate::model::{Epoch, ServiceId};
-use crate::policy::DesiredSet;
+use crate::policy::{Desired, DesiredSet};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -63,17 +63,13 @@ impl Reconciler for DnsEnactor {
         match result {
             Ok(changed) => {
                 let mut out = Vec::new();
-                let new_epoch = desired
+                let new_epoch =
+                    |d: &Desired| d.epoch.0 > 0 && self.reported.get(&d.service) != Some(&d.epoch);
+                let report: Vec<&Desired> = desired
                     .values()
-                    .filter(|d| d.epoch.0 > 0 && self.reported.get(&d.service) != Some(&d.epoch))
-                    .filter(|d| !changed.contains(&d.service))
-                    .map(|d| d.service.clone())
-                    .collect::<Vec<_>>();
-                for d in changed
-                    .into_iter()
-                    .chain(new_epoch)
-                    .filter_map(|s| desired.get(&s))
-                {
+                    .filter(|d| changed.contains(&d.service) || new_epoch(d))
+                    .collect();
+                for d in report {
                     self.reported.insert(d.service.clone(), d.epoch);
                     let verification = match &self.verify {
                         Some((v, cfg)) if serving => v.verify(cfg, d).await,

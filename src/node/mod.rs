@@ -157,7 +157,8 @@ async fn run_carrying(
             addr: admin.listen,
             source,
         })?;
-    let stores = Stores::open(&cfg, Some(format!("http://{admin_addr}"))).await?;
+    let admin_url = format!("http://{admin_addr}");
+    let stores = Stores::open(&cfg, Some(admin_url.clone())).await?;
     carry.restore(&cfg, &stores).await;
     let route = route_role::prepare(&cfg, &shutdown);
     let push_stats = Arc::new(push::PushStats::new(&votes.authorities));
@@ -251,8 +252,7 @@ async fn run_carrying(
     };
 
     let console = console_role::start(&cfg, &decide, &stores, reports, clock, &mut tasks).await;
-    let url = format!("http://{admin_addr}");
-    roster_role::start(&cfg, &stores, &console.reports, url, &mut tasks);
+    roster_role::start(&cfg, &stores, &console.reports, admin_url, &mut tasks);
     if stores.standing.borrow().cluster {
         let (standing, raise, token) = (stores.standing.clone(), raise.clone(), tasks.token());
         tasks.spawn(
