@@ -359,3 +359,16 @@ policy = {policy}
 "#
     )
 }
+
+/// Run `switchback serve -c config` expecting it to refuse to start (`what` says why it
+/// should); returns its stderr.
+pub(crate) fn serve_refused(config: &Path, what: &str) -> String {
+    let out = std::process::Command::new(bin())
+        .args(["serve", "-c"])
+        .arg(config)
+        .output()
+        .expect("run serve");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "started {what}: {stderr}");
+    stderr
+}

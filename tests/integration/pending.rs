@@ -110,16 +110,7 @@ fn corrupt_pending_proposal_stops_restart_with_its_path() {
     v["pending"]["kind"] = "sideways".into();
     let bad = serde_json::to_string(&v).expect("JSON");
     std::fs::write(&file, &bad).expect("write");
-    let out = std::process::Command::new(crate::harness::bin())
-        .args(["serve", "-c"])
-        .arg(dir.config())
-        .output()
-        .expect("run serve");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "started on a corrupt proposal: {stderr}"
-    );
+    let stderr = crate::harness::serve_refused(&dir.config(), "on a corrupt proposal");
     assert!(
         stderr.contains(&file.display().to_string()),
         "path not named: {stderr}"

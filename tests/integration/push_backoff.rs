@@ -5,7 +5,7 @@
 //! `SWITCHBACK_PUSH_ATTEMPTS=N` (default 3) waits for N attempts at the black hole.
 
 use crate::failover::{StandIn, http_check};
-use crate::harness::{Node, TOKEN, sites_and_crm};
+use crate::harness::{Node, sites_and_crm};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::mpsc;
@@ -33,14 +33,7 @@ fn black_hole() -> (SocketAddr, mpsc::Receiver<()>) {
 }
 
 fn write(dir: &Path, node: &str, roles: &str, push: &str, probes: &str) {
-    std::fs::write(dir.join("votes.key"), KEY).expect("key");
-    std::fs::write(dir.join("admin.token"), TOKEN).expect("token");
-    std::fs::write(dir.join("probes.toml"), probes).expect("probes");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/boss.example.zone"),
-        dir.join("boss.example.zone"),
-    )
-    .expect("zone");
+    crate::remote_probe::node_files(dir, KEY, probes);
     let config = format!(
         "[node]\nid = \"{node}\"\nsite = \"bj\"\ndomain = \"{node}\"\nroles = [{roles}]\nstate_dir = \"{state}\"\n\n\
          [admin]\nlisten = \"127.0.0.1:0\"\ntoken_file = \"admin.token\"\n\n\

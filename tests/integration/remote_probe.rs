@@ -24,8 +24,9 @@ voters = [{{ id = "probe-1", domain = "x" }}]
     )
 }
 
-fn write(dir: &Path, node: &str, roles: &str, extra: &str, probes: &str) {
-    std::fs::write(dir.join("votes.key"), KEY).expect("key");
+/// The files a node's config refers to: vote key, admin token, probes file, zone.
+pub(crate) fn node_files(dir: &Path, key: &str, probes: &str) {
+    std::fs::write(dir.join("votes.key"), key).expect("key");
     std::fs::write(dir.join("admin.token"), TOKEN).expect("token");
     std::fs::write(dir.join("probes.toml"), probes).expect("probes");
     std::fs::copy(
@@ -33,6 +34,10 @@ fn write(dir: &Path, node: &str, roles: &str, extra: &str, probes: &str) {
         dir.join("boss.example.zone"),
     )
     .expect("zone");
+}
+
+fn write(dir: &Path, node: &str, roles: &str, extra: &str, probes: &str) {
+    node_files(dir, KEY, probes);
     let config = format!(
         "[node]\nid = \"{node}\"\nsite = \"bj\"\ndomain = \"x\"\nroles = [{roles}]\nstate_dir = \"{state}\"\n\n\
          [admin]\nlisten = \"127.0.0.1:0\"\ntoken_file = \"admin.token\"\n\n\

@@ -64,16 +64,7 @@ fn corrupt_decision_file_stops_restart_with_its_path() {
     let file = dir.state().join("decisions/crm.json");
     let text = std::fs::read(&file).expect("decision file exists");
     std::fs::write(&file, &text[..text.len() / 2]).expect("truncate");
-    let out = std::process::Command::new(crate::harness::bin())
-        .args(["serve", "-c"])
-        .arg(dir.config())
-        .output()
-        .expect("run serve");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "started on a corrupt decision file: {stderr}"
-    );
+    let stderr = crate::harness::serve_refused(&dir.config(), "on a corrupt decision file");
     assert!(
         stderr.contains(&file.display().to_string()),
         "path not named: {stderr}"
@@ -149,13 +140,7 @@ fn kill9_at_random_points_during_switches_resumes_a_committed_decision() {
 fn second_node_on_the_same_state_dir_is_refused() {
     let dir = NodeDir::new();
     let _node = dir.start();
-    let out = std::process::Command::new(crate::harness::bin())
-        .args(["serve", "-c"])
-        .arg(dir.config())
-        .output()
-        .expect("run serve");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "two nodes on one store: {stderr}");
+    let stderr = crate::harness::serve_refused(&dir.config(), "two nodes on one store");
     assert!(
         stderr.contains("locked by another switchback process"),
         "{stderr}"
