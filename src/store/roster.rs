@@ -95,6 +95,7 @@ impl Roster {
         self.inner.view.subscribe()
     }
 
+    #[cfg(feature = "etcd")]
     /// This node's record now and after every announcement (what a store publishes).
     pub(crate) fn mine(&self) -> watch::Receiver<Option<AuthorityRecord>> {
         self.inner.mine.subscribe()
@@ -112,6 +113,7 @@ impl Roster {
         }
     }
 
+    #[cfg(any(feature = "etcd", test))]
     /// The store read every record anew: those missing from `seen` are gone.
     pub(crate) fn seen_all(&self, seen: Vec<AuthorityRecord>) {
         self.inner.view.send_if_modified(|v| {
@@ -141,6 +143,7 @@ impl Roster {
         });
     }
 
+    #[cfg(any(feature = "etcd", test))]
     /// The store shows `record` (put).
     pub(crate) fn seen(&self, record: AuthorityRecord) {
         self.inner.view.send_if_modified(|v| {
@@ -161,6 +164,7 @@ impl Roster {
         });
     }
 
+    #[cfg(any(feature = "etcd", test))]
     /// The store lost `node`'s record (its lease expired or it was deleted).
     pub(crate) fn lost(&self, node: &NodeId) {
         if self.is_mine(node) {
@@ -176,6 +180,7 @@ impl Roster {
         });
     }
 
+    #[cfg(any(feature = "etcd", test))]
     fn is_mine(&self, node: &NodeId) -> bool {
         self.inner
             .mine
