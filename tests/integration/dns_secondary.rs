@@ -134,7 +134,8 @@ async fn follows_a_switch(tsig: bool) {
         section(&out, "ANSWER")
             .iter()
             .any(|l| l.ends_with("10.1.0.10")),
-        "bootstrap: {out}"
+        "bootstrap: {out}\nknot log:\n{}",
+        std::fs::read_to_string(&knot.log).unwrap_or_default()
     );
 
     // Switch: NOTIFY → Knot asks IXFR → our full transfer → Knot serves the backup's address.
