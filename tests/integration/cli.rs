@@ -169,10 +169,8 @@ fn approve_and_reject_with_nothing_pending_are_409() {
 
 #[test]
 fn unreachable_admin_api_is_a_clear_error() {
-    // A loopback port that was free a moment ago: nothing listens there.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("probe a free port");
+    // A free loopback port outside the ephemeral range: nothing listens there.
+    let addr = format!("127.0.0.1:{}", crate::ports::free_port());
     let out = std::process::Command::new(bin())
         .args(["status", "--admin", &format!("http://{addr}")])
         .output()

@@ -26,11 +26,8 @@ struct Browser {
 
 impl Browser {
     fn start(chromedriver: &std::path::Path) -> Browser {
-        // A port free a moment ago; chromedriver says when it listens.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        // A free port outside the ephemeral range; chromedriver says when it listens.
+        let port = crate::ports::free_port();
         let mut driver = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::piped())

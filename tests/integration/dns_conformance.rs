@@ -17,6 +17,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use tokio::net::UdpSocket;
 
 use crate::dns_support::{Running, config, require, services, shipped_zone};
+use crate::ports::free_port;
 
 /// A real NSD serving `zone_text` as boss.example. on 127.0.0.1:`port`; killed on drop.
 struct Nsd(Child);
@@ -26,11 +27,6 @@ impl Drop for Nsd {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_udp_port() -> u16 {
-    let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-    s.local_addr().expect("addr").port()
 }
 
 fn start_nsd(nsd: &Path, dir: &Path, zone_text: &str, port: u16) -> Nsd {
@@ -161,7 +157,7 @@ async fn answers_match_nsd_on_the_same_zone() {
     let dir = tempfile::tempdir().expect("tempdir");
     let nsd_dir = dir.path().join("nsd");
     std::fs::create_dir_all(&nsd_dir).expect("mkdir");
-    let port = free_udp_port();
+    let port = free_port();
     let _nsd = start_nsd(&nsd_bin, &nsd_dir, &nsd_zone(), port);
     let nsd_addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let ours = Running::start(&config(&shipped_zone(), dir.path(), services()));

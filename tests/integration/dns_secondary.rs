@@ -11,6 +11,7 @@ use std::time::Duration;
 use switchback::config::TsigKey;
 
 use crate::dns_support::{Running, config, require, section, services, shipped_zone, tool, view};
+use crate::ports::free_port;
 
 /// knotd started on a temp config; killed (and its log printed) on drop.
 struct Knot {
@@ -29,11 +30,6 @@ impl Drop for Knot {
             );
         }
     }
-}
-
-fn free_port() -> u16 {
-    let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-    s.local_addr().expect("addr").port()
 }
 
 /// A TSIG key as Knot and switchback both hold it: name and base64 secret.

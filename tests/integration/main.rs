@@ -19,6 +19,7 @@ mod dns_transfer;
 mod drill;
 #[path = "../support/etcd.rs"]
 mod etcd_support;
+use etcd_support::ports;
 mod failover;
 #[path = "../support/fixture.rs"]
 mod fixture;

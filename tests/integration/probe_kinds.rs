@@ -9,9 +9,9 @@ use switchback::probe::{self, Prober};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+/// A loopback address nothing listens on (outside the ephemeral range, so it stays so).
 fn free_port() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr")
+    SocketAddr::from(([127, 0, 0, 1], crate::ports::free_port()))
 }
 
 fn check(kind_keys: &str, name: &str, rise: u32, fall: u32) -> String {

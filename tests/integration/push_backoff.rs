@@ -90,10 +90,7 @@ fn a_dead_authority_never_slows_delivery_to_the_others() {
     let healthy = authority.url();
     let dead = format!("http://{hole}");
     // A stopped authority: nothing listens on its port (connections refused at once).
-    let stopped = {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-        format!("http://{}", l.local_addr().expect("addr"))
-    };
+    let stopped = format!("http://127.0.0.1:{}", crate::ports::free_port());
 
     let start = |id: &str, authorities: &[&str]| {
         let dir = tempfile::tempdir().expect("tempdir");

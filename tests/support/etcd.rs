@@ -1,15 +1,13 @@
 //! Real etcd members for tests: `etcd` from Debian's `etcd-server`, on loopback, in a temp
-//! dir, on free ports of the s9 range (21000-21999; etcd cannot take port 0). Each member runs
+//! dir, on ports from `ports::free_port` (etcd cannot take port 0). Each member runs
 //! under `sh`, which kills it when this process's pipe to it closes, so even a test process
 //! killed mid-run leaves no etcd behind. The tests wait for etcd's own "serving client traffic" line.
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -28,23 +26,10 @@ pub fn available() -> bool {
     false
 }
 
-/// A free loopback port from the s9 range, never handed out twice by this process.
-pub fn free_port() -> u16 {
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let _ = NEXT.compare_exchange(
-        0,
-        21000 + (std::process::id() % 40) as u16 * 25,
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
-    loop {
-        let p = NEXT.fetch_add(1, Ordering::SeqCst);
-        let p = if p >= 22000 { 21000 + p % 1000 } else { p };
-        if TcpListener::bind(("127.0.0.1", p)).is_ok() {
-            return p;
-        }
-    }
-}
+/// One port allocator for every user of this file (two counters could hand out a port twice).
+#[path = "ports.rs"]
+pub mod ports;
+pub use ports::free_port;
 
 struct Member {
     name: String,
