@@ -148,18 +148,29 @@ impl DecisionTask {
                 })
             })
             .collect();
-        for record in changed {
-            let service = record.service().clone();
-            let was = self
-                .records
-                .get(&service)
-                .and_then(|r| r.committed.pending.clone());
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let was: Vec<_> = changed
+            .iter()
+            .map(|r| {
+                let pending = self.records.get(r.service());
+                (
+                    r.service().clone(),
+                    pending.and_then(|p| p.committed.pending.clone()),
+                )
+            })
+            .collect();
+        // One store round for all of them: a lost quorum changes every service at once.
+        self.commit_all(changed).await?;
+        for (service, was) in was {
+            let Some(record) = self.records.get(&service) else {
+                continue;
+            };
             tracing::debug!(%service, degraded = record.health.degraded,
                 down = ?record.health.down, "serving health committed");
-            let now = record.committed.pending.clone();
-            self.commit(record).await?;
-            match now {
-                Some(p) if was.as_ref() != Some(&p) => tracing::info!(%service, to = %p.to,
+            match &record.committed.pending {
+                Some(p) if was.as_ref() != Some(p) => tracing::info!(%service, to = %p.to,
                     kind = ?p.kind, since = p.since.0, deadline = p.deadline.0,
                     "pending proposal committed"),
                 None if was.is_some() => tracing::info!(%service, "pending proposal cleared"),
@@ -171,9 +182,16 @@ impl DecisionTask {
 
     /// One commit under this leadership; a refusal is counted and stops the loop.
     async fn commit(&mut self, record: ServiceRecord) -> Result<(), DecideError> {
-        match self.decisions.commit(&self.leadership, &record).await {
+        self.commit_all(vec![record]).await
+    }
+
+    /// Commits under this leadership, in order; a refusal is counted and stops the loop.
+    async fn commit_all(&mut self, records: Vec<ServiceRecord>) -> Result<(), DecideError> {
+        match self.decisions.commit_all(&self.leadership, &records).await {
             Ok(()) => {
-                self.records.insert(record.service().clone(), record);
+                for record in records {
+                    self.records.insert(record.service().clone(), record);
+                }
                 Ok(())
             }
             Err(e) => {

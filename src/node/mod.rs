@@ -24,6 +24,7 @@ pub mod descriptors;
 mod error;
 mod probe_role;
 mod push;
+mod relay;
 mod reload;
 mod roster_role;
 mod route_role;
@@ -261,11 +262,31 @@ async fn run_carrying(
         );
     }
     console_role::alert_drills(&console, raise.clone(), &mut tasks);
+    let votes = if stores.standing.borrow().cluster {
+        // One publisher per pushed vote: the leader, or a follower when the board lacks it.
+        let stats = Arc::new(relay::RelayStats::default());
+        metrics.add_source(Arc::clone(&stats) as Arc<dyn crate::metrics::Exposition>);
+        let (board, task) = relay::start(
+            Arc::clone(&stores.votes),
+            cfg.node.id.clone(),
+            stores.standing.clone(),
+            relay::grace(cfg.votes.stale_after),
+            stats,
+            tasks.token(),
+        );
+        tasks.spawn("relay", async move {
+            task.await;
+            Ok::<(), NodeError>(())
+        });
+        board
+    } else {
+        Arc::clone(&stores.votes)
+    };
     let state = ApiState::new(api::Parts {
         cfg: Arc::clone(&cfg),
         decide,
         audit: Arc::clone(&stores.audit),
-        votes: Arc::clone(&stores.votes),
+        votes,
         verifier: verifier(),
         token,
         metrics,

@@ -45,6 +45,7 @@ macro_rules! store_battery {
             services_are_independent,
             watch_follows_every_commit,
             deposed_leader_cannot_commit,
+            commit_all_commits_many_and_keeps_the_rules,
             history_newest_first_filtered_limited,
             batch_append_keeps_order,
             votes_latest_per_node,
@@ -296,6 +297,60 @@ pub(crate) async fn deposed_leader_cannot_commit(f: &mut impl Factory) {
     let again = s.campaign(&node()).await.unwrap();
     assert!(again.fence() >= lead.fence());
     s.commit(&again, &committed("crm", "sh", 2)).await.unwrap();
+}
+
+/// Many records at once (more than one etcd transaction holds): all committed, watched and
+/// durable; one stale record among them is fenced; a deposed leader commits none.
+pub(crate) async fn commit_all_commits_many_and_keeps_the_rules(f: &mut impl Factory) {
+    let s = f.fresh().await;
+    let lead = s.campaign(&node()).await.unwrap();
+    s.commit(&lead, &committed("svc-007", "bj", 4))
+        .await
+        .unwrap();
+    let mut many: Vec<ServiceRecord> = (0..150)
+        .map(|i| committed(&format!("svc-{i:03}"), "bj", 4))
+        .collect();
+    for r in &mut many {
+        r.health.degraded = true;
+    }
+    let mut w = s.watch();
+    s.commit_all(&lead, &many).await.unwrap();
+    let seen = w
+        .wait_for(|r| r.len() == 150 && r.values().all(|c| c.health.degraded))
+        .await
+        .unwrap()
+        .clone();
+    assert_eq!(seen[&"svc-149".into()], many[149]);
+    // The stale one first: no store commits anything after a refusal.
+    let stale = [committed("svc-011", "sh", 3), committed("svc-010", "sh", 5)];
+    match s.commit_all(&lead, &stale).await {
+        Err(StoreError::Fenced {
+            service, stored, ..
+        }) => assert_eq!((service.as_str(), stored), ("svc-011", Epoch(4))),
+        other => panic!("a stale record in a batch was not fenced: {other:?}"),
+    }
+    assert_eq!(
+        s.load().await.unwrap()[&"svc-011".into()].epoch(),
+        Epoch(4),
+        "the stale record did not replace the stored one"
+    );
+    s.resign(&lead).await.unwrap();
+    lead.lost().await;
+    let later: Vec<ServiceRecord> = (0..3)
+        .map(|i| committed(&format!("svc-{i:03}"), "sh", 6))
+        .collect();
+    match s.commit_all(&lead, &later).await {
+        Err(StoreError::Deposed { .. }) => {}
+        other => panic!("a deposed leader committed a batch: {other:?}"),
+    }
+    drop((s, lead, w));
+    let s = f.reopen().await;
+    let all = s.load().await.unwrap();
+    assert_eq!(all.len(), 150);
+    assert!(
+        all.values()
+            .all(|r| r.epoch() == Epoch(4) && r.health.degraded)
+    );
 }
 
 pub(crate) async fn batch_append_keeps_order(f: &mut impl Factory) {

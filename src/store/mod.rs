@@ -84,6 +84,19 @@ pub trait DecisionStore: Send + Sync {
     async fn commit(&self, leadership: &Leadership, next: &ServiceRecord)
     -> Result<(), StoreError>;
 
+    /// Commit each of `next` as [`DecisionStore::commit`] would, in order, stopping at the
+    /// first refusal; a store may need fewer round trips for many (etcd: one transaction).
+    async fn commit_all(
+        &self,
+        leadership: &Leadership,
+        next: &[ServiceRecord],
+    ) -> Result<(), StoreError> {
+        for record in next {
+            self.commit(leadership, record).await?;
+        }
+        Ok(())
+    }
+
     /// The committed records now and after every commit (by any leader).
     fn watch(&self) -> watch::Receiver<Records>;
 }

@@ -499,7 +499,7 @@ fn vote_at_leader(c: &mut Cluster, node: &str) -> serde_json::Value {
 
 /// Poll the leader's view of `node`'s vote until `done` holds (each poll is one CLI call; the
 /// probes publish every 100 ms). Panics after 30 s.
-fn wait_for_vote(
+pub(crate) fn wait_for_vote(
     c: &mut Cluster,
     node: &str,
     done: impl Fn(&serde_json::Value) -> bool,

@@ -145,6 +145,10 @@ pub(crate) struct Cluster {
     pub(crate) prefix: String,
 }
 
+/// crm's policy unless a test sets its own.
+pub(crate) const POLICY: &str =
+    r#"{ mode = "auto", quorum = 2, min_domains = 2, hold_down = "300ms" }"#;
+
 /// The vote key every authority shares (tests sign their own votes with it).
 pub(crate) const KEY: &str = "s9-cluster-test-vote-key";
 
@@ -162,19 +166,26 @@ impl Cluster {
     /// Like [`Cluster::start`]; with `relay_sites` each authority probes the stand-ins through
     /// its own relays, so a test can cut one probe off from a site ([`Authority::cut_site`]).
     pub(crate) fn start_with(on_isolation: &str, relay_sites: bool) -> Option<Cluster> {
-        Self::start_full(
-            on_isolation,
-            relay_sites,
-            r#"{ mode = "auto", quorum = 2, min_domains = 2, hold_down = "300ms" }"#,
-        )
+        Self::start_full(on_isolation, relay_sites, POLICY, "")
     }
 
     /// Like [`Cluster::start`] with crm on `policy` (an inline TOML table).
     pub(crate) fn start_with_policy(on_isolation: &str, policy: &str) -> Option<Cluster> {
-        Self::start_full(on_isolation, false, policy)
+        Self::start_full(on_isolation, false, policy, "")
     }
 
-    fn start_full(on_isolation: &str, relay_sites: bool, policy: &str) -> Option<Cluster> {
+    /// Like [`Cluster::start`], with more voters (probe-only nodes a test starts): `extra` is
+    /// inline tables, each with a leading comma.
+    pub(crate) fn start_with_voters(on_isolation: &str, extra: &str) -> Option<Cluster> {
+        Self::start_full(on_isolation, false, POLICY, extra)
+    }
+
+    fn start_full(
+        on_isolation: &str,
+        relay_sites: bool,
+        policy: &str,
+        extra_voters: &str,
+    ) -> Option<Cluster> {
         if !available() {
             return None;
         }
@@ -238,7 +249,7 @@ on_isolation = "{on_isolation}"
 [votes]
 key_files = ["votes.key"]
 stale_after = "2s"
-voters = [{{ id = "a1", domain = "d1" }}, {{ id = "a2", domain = "d2" }}, {{ id = "a3", domain = "d3" }}]
+voters = [{{ id = "a1", domain = "d1" }}, {{ id = "a2", domain = "d2" }}, {{ id = "a3", domain = "d3" }}{extra_voters}]
 
 [dns]
 listen = ["127.0.0.1:0"]

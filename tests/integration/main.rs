@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod cluster;
 mod cluster_pending;
+mod cluster_relay;
 mod cluster_support;
 mod console;
 mod dashboard_browser;

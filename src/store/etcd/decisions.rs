@@ -51,6 +51,113 @@ pub(super) async fn load_all(
     Ok((records, revision))
 }
 
+/// The leadership key this node campaigned with, while its leadership holds.
+fn leader_key(inner: &Inner, leadership: &Leadership) -> Option<Vec<u8>> {
+    let leaders = inner.leaders.lock().unwrap_or_else(|p| p.into_inner());
+    leaders.get(&leadership.fence()).map(|k| k.key().to_vec())
+}
+
+/// At most this many records go in one transaction (etcd's `--max-txn-ops` defaults to 128
+/// and counts compares and puts separately).
+const BATCH: usize = 100;
+
+/// Commit several records in one transaction per [`BATCH`]: one read of every record, then
+/// puts that hold only while the leadership does and each record is the one read. Used for the
+/// serving health of many services changing at once (a lost quorum touches every service),
+/// which one commit each would serialise into two round trips per service. A batch whose
+/// transaction fails while this node still leads (a record changed in between) is committed
+/// record by record, which checks again.
+pub(super) async fn commit_all(
+    inner: &Inner,
+    leadership: &Leadership,
+    next: &[ServiceRecord],
+) -> Result<(), StoreError> {
+    if next.len() < 2 {
+        for r in next {
+            commit(inner, leadership, r).await?;
+        }
+        return Ok(());
+    }
+    let deposed = |service: &ServiceId| StoreError::Deposed {
+        service: service.clone(),
+        node: leadership.node().clone(),
+    };
+    let first = next[0].service();
+    let leader_key = leader_key(inner, leadership).ok_or_else(|| deposed(first))?;
+    if leadership.is_lost() {
+        return Err(deposed(first));
+    }
+    let prefix = inner.keys.decisions();
+    let mut kv = inner.client.kv_client();
+    let resp = timed(
+        inner.timeout,
+        "get",
+        &prefix,
+        kv.get(prefix.clone(), Some(GetOptions::new().with_prefix())),
+    )
+    .await?;
+    let mut stored: BTreeMap<String, (ServiceRecord, i64)> = BTreeMap::new();
+    for found in resp.kvs() {
+        let key = String::from_utf8_lossy(found.key()).into_owned();
+        stored.insert(key, (decode(&inner.keys, found)?, found.mod_revision()));
+    }
+    let fence = i64::try_from(leadership.fence()).unwrap_or(i64::MAX);
+    for batch in next.chunks(BATCH) {
+        let mut compares = vec![Compare::create_revision(
+            leader_key.clone(),
+            CompareOp::Equal,
+            fence,
+        )];
+        let mut puts = Vec::with_capacity(batch.len());
+        for record in batch {
+            let key = inner.keys.decision(record.service());
+            let old = stored.get(&key);
+            if !may_replace(old.map(|(r, _)| r), record) {
+                return Err(StoreError::Fenced {
+                    service: record.service().clone(),
+                    stored: old.map(|(r, _)| r.epoch()).unwrap_or_default(),
+                    offered: record.epoch(),
+                });
+            }
+            let value = serde_json::to_vec(record).map_err(|e| StoreError::CorruptKey {
+                key: key.clone(),
+                detail: e.to_string(),
+            })?;
+            let revision = old.map(|(_, rev)| *rev).unwrap_or_default();
+            compares.push(Compare::mod_revision(
+                key.clone(),
+                CompareOp::Equal,
+                revision,
+            ));
+            puts.push(TxnOp::put(key, value, None));
+        }
+        let txn = Txn::new()
+            .when(compares)
+            .and_then(puts)
+            .or_else([TxnOp::get(leader_key.clone(), None)]);
+        let resp = timed(inner.timeout, "txn", &prefix, kv.txn(txn)).await?;
+        if resp.succeeded() {
+            continue;
+        }
+        if !still_leads(&resp, fence) {
+            leadership.end();
+            return Err(deposed(batch[0].service()));
+        }
+        for record in batch {
+            commit(inner, leadership, record).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a failed transaction's `or_else` read found this leadership's key.
+fn still_leads(resp: &etcd_client::TxnResponse, fence: i64) -> bool {
+    resp.op_responses().into_iter().any(|r| match r {
+        TxnOpResponse::Get(g) => g.kvs().iter().any(|k| k.create_revision() == fence),
+        _ => false,
+    })
+}
+
 pub(super) async fn commit(
     inner: &Inner,
     leadership: &Leadership,
@@ -61,11 +168,7 @@ pub(super) async fn commit(
         service: service.clone(),
         node: leadership.node().clone(),
     };
-    let leader_key = {
-        let leaders = inner.leaders.lock().unwrap_or_else(|p| p.into_inner());
-        leaders.get(&leadership.fence()).map(|k| k.key().to_vec())
-    };
-    let Some(leader_key) = leader_key else {
+    let Some(leader_key) = leader_key(inner, leadership) else {
         return Err(deposed());
     };
     let key = inner.keys.decision(service);
@@ -102,11 +205,7 @@ pub(super) async fn commit(
         if resp.succeeded() {
             return Ok(());
         }
-        let still_leads = resp.op_responses().into_iter().any(|r| match r {
-            TxnOpResponse::Get(g) => g.kvs().iter().any(|k| k.create_revision() == fence),
-            _ => false,
-        });
-        if !still_leads {
+        if !still_leads(&resp, fence) {
             leadership.end();
             return Err(deposed());
         }

@@ -296,6 +296,14 @@ impl DecisionStore for EtcdStore {
         decisions::commit(&self.inner, leadership, next).await
     }
 
+    async fn commit_all(
+        &self,
+        leadership: &Leadership,
+        next: &[ServiceRecord],
+    ) -> Result<(), StoreError> {
+        decisions::commit_all(&self.inner, leadership, next).await
+    }
+
     fn watch(&self) -> watch::Receiver<Records> {
         self.inner.committed.clone()
     }
