@@ -46,6 +46,7 @@ impl Histogram {
 #[derive(Default)]
 pub struct Metrics {
     observations_accepted: AtomicU64,
+    observations_superseded: AtomicU64,
     observations_dropped: Mutex<BTreeMap<String, u64>>,
     decisions: Mutex<BTreeMap<String, u64>>,
     commits_refused: Mutex<BTreeMap<&'static str, u64>>,
@@ -114,6 +115,11 @@ impl Metrics {
         self.observations_accepted.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The leader skipped a vote: a newer one from the same node was waiting behind it.
+    pub fn observation_superseded(&self) {
+        self.observations_superseded.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// An observation was dropped, for `reason` (bad_signature, unknown_voter, replay, stale, ...).
     pub fn observation_dropped(&self, reason: &str) {
         bump(&self.observations_dropped, reason.to_owned());
@@ -159,6 +165,11 @@ impl Metrics {
         h.entry(enactor).or_default().observe(took);
     }
 
+    /// Votes the leader skipped as superseded so far (for tests).
+    pub fn superseded(&self) -> u64 {
+        self.observations_superseded.load(Ordering::Relaxed)
+    }
+
     /// Dropped observations for one reason (for tests and the dashboard).
     pub fn dropped(&self, reason: &str) -> u64 {
         snapshot(&self.observations_dropped)
@@ -196,6 +207,17 @@ impl Metrics {
             out,
             "switchback_observations_accepted_total {}",
             self.observations_accepted.load(Ordering::Relaxed)
+        );
+        family(
+            &mut out,
+            "switchback_observations_superseded_total",
+            "counter",
+            "Votes the leader skipped because a newer one from the same node was waiting (it was behind).",
+        );
+        let _ = writeln!(
+            out,
+            "switchback_observations_superseded_total {}",
+            self.observations_superseded.load(Ordering::Relaxed)
         );
         family(
             &mut out,

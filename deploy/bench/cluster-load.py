@@ -334,7 +334,7 @@ listen = "127.0.0.1:{30600 + n}"
     print("\nauthorities' /metrics (delta / s):")
     for i, a in enumerate(admins):
         m0, m1 = s0["auth"][i], s1["auth"][i]
-        acc = [k for k in m1 if "observation" in k and not k.startswith("#")]
+        acc = [k for k in m1 if ("observation" in k or "relayed" in k) and not k.startswith("#")]
         print(f"  a{i + 1}: " + ", ".join(f"{k} {(m1[k] - m0.get(k, 0)) / dt:.1f}" for k in sorted(acc)))
     if ages:
         xs = sorted(ages)

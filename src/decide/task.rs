@@ -12,7 +12,7 @@ use super::clock::Clock;
 use super::error::DecideError;
 use super::handle::{CommandFailure, DurableEvent, Published, Request};
 use crate::metrics::Metrics;
-use crate::model::{Committed, Observation, ServiceId, ServiceRecord, ServingHealth};
+use crate::model::{Committed, NodeId, Observation, ServiceId, ServiceRecord, ServingHealth};
 use crate::policy::{self, AuditEntry, AuditRecord, Engine, Input, Output, ServiceStatus};
 use crate::store::{
     AuditLog, DecisionStore, Election, Leadership, StoreError, VoteBoard, VoteChange, VoteWatch,
@@ -20,7 +20,7 @@ use crate::store::{
 use crate::tally::{SignedObservation, Verifier};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -80,25 +80,29 @@ impl DecisionTask {
             .iter()
             .map(|s| (&s.service, policy::serving_health(s)))
             .collect();
+        let mut commits = Vec::new();
         for output in outputs {
             match output {
-                Output::Commit(c) => {
-                    let service = &c.decision.service;
-                    let record = ServiceRecord {
-                        committed: c.clone(),
-                        health: health.get(service).cloned().unwrap_or_default(),
-                    };
-                    self.commit(record).await?;
-                    self.metrics.decision_committed(service.as_str());
-                    tracing::info!(
-                        service = %service,
-                        active_site = %c.decision.active_site,
-                        epoch = %c.decision.epoch,
-                        reason = %c.decision.reason,
-                        "decision committed"
-                    );
-                }
+                Output::Commit(c) => commits.push(ServiceRecord {
+                    committed: c.clone(),
+                    health: health.get(&c.decision.service).cloned().unwrap_or_default(),
+                }),
                 Output::Event(e) => e.log(),
+            }
+        }
+        // One store round for all of them (a new leader's first step commits every service).
+        self.commit_all(commits).await?;
+        for output in outputs {
+            if let Output::Commit(c) = output {
+                let service = &c.decision.service;
+                self.metrics.decision_committed(service.as_str());
+                tracing::info!(
+                    service = %service,
+                    active_site = %c.decision.active_site,
+                    epoch = %c.decision.epoch,
+                    reason = %c.decision.reason,
+                    "decision committed"
+                );
             }
         }
         self.commit_health(&health).await?;
@@ -180,13 +184,11 @@ impl DecisionTask {
         Ok(())
     }
 
-    /// One commit under this leadership; a refusal is counted and stops the loop.
-    async fn commit(&mut self, record: ServiceRecord) -> Result<(), DecideError> {
-        self.commit_all(vec![record]).await
-    }
-
     /// Commits under this leadership, in order; a refusal is counted and stops the loop.
     async fn commit_all(&mut self, records: Vec<ServiceRecord>) -> Result<(), DecideError> {
+        if records.is_empty() {
+            return Ok(());
+        }
         match self.decisions.commit_all(&self.leadership, &records).await {
             Ok(()) => {
                 for record in records {
@@ -251,24 +253,85 @@ impl DecisionTask {
     }
 
     /// A signed vote from the board: verified here (whoever wrote it to the board), then
-    /// handed to the engine. The vote last accepted from a node, seen again, is skipped
-    /// silently (a resynchronised watch repeats the current ones); an older one is a replay
-    /// and, like every other drop, counted by reason and logged (rate-limited per peer).
+    /// handed to the engine.
     async fn vote(&mut self, signed: SignedObservation) -> Result<(), DecideError> {
+        if let Some(obs) = self.verify(&signed) {
+            let _ = self.step(Input::Observation(obs)).await?;
+        }
+        Ok(())
+    }
+
+    /// Verify a vote from the board. The vote last accepted from a node, seen again, is
+    /// skipped silently (a resynchronised watch repeats the current ones); an older one is a
+    /// replay and, like every other drop, counted by reason and logged (rate-limited per peer).
+    fn verify(&mut self, signed: &SignedObservation) -> Option<Observation> {
         let obs = &signed.observation;
         if self.verifier.last_seq(&obs.node) == Some(obs.seq) {
-            return Ok(());
+            return None;
         }
-        match self.verifier.verify(&signed, self.clock.now()) {
-            Ok(obs) => {
-                let _ = self.step(Input::Observation(obs)).await?;
-            }
+        match self.verifier.verify(signed, self.clock.now()) {
+            Ok(obs) => Some(obs),
             Err(r) => {
                 self.metrics.observation_dropped(r.label());
                 crate::tally::log_rejected(&r, "leader");
+                None
             }
         }
+    }
+
+    /// `first` and every vote already waiting behind it: each is verified (and each drop
+    /// counted) in order, and the newest verified one per node goes to the engine. A vote is
+    /// level-triggered, so one superseded while it waited is skipped (counted in
+    /// `switchback_observations_superseded_total`). A loop that fell behind (a slow commit, a
+    /// take-over) so catches up in one round of at most one vote per probe, instead of working
+    /// through old ones that age the tally out and flap the quorum. Watches again if the
+    /// watch lagged.
+    async fn votes_waiting(
+        &mut self,
+        first: SignedObservation,
+        votes: &mut VoteWatch,
+    ) -> Result<(), DecideError> {
+        let mut newest: BTreeMap<NodeId, Observation> = BTreeMap::new();
+        let mut next = Some(first);
+        let mut lagged = false;
+        while let Some(signed) = next.take() {
+            if let Some(obs) = self.verify(&signed)
+                && newest.insert(obs.node.clone(), obs).is_some()
+            {
+                self.metrics.observation_superseded();
+            }
+            next = loop {
+                match votes.changes.try_recv() {
+                    Ok(VoteChange::Put(v)) => break Some(v),
+                    Ok(VoteChange::Expired(_)) => {}
+                    Err(TryRecvError::Lagged(missed)) => {
+                        tracing::warn!(
+                            missed,
+                            "vote watch lagged; reading the current votes again"
+                        );
+                        lagged = true;
+                        break None;
+                    }
+                    Err(TryRecvError::Empty | TryRecvError::Closed) => break None,
+                }
+            };
+        }
+        for obs in newest.into_values() {
+            let _ = self.step(Input::Observation(obs)).await?;
+        }
+        if lagged {
+            *votes = self.watch_again().await?;
+        }
         Ok(())
+    }
+
+    /// Watch the board anew and feed its current votes (after the watch lagged).
+    async fn watch_again(&mut self) -> Result<VoteWatch, DecideError> {
+        let mut votes = self.board.watch_votes().await?;
+        for v in std::mem::take(&mut votes.current) {
+            self.vote(v).await?;
+        }
+        Ok(votes)
     }
 
     /// Run until cancelled, the leadership is lost or the store fails.
@@ -326,15 +389,12 @@ impl DecisionTask {
                     let _ = self.step(Input::Observation(obs)).await?;
                 }
                 change = votes.changes.recv() => match change {
-                    Ok(VoteChange::Put(v)) => self.vote(v).await?,
+                    Ok(VoteChange::Put(v)) => self.votes_waiting(v, &mut votes).await?,
                     // The tally ages votes out by their own time; nothing to do.
                     Ok(VoteChange::Expired(_)) => {}
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "vote watch lagged; reading the current votes again");
-                        votes = self.board.watch_votes().await?;
-                        for v in std::mem::take(&mut votes.current) {
-                            self.vote(v).await?;
-                        }
+                        votes = self.watch_again().await?;
                     }
                     Err(RecvError::Closed) => return Err(DecideError::VotesClosed),
                 },

@@ -319,6 +319,32 @@ async fn votes_that_change_only_the_tally_are_folded_into_one_refresh() {
     l.stop().await;
 }
 
+/// A loop that fell behind catches up with the newest vote per node: the votes waiting behind
+/// it are each verified (a forged one is still counted) but only the newest goes to the engine.
+#[tokio::test]
+async fn votes_waiting_behind_a_newer_one_are_skipped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Loop::start(dir.path()).await;
+    let now = Clock::new(Timestamp(1_000_000)).now();
+    let ttl = Duration::from_secs(5);
+    // Published without yielding: all thirty wait when the loop next runs.
+    for seq in 1..=30 {
+        let v = Verifier::sign(KEY.as_bytes(), &observation("p1", seq, now));
+        l.stores.votes.publish(&v, ttl).await.unwrap();
+    }
+    let forged = Verifier::sign(b"not the key", &observation("p1", 31, now));
+    l.stores.votes.publish(&forged, ttl).await.unwrap();
+    let mut published = l.handle.published.clone();
+    let seen = published.wait_for(|p| p.votes.nodes.iter().any(|n| n.seq == 30));
+    tokio::time::timeout(Duration::from_secs(10), seen)
+        .await
+        .expect("the newest vote reached the engine")
+        .unwrap();
+    assert_eq!(l.metrics.superseded(), 29);
+    assert_eq!(l.metrics.dropped("bad_signature"), 1);
+    l.stop().await;
+}
+
 /// Issue #13: killed between a commit and its output record, the node restarts serving the
 /// new epoch; the start records it as `Recovered` (once), so history explains what is served.
 #[tokio::test(start_paused = true)]

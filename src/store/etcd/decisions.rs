@@ -72,7 +72,11 @@ pub(super) async fn commit_all(
     leadership: &Leadership,
     next: &[ServiceRecord],
 ) -> Result<(), StoreError> {
-    if next.len() < 2 {
+    let mut services: Vec<&ServiceId> = next.iter().map(ServiceRecord::service).collect();
+    services.sort();
+    services.dedup();
+    // etcd refuses a transaction that puts one key twice: such a batch goes record by record.
+    if next.len() < 2 || services.len() < next.len() {
         for r in next {
             commit(inner, leadership, r).await?;
         }
