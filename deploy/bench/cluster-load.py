@@ -19,6 +19,11 @@ process, each authority's /metrics (observations accepted / dropped), and every 
 age of each probe's latest vote in etcd (now − the observation's own `at`: heartbeat lag).
 Prints one table and stops everything it started (state in /tmp/s18-load unless LOAD_STATE).
 
+FAIL=1: after the window, under the same load, bj's health endpoint answers 503 for every
+service, and it prints how long each authority took until its committed state has every
+service on sh (policy auto, hold_down 1 s, checks fall = 3 at 200 ms), then each authority's
+(site, epoch) pairs 3 s later.
+
 NETNS=1 (root): each probe runs in its own network namespace s18pNN (veth into a bridge
 s18br0, 10.218.0.1/24; probe NN at 10.218.0.(10+NN)), and the authorities' admin API and the
 stand-in listen on 10.218.0.1: every probe is its own client address, as on separate hosts.
@@ -162,14 +167,21 @@ def main():
               "--initial-cluster-token", "s18-load"], f"{state}/etcd-l{i}.log")
     for role, name, p in list(procs):
         wait_for(f"{state}/etcd-{name}.log", "serving insecure client requests", f"etcd {name}", p)
-    # stand-in sites: one server, every path that ends in /health answers 200
+    # stand-in sites: one server, every path that ends in /health answers 200 until
+    # POST /fail/SITE, then that site's answer 503
     start("site", "sites", ["python3", "-c", """
 import http.server
+failed = set()
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
-        b = b"up\\n"; self.send_response(200 if self.path.endswith("/health") else 404)
+        site = self.path.strip("/").split("/")[0]
+        code = (503 if site in failed else 200) if self.path.endswith("/health") else 404
+        b = b"ok\\n"; self.send_response(code)
         self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
+    def do_POST(self):
+        failed.add(self.path.rsplit("/", 1)[-1])
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer((HOST, 30080), H).serve_forever()
 """.replace("HOST", repr(host))], f"{state}/sites.log")
@@ -334,7 +346,7 @@ listen = "127.0.0.1:{30600 + n}"
     print("\nauthorities' /metrics (delta / s):")
     for i, a in enumerate(admins):
         m0, m1 = s0["auth"][i], s1["auth"][i]
-        acc = [k for k in m1 if ("observation" in k or "relayed" in k) and not k.startswith("#")]
+        acc = [k for k in m1 if ("observation" in k or "relayed" in k) and not k.startswith("#") and (m1[k] - m0.get(k, 0)) > 0]
         print(f"  a{i + 1}: " + ", ".join(f"{k} {(m1[k] - m0.get(k, 0)) / dt:.1f}" for k in sorted(acc)))
     if ages:
         xs = sorted(ages)
@@ -362,6 +374,36 @@ listen = "127.0.0.1:{30600 + n}"
             warn[name] = sum(1 for l in text.splitlines() if " WARN " in l or '"WARN"' in l or " ERROR " in l)
     print("WARN/ERROR lines: authorities " + ", ".join(f"{n} {warn[n]}" for n in ("a1", "a2", "a3")) +
           f"; probes total {sum(v for k, v in warn.items() if k.startswith('p'))}")
+    if os.environ.get("FAIL") == "1":
+        fail_bj(admins, status)
+
+
+def fail_bj(admins, status):
+    """Under the same load, bj's app fails for every service: the time from the failure until
+    each authority's committed state (its /v1/status) has every service on sh."""
+    urllib.request.urlopen(urllib.request.Request(f"http://{host}:30080/fail/bj", method="POST"), timeout=5).read()
+    t0 = time.time()
+    done = {}
+    while len(done) < len(admins) and time.time() < t0 + 60:
+        for a in admins:
+            if a in done:
+                continue
+            try:
+                sv = status(a).get("services", [])
+            except Exception:
+                continue
+            if sv and all(x.get("active_site") == "sh" for x in sv):
+                done[a] = time.time() - t0
+        time.sleep(0.05)
+    print(f"\nbj failed under load (POST /fail/bj); every service on sh at each authority after (s, 50 ms polls):")
+    for i, a in enumerate(admins):
+        print(f"  a{i + 1}: " + (f"{done[a]:.2f}" if a in done else "not within 60 s"))
+    time.sleep(3)
+    epochs = {}
+    for a in admins:
+        for x in status(a).get("services", []):
+            epochs.setdefault(a, set()).add((x.get("active_site"), x.get("epoch")))
+    print(f"  (site, epoch) per authority 3 s later: {epochs}")
 
 
 try:
