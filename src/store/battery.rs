@@ -91,7 +91,8 @@ fn node() -> NodeId {
     NodeId::from("auth-1")
 }
 
-fn vote(node: &str, seq: u64) -> SignedObservation {
+/// A signed vote of `node` with no views, at `seq` (also its time).
+pub(crate) fn vote(node: &str, seq: u64) -> SignedObservation {
     Verifier::sign(
         b"battery key",
         &Observation {

@@ -1,30 +1,11 @@
 //! The relay over a real (embedded) board, on tokio's paused clock.
 
 use super::*;
-use crate::model::{Observation, Timestamp};
+use crate::store::battery::vote;
 use crate::store::{EmbeddedStore, LeaderInfo};
-use crate::tally::Verifier;
-use std::collections::BTreeMap;
 
 const GRACE: Duration = Duration::from_millis(500);
 const TTL: Duration = Duration::from_secs(2);
-
-fn vote(node: &str, seq: u64) -> SignedObservation {
-    Verifier::sign(
-        b"relay key",
-        &Observation {
-            node: node.into(),
-            domain: "d0".into(),
-            seq,
-            at: Timestamp(seq),
-            self_ok: true,
-            self_detail: None,
-            sites: BTreeMap::new(),
-            services: BTreeMap::new(),
-            gates: BTreeMap::new(),
-        },
-    )
-}
 
 fn led_by(node: &str) -> Standing {
     Standing {
