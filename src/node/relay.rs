@@ -130,6 +130,8 @@ struct Task {
     watch: Option<VoteWatch>,
     /// After a failed subscription, not before this.
     resubscribe: Instant,
+    /// The last put failed (logged once per run of failures, not per vote).
+    failing: bool,
 }
 
 /// Pause before watching the board again after the store refused a watch.
@@ -164,6 +166,7 @@ pub(crate) fn start(
         on_board: HashMap::new(),
         watch: None,
         resubscribe: Instant::now(),
+        failing: false,
     };
     (Arc::new(relay), task.run(rx, stop))
 }
@@ -287,8 +290,16 @@ impl Task {
                 self.stats.published.fetch_add(1, Ordering::Relaxed);
                 let newest = self.on_board.entry(node).or_insert(seq);
                 *newest = (*newest).max(seq);
+                if std::mem::take(&mut self.failing) {
+                    tracing::info!("held votes are published again");
+                }
             }
-            Err(e) => tracing::warn!(error = %e, %node, seq, "held vote not published"),
+            Err(e) => {
+                if !std::mem::replace(&mut self.failing, true) {
+                    tracing::warn!(error = %e, %node, seq,
+                        "held vote not published (logged once until one is)");
+                }
+            }
         }
     }
 }
