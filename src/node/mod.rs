@@ -21,6 +21,7 @@ mod alert_role;
 mod cluster_role;
 mod console_role;
 pub mod descriptors;
+mod dns_role;
 mod error;
 mod probe_role;
 mod push;
@@ -40,7 +41,7 @@ use crate::api::{self, ApiState, Readiness, Token};
 use crate::config::{AdminSection, Config, Role, VotesSection};
 use crate::decide::{self, Clock, DecisionHandle};
 use crate::dns::DnsServer;
-use crate::enact::{DnsEnactor, Follower, Reports};
+use crate::enact::Reports;
 use crate::metrics::{Exposition, Metrics};
 use crate::probe::StatusHandle;
 use crate::store::Stores;
@@ -220,25 +221,7 @@ async fn run_carrying(
     )?;
 
     if let Some(server) = dns {
-        let mut enactor = DnsEnactor::new(server.handle());
-        if let Some(addr) = server.local_addrs().first() {
-            enactor = enactor.verifying(console_role::loopback(*addr), Arc::clone(&cfg));
-        }
-        let mut follower = Follower::new(
-            enactor,
-            Arc::clone(&cfg),
-            stores.decisions.watch(),
-            Arc::clone(&metrics),
-            reports.clone(),
-        );
-        // Answer from the committed state from the very first query.
-        follower.apply_now(true).await.map_err(NodeError::Enact)?;
-        tasks.spawn("dns", server.run(tasks.token()));
-        let token = tasks.token();
-        tasks.spawn("enact_dns", async move {
-            follower.run(token).await;
-            Ok::<(), NodeError>(())
-        });
+        dns_role::start(server, &cfg, &stores, &metrics, &reports, &mut tasks).await?;
     }
 
     let watch = stores.decisions.watch();
@@ -262,26 +245,7 @@ async fn run_carrying(
         );
     }
     console_role::alert_drills(&console, raise.clone(), &mut tasks);
-    let votes = if stores.standing.borrow().cluster {
-        // One publisher per pushed vote: the leader, or a follower when the board lacks it.
-        let stats = Arc::new(relay::RelayStats::default());
-        metrics.add_source(Arc::clone(&stats) as Arc<dyn crate::metrics::Exposition>);
-        let (board, task) = relay::start(
-            Arc::clone(&stores.votes),
-            cfg.node.id.clone(),
-            stores.standing.clone(),
-            relay::grace(cfg.votes.stale_after),
-            stats,
-            tasks.token(),
-        );
-        tasks.spawn("relay", async move {
-            task.await;
-            Ok::<(), NodeError>(())
-        });
-        board
-    } else {
-        Arc::clone(&stores.votes)
-    };
+    let votes = relay::board_for_pushes(&cfg, &stores, &metrics, &mut tasks);
     let state = ApiState::new(api::Parts {
         cfg: Arc::clone(&cfg),
         decide,

@@ -21,9 +21,12 @@
 //! lacked it), `on_board` (the leader had it already), `superseded` (a newer one from the same
 //! node came while it was held).
 
-use crate::metrics::{Exposition, family};
+use super::error::NodeError;
+use super::tasks::Tasks;
+use crate::config::Config;
+use crate::metrics::{Exposition, Metrics, family};
 use crate::model::NodeId;
-use crate::store::{Standing, StoreError, VoteBoard, VoteChange, VoteWatch};
+use crate::store::{Standing, StoreError, Stores, VoteBoard, VoteChange, VoteWatch};
 use crate::tally::SignedObservation;
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -137,8 +140,36 @@ struct Task {
 /// Pause before watching the board again after the store refused a watch.
 const RESUBSCRIBE: Duration = Duration::from_secs(1);
 
+/// The vote board the admin API publishes pushed votes to: with a cluster store, the relay
+/// (started here, its counters in `/metrics`); otherwise the store's own board.
+pub(super) fn board_for_pushes(
+    cfg: &Config,
+    stores: &Stores,
+    metrics: &Metrics,
+    tasks: &mut Tasks,
+) -> Arc<dyn VoteBoard> {
+    if !stores.standing.borrow().cluster {
+        return Arc::clone(&stores.votes);
+    }
+    let stats = Arc::new(RelayStats::default());
+    metrics.add_source(Arc::clone(&stats) as Arc<dyn Exposition>);
+    let (board, task) = start(
+        Arc::clone(&stores.votes),
+        cfg.node.id.clone(),
+        stores.standing.clone(),
+        grace(cfg.votes.stale_after),
+        stats,
+        tasks.token(),
+    );
+    tasks.spawn("relay", async move {
+        task.await;
+        Ok::<(), NodeError>(())
+    });
+    board
+}
+
 /// Start the relay over `board`; the returned board goes to the admin API.
-pub(crate) fn start(
+fn start(
     board: Arc<dyn VoteBoard>,
     me: NodeId,
     standing: watch::Receiver<Standing>,
