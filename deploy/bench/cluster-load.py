@@ -19,7 +19,10 @@ process, each authority's /metrics (observations accepted / dropped), and every 
 age of each probe's latest vote in etcd (now − the observation's own `at`: heartbeat lag).
 Prints one table and stops everything it started (state in /tmp/s18-load unless LOAD_STATE).
 
-FAIL=1: after the window, under the same load, bj's health endpoint answers 503 for every
+KILL=1: after the window, kill -9 the leader and report how long until another leads, how many
+held votes the followers published meanwhile, and any quorum lost at the new leader.
+
+FAIL=1: after the window (and the kill), under the same load, bj's health endpoint answers 503 for every
 service, and it prints how long each authority took until its committed state has every
 service on sh (policy auto, hold_down 1 s, checks fall = 3 at 200 ms), then each authority's
 (site, epoch) pairs 3 s later.
@@ -374,8 +377,51 @@ listen = "127.0.0.1:{30600 + n}"
             warn[name] = sum(1 for l in text.splitlines() if " WARN " in l or '"WARN"' in l or " ERROR " in l)
     print("WARN/ERROR lines: authorities " + ", ".join(f"{n} {warn[n]}" for n in ("a1", "a2", "a3")) +
           f"; probes total {sum(v for k, v in warn.items() if k.startswith('p'))}")
+    alive = admins
+    if os.environ.get("KILL") == "1":
+        dead = kill_leader(admins, status, leader1)
+        alive = [a for i, a in enumerate(admins) if f"a{i + 1}" != dead]
     if os.environ.get("FAIL") == "1":
-        fail_bj(admins, status)
+        fail_bj(alive, status)
+
+
+def kill_leader(admins, status, leader):
+    """Under the same load, kill -9 the leader: how long until another authority leads, and
+    whether the new leader's tally stayed whole (no quorum lost) with the followers keeping the
+    board current meanwhile (their relays publish what the dead leader no longer does)."""
+    name = leader if isinstance(leader, str) else (leader or {}).get("node")
+    proc = next(p for role, n, p in procs if role == "authority" and n == name)
+    rest = [a for i, a in enumerate(admins) if f"a{i + 1}" != name]
+    before = [metrics(f"{a}/metrics") for a in rest]
+    t_kill = time.time()
+    proc.kill()
+    new, took = None, None
+    while time.time() < t_kill + 30 and new is None:
+        for a in rest:
+            try:
+                l = status(a).get("cluster", {}).get("leader")
+            except Exception:
+                continue
+            l = l if isinstance(l, str) else (l or {}).get("node")
+            if l and l != name:
+                new, took = l, time.time() - t_kill
+        time.sleep(0.05)
+    time.sleep(5)
+    after = [metrics(f"{a}/metrics") for a in rest]
+    key = 'switchback_votes_relayed_total{outcome="published"}'
+    published = sum(m1.get(key, 0) - m0.get(key, 0) for m0, m1 in zip(before, after))
+    stale = sum(m1.get(k, 0) - m0.get(k, 0) for m0, m1 in zip(before, after)
+                for k in m1 if k.startswith("switchback_observations_dropped_total"))
+    t0s = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t_kill))
+    lost = 0
+    if new:
+        lost = sum(1 for l in open(f"{state}/{new}.log", errors="replace")
+                   if l[:19] >= t0s and "quorum_lost" in l)
+    print(f"\nleader {name} killed (-9) under load: {new or 'nobody'} leads after "
+          f"{took if took is None else round(took, 2)} s (status polled every 50 ms); in the 5 s after: "
+          f"followers published {published:.0f} held votes, dropped {stale:.0f} votes, "
+          f"quorum lost at the new leader {lost} times (service events)")
+    return name
 
 
 def fail_bj(admins, status):
@@ -396,8 +442,8 @@ def fail_bj(admins, status):
                 done[a] = time.time() - t0
         time.sleep(0.05)
     print(f"\nbj failed under load (POST /fail/bj); every service on sh at each authority after (s, 50 ms polls):")
-    for i, a in enumerate(admins):
-        print(f"  a{i + 1}: " + (f"{done[a]:.2f}" if a in done else "not within 60 s"))
+    for a in admins:
+        print(f"  {a}: " + (f"{done[a]:.2f}" if a in done else "not within 60 s"))
     time.sleep(3)
     epochs = {}
     for a in admins:
@@ -406,6 +452,10 @@ def fail_bj(admins, status):
     print(f"  (site, epoch) per authority 3 s later: {epochs}")
 
 
+# A SIGTERM or SIGHUP (timeout, a closed terminal) ends the run through the same clean-up as
+# its normal end, so no probe, etcd member or namespace is left behind.
+for sig in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(sig, lambda n, _: sys.exit(128 + n))
 try:
     main()
 finally:
