@@ -171,16 +171,24 @@ pub(crate) fn describe(site: &SiteId, e: &SiteEval) -> String {
         Health::Down => e.combined.down_domains.len(),
         _ => e.combined.up_domains.len(),
     };
+    let total = e.combined.total();
+    let agree = match e.verdict {
+        Health::Down => e.combined.down,
+        _ => e.combined.up,
+    };
     let _ = write!(
         s,
-        " from {} counting probes ({} agree) in {domains} domains",
-        e.combined.total(),
-        match e.verdict {
-            Health::Down => e.combined.down,
-            _ => e.combined.up,
-        }
+        " from {total} counting {} ({agree} {}) in {domains} {}",
+        plural(total, "probe", "probes"),
+        plural(agree, "agrees", "agree"),
+        plural(domains, "domain", "domains"),
     );
     s
+}
+
+/// `one` for exactly one, else `many` (operators read these reasons in pages and the log).
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
 }
 
 /// "gates at sh: replication-lag up 3/3" (empty when the service has none).
@@ -202,5 +210,34 @@ pub(crate) fn role_name(role: SiteRole) -> &'static str {
         SiteRole::Primary => "primary",
         SiteRole::Backup => "backup",
         SiteRole::Arbiter => "arbiter",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(up: &[usize], verdict: Health) -> SiteEval {
+        let mut e = SiteEval::default();
+        for &d in up {
+            e.combined.add(Health::Up, d);
+            e.app.add(Health::Up, d);
+        }
+        e.verdict = verdict;
+        e
+    }
+
+    #[test]
+    fn one_probe_in_one_domain_reads_in_the_singular() {
+        let text = describe(&SiteId::from("sh"), &eval(&[0], Health::Up));
+        assert!(
+            text.ends_with(" from 1 counting probe (1 agrees) in 1 domain"),
+            "{text}"
+        );
+        let text = describe(&SiteId::from("sh"), &eval(&[0, 1, 1], Health::Up));
+        assert!(
+            text.ends_with(" from 3 counting probes (3 agree) in 2 domains"),
+            "{text}"
+        );
     }
 }
