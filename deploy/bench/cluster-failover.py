@@ -26,7 +26,8 @@ Environment: STATE (demo state dir), DNS_PORTS (default 21053,21054,21055), ADMI
 authorities' admin URLs; the leader's /v1/status tells the site verdicts; default the demo's
 three), QUORUM/MIN_DOMAINS (default 2/2), GAP (least seconds between commits, default 2.5).
 """
-import glob, json, math, os, socket, struct, sys, threading, time, urllib.request
+import glob, json, math, os, sys, time, urllib.request
+from dns_watch import Watch
 
 replay = len(sys.argv) == 2 and sys.argv[1].endswith(".csv")
 runs = int(sys.argv[1]) if len(sys.argv) > 1 and not replay else 100
@@ -40,24 +41,7 @@ token = None if replay else open(os.path.join(state, "admin.token")).read().stri
 sites = {"bj": "http://127.0.0.1:21081", "sh": "http://127.0.0.1:21082"}
 addr = {"bj": "127.0.1.10", "sh": "127.0.2.10"}
 site_of = {v: k for k, v in addr.items()}
-seen = {p: [] for p in ports}  # (time, ip) on every change of answer
-stop = False
-
-
-def ask(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(("127.0.0.1", port)); s.settimeout(1)
-    q = b"\x03crm\x04boss\x07example\x00\x00\x01\x00\x01"; last = None; qid = 0
-    while not stop:
-        qid = (qid + 1) & 0xFFFF
-        s.send(struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0) + q)
-        try:
-            r = s.recv(512)
-        except OSError:
-            continue
-        ip = ".".join(str(b) for b in r[-4:]) if struct.unpack(">H", r[6:8])[0] else "-"
-        if ip != last:
-            seen[port].append((time.time(), ip)); last = ip
-        time.sleep(0.0002)
+seen = {}  # port -> [(time, ip)] on every change of answer, while bench() watches
 
 
 def post(url):
@@ -137,8 +121,9 @@ def current():
 def bench():
     rows = []
     print(f"load average at start: {open('/proc/loadavg').read().split()[:3]}", flush=True)
-    threads = [threading.Thread(target=ask, args=(p,), daemon=True) for p in ports]
-    for t in threads: t.start()
+    global seen
+    watch = Watch(ports)
+    seen = watch.seen
     time.sleep(0.5)
     last_commit = 0.0
     for i in range(runs):
@@ -189,8 +174,7 @@ def bench():
         deadline = time.time() + 30
         while time.time() < deadline and not site_up(active):
             time.sleep(0.05)
-    global stop
-    stop = True
+    watch.stop()
     print(f"load average at end: {open('/proc/loadavg').read().split()[:3]}")
     return rows
 

@@ -10,33 +10,16 @@ the new address first appears. Prints median and p99 per authority and of the sl
 Defaults to the demo's three authorities; pass one admin URL and DNS via DNS_PORTS for an
 embedded node.
 """
-import json, os, socket, struct, sys, threading, time, urllib.request
+import json, os, sys, time, urllib.request
+from dns_watch import Watch
 
 runs = int(sys.argv[1]) if len(sys.argv) > 1 else 100
 admins = sys.argv[2:] or ["http://127.0.0.1:21530"]
 ports = [int(p) for p in os.environ.get("DNS_PORTS", "21053,21054,21055").split(",")]
 token = open(os.environ.get("TOKEN_FILE", "/tmp/switchback-cluster-demo/admin.token")).read().strip()
 want = {"bj": "127.0.1.10", "sh": "127.0.2.10"}
-seen = {p: [] for p in ports}  # (time, ip) on every change
-stop = False
-
-def ask(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(("127.0.0.1", port)); s.settimeout(1)
-    q = b"\x03crm\x04boss\x07example\x00\x00\x01\x00\x01"; last = None; qid = 0
-    while not stop:
-        qid = (qid + 1) & 0xFFFF
-        s.send(struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0) + q)
-        try:
-            r = s.recv(512)
-        except OSError:
-            continue
-        ip = ".".join(str(b) for b in r[-4:]) if struct.unpack(">H", r[6:8])[0] else "-"
-        if ip != last:
-            seen[port].append((time.time(), ip)); last = ip
-        time.sleep(0.0002)
-
-threads = [threading.Thread(target=ask, args=(p,), daemon=True) for p in ports]
-for t in threads: t.start()
+watch = Watch(ports)
+seen = watch.seen
 time.sleep(0.5)
 lat = {p: [] for p in ports}
 for i in range(runs):
@@ -53,7 +36,7 @@ for i in range(runs):
         ts = [t for t, ip in seen[p] if t >= t0 and ip == want[to]]
         if ts: lat[p].append((ts[0] - t0) * 1000)
     time.sleep(0.05)
-stop = True
+watch.stop()
 
 def pct(xs, q):
     xs = sorted(xs); return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
