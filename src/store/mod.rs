@@ -191,13 +191,21 @@ impl Stores {
 
 /// The compare-and-swap rule shared by every store: may `next` replace `stored`? Only with a
 /// higher epoch, or at the same epoch with the very same decision (a change of operator state
-/// or serving health only).
-pub fn may_replace(stored: Option<&ServiceRecord>, next: &ServiceRecord) -> bool {
-    match stored {
+/// or serving health only); otherwise [`StoreError::Fenced`].
+pub fn may_replace(stored: Option<&ServiceRecord>, next: &ServiceRecord) -> Result<(), StoreError> {
+    let allowed = match stored {
         None => true,
         Some(old) => {
             let (old, new) = (&old.committed.decision, &next.committed.decision);
             old.epoch < new.epoch || (old.epoch == new.epoch && old == new)
         }
+    };
+    if allowed {
+        return Ok(());
     }
+    Err(StoreError::Fenced {
+        service: next.service().clone(),
+        stored: stored.map(ServiceRecord::epoch).unwrap_or_default(),
+        offered: next.epoch(),
+    })
 }

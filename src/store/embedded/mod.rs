@@ -224,13 +224,7 @@ impl DecisionStore for EmbeddedStore {
                 });
             }
             let stored = state.decisions.get(service);
-            if !may_replace(stored, &next) {
-                return Err(StoreError::Fenced {
-                    service: service.clone(),
-                    stored: stored.map(ServiceRecord::epoch).unwrap_or_default(),
-                    offered: next.epoch(),
-                });
-            }
+            may_replace(stored, &next)?;
             files::write_decision(&inner.dir, &next)?;
             state.decisions.insert(service.clone(), next.clone());
             inner.committed.send_modify(|records| {

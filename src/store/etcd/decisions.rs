@@ -33,6 +33,18 @@ pub(super) async fn load_all(
     keys: &Keys,
     timeout: Duration,
 ) -> Result<(BTreeMap<ServiceId, ServiceRecord>, i64), StoreError> {
+    let (stored, revision) = read_all(client, keys, timeout).await?;
+    let records = stored.into_iter().map(|(s, (r, _))| (s, r)).collect();
+    Ok((records, revision))
+}
+
+/// Every committed record with the revision its key was last changed at (what a
+/// compare-and-swap checks), and the revision they were read at.
+async fn read_all(
+    client: &Client,
+    keys: &Keys,
+    timeout: Duration,
+) -> Result<(BTreeMap<ServiceId, (ServiceRecord, i64)>, i64), StoreError> {
     let prefix = keys.decisions();
     let mut kv = client.kv_client();
     let resp = timed(
@@ -46,7 +58,7 @@ pub(super) async fn load_all(
     let mut records = BTreeMap::new();
     for kv in resp.kvs() {
         let r = decode(keys, kv)?;
-        records.insert(r.service().clone(), r);
+        records.insert(r.service().clone(), (r, kv.mod_revision()));
     }
     Ok((records, revision))
 }
@@ -91,20 +103,9 @@ pub(super) async fn commit_all(
     if leadership.is_lost() {
         return Err(deposed(first));
     }
+    let (stored, _) = read_all(&inner.client, &inner.keys, inner.timeout).await?;
     let prefix = inner.keys.decisions();
     let mut kv = inner.client.kv_client();
-    let resp = timed(
-        inner.timeout,
-        "get",
-        &prefix,
-        kv.get(prefix.clone(), Some(GetOptions::new().with_prefix())),
-    )
-    .await?;
-    let mut stored: BTreeMap<String, (ServiceRecord, i64)> = BTreeMap::new();
-    for found in resp.kvs() {
-        let key = String::from_utf8_lossy(found.key()).into_owned();
-        stored.insert(key, (decode(&inner.keys, found)?, found.mod_revision()));
-    }
     let fence = i64::try_from(leadership.fence()).unwrap_or(i64::MAX);
     for batch in next.chunks(BATCH) {
         let mut compares = vec![Compare::create_revision(
@@ -115,14 +116,8 @@ pub(super) async fn commit_all(
         let mut puts = Vec::with_capacity(batch.len());
         for record in batch {
             let key = inner.keys.decision(record.service());
-            let old = stored.get(&key);
-            if !may_replace(old.map(|(r, _)| r), record) {
-                return Err(StoreError::Fenced {
-                    service: record.service().clone(),
-                    stored: old.map(|(r, _)| r.epoch()).unwrap_or_default(),
-                    offered: record.epoch(),
-                });
-            }
+            let old = stored.get(record.service());
+            may_replace(old.map(|(r, _)| r), record)?;
             let value = serde_json::to_vec(record).map_err(|e| StoreError::CorruptKey {
                 key: key.clone(),
                 detail: e.to_string(),
@@ -190,13 +185,7 @@ pub(super) async fn commit(
             Some(found) => (Some(decode(&inner.keys, found)?), found.mod_revision()),
             None => (None, 0),
         };
-        if !may_replace(stored.as_ref(), next) {
-            return Err(StoreError::Fenced {
-                service: service.clone(),
-                stored: stored.map(|s| s.epoch()).unwrap_or_default(),
-                offered: next.epoch(),
-            });
-        }
+        may_replace(stored.as_ref(), next)?;
         let fence = i64::try_from(leadership.fence()).unwrap_or(i64::MAX);
         let txn = Txn::new()
             .when([
