@@ -53,6 +53,14 @@ impl Clock {
     }
 }
 
+/// Resolves at `at`, or never without one (an optional timer in a `select!`).
+pub(crate) async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

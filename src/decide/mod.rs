@@ -27,6 +27,7 @@ mod handle;
 mod task;
 
 pub use clock::Clock;
+pub(crate) use clock::sleep_until;
 pub use error::DecideError;
 pub use handle::{CommandFailure, DecisionHandle, DurableEvent, Published};
 

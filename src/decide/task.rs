@@ -8,7 +8,7 @@
 //! store fails the loop stops with an error and the node shuts down (fail-stop): engine and
 //! disk would otherwise diverge.
 
-use super::clock::Clock;
+use super::clock::{Clock, sleep_until};
 use super::error::DecideError;
 use super::handle::{CommandFailure, DurableEvent, Published, Request};
 use crate::metrics::Metrics;
@@ -328,10 +328,16 @@ impl DecisionTask {
     /// Watch the board anew and feed its current votes (after the watch lagged).
     async fn watch_again(&mut self) -> Result<VoteWatch, DecideError> {
         let mut votes = self.board.watch_votes().await?;
+        self.vote_current(&mut votes).await?;
+        Ok(votes)
+    }
+
+    /// Feed the votes a new watch found on the board.
+    async fn vote_current(&mut self, votes: &mut VoteWatch) -> Result<(), DecideError> {
         for v in std::mem::take(&mut votes.current) {
             self.vote(v).await?;
         }
-        Ok(votes)
+        Ok(())
     }
 
     /// Run until cancelled, the leadership is lost or the store fails.
@@ -345,9 +351,7 @@ impl DecisionTask {
             requests,
             observations,
         } = inputs;
-        for v in std::mem::take(&mut votes.current) {
-            self.vote(v).await?;
-        }
+        self.vote_current(&mut votes).await?;
         let leadership = self.leadership.clone();
         loop {
             let deadline = self
@@ -404,14 +408,6 @@ impl DecisionTask {
                 () = refresh => self.refresh().await?,
             }
         }
-    }
-}
-
-/// Resolves at `at`, or never without one.
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -24,6 +24,7 @@
 use super::error::NodeError;
 use super::tasks::Tasks;
 use crate::config::Config;
+use crate::decide::sleep_until;
 use crate::metrics::{Exposition, Metrics, family};
 use crate::model::NodeId;
 use crate::store::{Standing, StoreError, Stores, VoteBoard, VoteChange, VoteWatch};
@@ -319,8 +320,7 @@ impl Task {
         match self.board.publish(&h.vote, h.ttl).await {
             Ok(()) => {
                 self.stats.published.fetch_add(1, Ordering::Relaxed);
-                let newest = self.on_board.entry(node).or_insert(seq);
-                *newest = (*newest).max(seq);
+                self.seen(&node, seq);
                 if std::mem::take(&mut self.failing) {
                     tracing::info!("held votes are published again");
                 }
@@ -339,14 +339,6 @@ impl Task {
 async fn next_change(watch: Option<&mut VoteWatch>) -> Result<VoteChange, RecvError> {
     match watch {
         Some(w) => w.changes.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Resolves at `at`, or never without one.
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
 }
