@@ -291,26 +291,15 @@ fn cluster_forged_and_replayed_votes_are_dropped() {
     };
     c.wait_enacted(1);
     let leader = c.leader();
-    let endpoints = c.etcd.endpoints().join(",");
     // A client that can write to etcd puts a vote for a1 saying bj is down, badly signed.
     let key = format!("{}votes/a1", c.prefix);
-    let current = std::process::Command::new("etcdctl")
-        .env("ETCDCTL_API", "3")
-        .args(["--endpoints", &endpoints, "get", "--print-value-only", &key])
-        .output()
-        .expect("etcdctl get");
-    let text = String::from_utf8_lossy(&current.stdout).trim().to_owned();
+    let text = c.etcd_get(&key);
     let mut vote: serde_json::Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
     vote["observation"]["seq"] =
         serde_json::json!(vote["observation"]["seq"].as_u64().unwrap() + 1_000_000);
     vote["signature"] = serde_json::json!("00".repeat(32));
-    let put = std::process::Command::new("etcdctl")
-        .env("ETCDCTL_API", "3")
-        .args(["--endpoints", &endpoints, "put", &key, &vote.to_string()])
-        .status()
-        .expect("etcdctl put");
-    assert!(put.success());
+    c.etcd_put(&key, &vote.to_string());
     c.auth[leader]
         .node()
         .wait_for_line("vote dropped by the leader");
@@ -463,28 +452,6 @@ const CHAOS_POLICY: &str = r#"{ mode = "auto", quorum = 2, min_domains = 2, hold
 /// damping suppression); a chatty log does not extend it.
 const STEP_LIMIT: std::time::Duration = std::time::Duration::from_secs(45);
 
-/// `etcdctl get` of one key's value at the test's etcd.
-fn etcd_get(c: &Cluster, key: &str) -> String {
-    let out = std::process::Command::new("etcdctl")
-        .env("ETCDCTL_API", "3")
-        .args(["--endpoints", &c.etcd.endpoints().join(",")])
-        .args(["get", "--print-value-only", key])
-        .output()
-        .expect("etcdctl get");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// `etcdctl put` as any client with write access to etcd could.
-fn etcd_put(c: &Cluster, key: &str, value: &str) {
-    let put = std::process::Command::new("etcdctl")
-        .env("ETCDCTL_API", "3")
-        .args(["--endpoints", &c.etcd.endpoints().join(",")])
-        .args(["put", key, value])
-        .status()
-        .expect("etcdctl put");
-    assert!(put.success());
-}
-
 /// The leader's `votes --json` entry of one probe node.
 fn vote_at_leader(c: &mut Cluster, node: &str) -> serde_json::Value {
     let leader = c.leader();
@@ -537,15 +504,15 @@ fn cluster_replayed_and_stale_votes_are_dropped_and_counted() {
     for node in ["a2", "a3"] {
         wait_for_vote(&mut c, node, |v| v["seq"].as_u64().is_some());
     }
-    let captured = etcd_get(&c, &key);
+    let captured = c.etcd_get(&key);
     let old: SignedObservation =
         serde_json::from_str(&captured).unwrap_or_else(|e| panic!("{e}: {captured:?}"));
     let seq = old.observation.seq;
     wait_for_vote(&mut c, "a2", |v| v["seq"].as_u64().is_some_and(|s| s > seq));
-    etcd_put(&c, &key, &captured);
+    c.etcd_put(&key, &captured);
     // Stale: a3 "sees bj down", correctly signed, a fresh sequence number, built a minute ago.
     let key = format!("{}votes/a3", c.prefix);
-    let text = etcd_get(&c, &key);
+    let text = c.etcd_get(&key);
     let mut obs = serde_json::from_str::<SignedObservation>(&text)
         .unwrap_or_else(|e| panic!("{e}: {text:?}"))
         .observation;
@@ -555,7 +522,7 @@ fn cluster_replayed_and_stale_votes_are_dropped_and_counted() {
         view.app = switchback::model::Health::Down;
     }
     let stale = Verifier::sign_with_id(crate::cluster_support::KEY.as_bytes(), 0, &obs);
-    etcd_put(&c, &key, &serde_json::to_string(&stale).expect("json"));
+    c.etcd_put(&key, &serde_json::to_string(&stale).expect("json"));
     c.auth[leader].node().wait_for_each([
         "vote dropped by the leader: observation from a2: seq",
         "vote dropped by the leader: observation from a3: stale",

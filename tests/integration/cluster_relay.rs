@@ -53,17 +53,9 @@ authorities = [{list}]
 /// `votes/<node>` on the board: its etcd version (puts since created) and the vote's seq.
 fn board_entry(c: &Cluster, node: &str) -> Option<(u64, u64)> {
     let key = format!("{}votes/{node}", c.prefix);
-    let etcdctl = |args: &[&str]| {
-        let out = std::process::Command::new("etcdctl")
-            .env("ETCDCTL_API", "3")
-            .args(["--endpoints", &c.etcd.endpoints().join(",")])
-            .args(args)
-            .output()
-            .expect("etcdctl get");
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).ok()
-    };
-    let meta = etcdctl(&["get", "-w", "json", &key])?;
-    let vote = etcdctl(&["get", "--print-value-only", &key])?;
+    let json = |args: &[&str]| serde_json::from_str::<serde_json::Value>(&c.etcdctl(args)).ok();
+    let meta = json(&["get", "-w", "json", &key])?;
+    let vote = json(&["get", "--print-value-only", &key])?;
     Some((
         meta["kvs"][0]["version"].as_u64()?,
         vote["observation"]["seq"].as_u64()?,

@@ -288,6 +288,29 @@ token_file = "admin.token"
         Some(c)
     }
 
+    /// `etcdctl ARGS` against the test's etcd, as any client with access to it could; its
+    /// stdout, after asserting it succeeded.
+    pub(crate) fn etcdctl(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("etcdctl")
+            .env("ETCDCTL_API", "3")
+            .args(["--endpoints", &self.etcd.endpoints().join(",")])
+            .args(args)
+            .output()
+            .expect("run etcdctl");
+        assert!(out.status.success(), "etcdctl {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// One key's value in the test's etcd (empty when absent).
+    pub(crate) fn etcd_get(&self, key: &str) -> String {
+        self.etcdctl(&["get", "--print-value-only", key])
+    }
+
+    /// Put one key in the test's etcd.
+    pub(crate) fn etcd_put(&self, key: &str, value: &str) {
+        self.etcdctl(&["put", key, value]);
+    }
+
     /// Wait until every running authority enacted `epoch` of crm (its log line).
     pub(crate) fn wait_enacted(&mut self, epoch: u64) {
         let line = format!("enacted enactor=\"dns\" service=crm epoch={epoch}");
